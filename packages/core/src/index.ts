@@ -1,2 +1,17 @@
-/** Package version, for diagnostics. */
-export const version = '0.1.0';
+/**
+ * @chatgpt-rest/core: a framework-agnostic, web-standard handler serving a REST API for ChatGPT
+ * conversations, and the Node bridge that mounts it on `node:http`.
+ */
+export { createHandler, type ChatGptHandler } from './handler.js';
+export {
+  resolveOptions,
+  type AuthOptions,
+  type ChatGptRestOptions,
+  type HeldToken,
+  type ResolvedOptions,
+} from './options.js';
+export { RestError, STATUS_BY_CODE, isRestError, type ErrorCode } from './errors.js';
+export type { Reply, ThreadMessage } from './conversation/reply.js';
+export type { Logger } from './logger.js';
+export type * from './backend/types.js';
+export * from './node/node-bridge.js';

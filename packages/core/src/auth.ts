@@ -1,0 +1,63 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { RestError } from './errors.js';
+import type { AuthOptions, HeldToken } from './options.js';
+
+/** Who a request acts as: the upstream access token and the principal that keys the cache. */
+export interface Credentials {
+  token: string;
+  /** A hash of the token (passthrough) or the token's label (server-held); never the token. */
+  principal: string;
+  /** For logs: `passthrough` or the held token's label. */
+  label: string;
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/** Compares two secrets in constant time (both are hashed first so lengths never leak). */
+function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(sha256(a), sha256(b));
+}
+
+function bearer(header: string | null): string | undefined {
+  if (header === null) return undefined;
+  const value = header.trim();
+  const match = /^bearer\s+(.*)$/i.exec(value);
+  const token = (match?.[1] ?? value).trim();
+  return token === '' ? undefined : token;
+}
+
+/** Resolves the credentials of a request, or throws `missing_token` / `invalid_token`. */
+export type Authenticator = (headers: Headers) => Credentials;
+
+/** Builds the authenticator of an auth mode. */
+export function createAuthenticator(auth: AuthOptions): Authenticator {
+  if (auth.mode === 'passthrough') {
+    return (headers) => {
+      const token = bearer(headers.get('authorization'));
+      if (token === undefined) throw new RestError('missing_token', 'access_token is required');
+      return {
+        token,
+        principal: sha256(token).toString('base64url'),
+        label: 'passthrough',
+      };
+    };
+  }
+  const { tokens, apiKeys, allowOpen = false } = auth;
+  // Every request uses the first held token until the token pool (least busy, sticky per
+  // conversation) takes over this choice.
+  const pick = (): HeldToken => tokens[0] as HeldToken;
+  return (headers) => {
+    const key = headers.get('x-api-key')?.trim() ?? bearer(headers.get('authorization'));
+    if (apiKeys.length > 0 || !allowOpen) {
+      if (key === undefined) throw new RestError('missing_token', 'An API key is required.');
+      // Check every key so the time taken does not tell which one matched.
+      let ok = false;
+      for (const candidate of apiKeys) ok = sameSecret(candidate, key) || ok;
+      if (!ok) throw new RestError('invalid_token', 'The API key is not valid.');
+    }
+    const held = pick();
+    return { token: held.token, principal: `label:${held.label}`, label: held.label };
+  };
+}

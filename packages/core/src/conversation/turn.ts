@@ -1,0 +1,239 @@
+import { randomUUID } from 'node:crypto';
+import type { BackendMessage, BackendMessageRequest } from '../backend/types.js';
+import { RestError } from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
+import { readReply } from '../stream/reply-reader.js';
+import type { UpstreamClient } from '../upstream/upstream-client.js';
+import type { ConversationCache } from './conversation-cache.js';
+import { newConversation, withMessage } from './message-tree.js';
+import { messageText, toReply, type Reply } from './reply.js';
+
+/** What a turn yields: `start` once the upstream accepted the message, then deltas, titles, one reply. */
+export type TurnEvent =
+  | { type: 'start' }
+  | { type: 'delta'; text: string }
+  | { type: 'title'; title: string }
+  | { type: 'reply'; reply: Reply };
+
+/** Who asks, with which token, and how to cancel. */
+export interface TurnCaller {
+  token: string;
+  principal: string;
+  signal: AbortSignal;
+}
+
+/** One exchange with the upstream: a new conversation, an ask, or a regenerate. */
+export interface TurnRequest {
+  /** `next` sends a new user message; `variant` asks again for the answer to `userMessage`. */
+  action: 'next' | 'variant';
+  /** Absent for a new conversation. */
+  conversationId?: string;
+  /** The upstream `parent_message_id`. */
+  parentId: string;
+  /** The user message: a new prompt (`next`) or the one to answer again (`variant`). */
+  userMessage: { id: string; text: string };
+  model: string;
+  autocontinue: boolean;
+  /** New conversations only: rename to this title before replying. */
+  title?: string;
+}
+
+/** The services a turn needs. */
+export interface TurnDeps {
+  options: ResolvedOptions;
+  upstream: UpstreamClient;
+  cache: ConversationCache;
+}
+
+function userMessage(id: string, text: string): BackendMessage {
+  return {
+    id,
+    author: { role: 'user', name: null, metadata: {} },
+    create_time: Date.now() / 1000,
+    update_time: null,
+    content: { content_type: 'text', parts: [text] },
+    status: 'finished_successfully',
+    end_turn: null,
+    weight: 1,
+    metadata: {},
+    recipient: 'all',
+    channel: null,
+  };
+}
+
+function messageBody(
+  options: ResolvedOptions,
+  turn: TurnRequest,
+  action: BackendMessageRequest['action'],
+  parentId: string,
+  conversationId: string | undefined,
+): BackendMessageRequest {
+  const body: BackendMessageRequest = {
+    action,
+    ...(action === 'continue'
+      ? {}
+      : {
+          messages: [
+            {
+              id: turn.userMessage.id,
+              author: { role: 'user' },
+              create_time: Date.now() / 1000,
+              content: { content_type: 'text', parts: [turn.userMessage.text] },
+              metadata: {},
+            },
+          ],
+        }),
+    parent_message_id: parentId,
+    model: turn.model,
+    timezone_offset_min: 0,
+    conversation_mode: { kind: 'primary_assistant' },
+    history_and_training_disabled: false,
+    supports_buffering: true,
+    ...(options.encoding === 'v1' ? { supported_encodings: ['v1'] } : {}),
+  };
+  if (conversationId !== undefined) body.conversation_id = conversationId;
+  return body;
+}
+
+/**
+ * Runs one turn: sends the message, streams the reply's text as deltas, sends `continue` while
+ * the reply stops at `max_tokens` (with `autocontinue`, up to the configured limit), then updates
+ * the cached tree and yields the reply. Aborting `caller.signal` aborts the upstream request.
+ */
+export async function* runTurn(
+  deps: TurnDeps,
+  caller: TurnCaller,
+  turn: TurnRequest,
+): AsyncGenerator<TurnEvent, void, undefined> {
+  const { options, upstream, cache } = deps;
+  let conversationId = turn.conversationId;
+  let parentId = turn.parentId;
+  let action: BackendMessageRequest['action'] = turn.action;
+  let text = '';
+  let title: string | undefined;
+  let last: BackendMessage | undefined;
+  let started = false;
+  const assistantMessages: BackendMessage[] = [];
+
+  for (let continues = 0; ; continues++) {
+    const body = messageBody(options, turn, action, parentId, conversationId);
+    const response = await upstream.sendMessage(caller.token, body, caller.signal);
+    if (!started) {
+      started = true;
+      yield { type: 'start' };
+    }
+    if (response.body === null) {
+      throw new RestError('upstream_error', 'The upstream answered the message without a body.');
+    }
+    let complete: { message: BackendMessage; conversationId: string; text: string } | undefined;
+    for await (const event of readReply(response.body, { signal: caller.signal })) {
+      if (event.type === 'delta') {
+        text += event.text;
+        yield { type: 'delta', text: event.text };
+      } else if (event.type === 'title') {
+        title = event.title;
+      } else if (event.type === 'complete') {
+        complete = event;
+      }
+    }
+    if (complete === undefined) {
+      throw new RestError('upstream_error', 'The upstream stream ended without a reply.');
+    }
+    conversationId = complete.conversationId;
+    // A continue may carry on the same message id (its text is only the new part) or answer
+    // with a new message under the cut one; the tree keeps each message's own text.
+    const previous = assistantMessages.at(-1);
+    if (previous !== undefined && previous.id === complete.message.id) {
+      assistantMessages[assistantMessages.length - 1] = {
+        ...complete.message,
+        content: {
+          ...complete.message.content,
+          parts: [messageText(previous) + complete.text],
+        },
+      };
+    } else {
+      assistantMessages.push(complete.message);
+    }
+    last = complete.message;
+    const cut = last.metadata?.finish_details?.type === 'max_tokens';
+    if (!(cut && turn.autocontinue && continues < options.autocontinueLimit)) break;
+    action = 'continue';
+    parentId = last.id;
+  }
+
+  const id = conversationId;
+  const finalMessage = last;
+  if (id === undefined || finalMessage === undefined) {
+    throw new RestError('upstream_error', 'The upstream reply named no conversation.');
+  }
+
+  if (turn.conversationId === undefined) {
+    if (turn.title !== undefined) {
+      await upstream.patchConversation(caller.token, id, { title: turn.title }, caller.signal);
+      title = turn.title;
+    } else if (title === undefined && options.dialect === 'legacy') {
+      title = await upstream
+        .generateTitle(
+          caller.token,
+          id,
+          { message_id: finalMessage.id, model: turn.model },
+          caller.signal,
+        )
+        .catch((error: unknown) => {
+          options.logger.warn({ err: describe(error) }, 'title generation failed');
+          return undefined;
+        });
+    }
+  }
+
+  updateCache(cache, caller.principal, id, turn, assistantMessages, title);
+
+  if (title !== undefined) yield { type: 'title', title };
+  const reply = toReply(finalMessage, id, text);
+  if (turn.conversationId === undefined && title !== undefined) reply.title = title;
+  yield { type: 'reply', reply };
+}
+
+function describe(error: unknown): string {
+  return error instanceof RestError ? error.code : 'unexpected error';
+}
+
+function updateCache(
+  cache: ConversationCache,
+  principal: string,
+  id: string,
+  turn: TurnRequest,
+  assistantMessages: BackendMessage[],
+  title: string | undefined,
+): void {
+  const entry = cache.get(principal, id);
+  let conversation;
+  let complete = false;
+  if (entry !== undefined) {
+    conversation = entry.conversation;
+    complete = entry.complete;
+  } else if (turn.conversationId === undefined) {
+    conversation = newConversation(id, turn.parentId, title ?? null);
+  } else {
+    return; // An ask with an explicit parent on an uncached conversation: the tree is unknown.
+  }
+  if (turn.action === 'next') {
+    conversation = withMessage(
+      conversation,
+      userMessage(turn.userMessage.id, turn.userMessage.text),
+      turn.parentId,
+    );
+  }
+  let parent = turn.userMessage.id;
+  for (const message of assistantMessages) {
+    conversation = withMessage(conversation, message, parent);
+    parent = message.id;
+  }
+  if (title !== undefined) conversation = { ...conversation, title };
+  cache.set(principal, id, { conversation, complete });
+}
+
+/** A fresh upstream id for a message. */
+export function newMessageId(): string {
+  return randomUUID();
+}

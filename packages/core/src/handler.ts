@@ -1,0 +1,388 @@
+import { createAuthenticator, type Credentials } from './auth.js';
+import type { BackendConversation } from './backend/types.js';
+import { ConversationCache } from './conversation/conversation-cache.js';
+import { currentBranch, threadMessages } from './conversation/message-tree.js';
+import { messageRole, messageText, type Reply } from './conversation/reply.js';
+import { newMessageId, runTurn, type TurnEvent, type TurnRequest } from './conversation/turn.js';
+import { RestError, isRestError } from './errors.js';
+import { readBodyFields, type BodyFields } from './http/request-body.js';
+import { errorResponse, jsonResponse } from './http/responses.js';
+import { sseResponse, type SseEvent } from './http/sse-response.js';
+import {
+  integerParam,
+  optionalBoolean,
+  optionalModel,
+  optionalText,
+  optionalUuid,
+  requiredText,
+  uuidField,
+} from './http/validation.js';
+import { resolveOptions, type ChatGptRestOptions, type ResolvedOptions } from './options.js';
+import { UpstreamClient } from './upstream/upstream-client.js';
+
+/** The web-standard handler of the REST API. */
+export interface ChatGptHandler {
+  (request: Request): Promise<Response>;
+  /** True when `pathname` is one of this API's routes (adapters call `next()` otherwise). */
+  handles(pathname: string): boolean;
+  /** The resolved options. */
+  readonly options: ResolvedOptions;
+}
+
+interface Context {
+  request: Request;
+  url: URL;
+  id: string | undefined;
+  credentials: Credentials;
+  signal: AbortSignal;
+}
+
+type Route = (context: Context) => Promise<Response>;
+
+interface RouteEntry {
+  pattern: RegExp;
+  methods: Partial<Record<string, Route>>;
+}
+
+function isoTime(value: unknown): unknown {
+  return typeof value === 'number' ? new Date(value * 1000).toISOString() : value;
+}
+
+/** Creates the REST API handler: `(request: Request) => Promise<Response>`. */
+export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHandler {
+  const options = resolveOptions(userOptions);
+  const { logger, limits } = options;
+  const upstream = new UpstreamClient(options);
+  const cache = new ConversationCache(options.cache);
+  const authenticate = createAuthenticator(options.auth);
+  const deps = { options, upstream, cache };
+
+  async function conversation(context: Context, id: string): Promise<BackendConversation> {
+    const cached = cache.get(context.credentials.principal, id);
+    if (cached !== undefined) return cached.conversation;
+    const fetched = await upstream.getConversation(context.credentials.token, id, context.signal);
+    cache.set(context.credentials.principal, id, { conversation: fetched, complete: true });
+    return fetched;
+  }
+
+  async function fullConversation(context: Context, id: string): Promise<BackendConversation> {
+    const cached = cache.get(context.credentials.principal, id);
+    if (cached?.complete === true) return cached.conversation;
+    const fetched = await upstream.getConversation(context.credentials.token, id, context.signal);
+    cache.set(context.credentials.principal, id, { conversation: fetched, complete: true });
+    return fetched;
+  }
+
+  async function body(context: Context): Promise<BodyFields> {
+    return readBodyFields(context.request, limits.body);
+  }
+
+  function wantsStream(context: Context, fields: BodyFields): boolean {
+    const explicit = optionalBoolean(fields, 'stream');
+    if (explicit !== undefined) return explicit;
+    return (context.request.headers.get('accept') ?? '').includes('text/event-stream');
+  }
+
+  /** Runs a turn and answers in the mode the client asked for; JSON is the stream collected. */
+  async function answer(context: Context, turn: TurnRequest, stream: boolean): Promise<Response> {
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort();
+    context.signal.addEventListener('abort', onAbort, { once: true });
+    const events = runTurn(deps, { ...context.credentials, signal: controller.signal }, turn);
+    const cleanup = (): void => context.signal.removeEventListener('abort', onAbort);
+    try {
+      // Wait until the upstream accepted the message: a failure before that is a plain HTTP error.
+      const first = await events.next();
+      if (first.done === true) throw new RestError('upstream_error', 'The upstream sent nothing.');
+      if (!stream) {
+        let reply: Reply | undefined;
+        for await (const event of events) if (event.type === 'reply') reply = event.reply;
+        cleanup();
+        if (reply === undefined) throw new RestError('upstream_error', 'No reply was received.');
+        return jsonResponse(201, { response: reply });
+      }
+      return sseResponse(toSse(events, cleanup), {
+        pingInterval: options.pingInterval,
+        cancel: () => {
+          controller.abort();
+          cleanup();
+        },
+        toError: (error) => toRestError(error, context.request),
+      });
+    } catch (error) {
+      controller.abort();
+      cleanup();
+      throw error;
+    }
+  }
+
+  async function* toSse(
+    events: AsyncGenerator<TurnEvent>,
+    cleanup: () => void,
+  ): AsyncGenerator<SseEvent> {
+    try {
+      for await (const event of events) {
+        if (event.type === 'delta') yield { event: 'delta', data: { text: event.text } };
+        else if (event.type === 'title') yield { event: 'title', data: { title: event.title } };
+        else if (event.type === 'reply') yield { event: 'reply', data: event.reply };
+      }
+      yield { event: 'done', data: {} };
+    } finally {
+      cleanup();
+    }
+  }
+
+  async function askTurn(context: Context, id: string): Promise<Response> {
+    const fields = await body(context);
+    const prompt = requiredText(fields, 'prompt', limits.prompt);
+    const explicitParent = optionalUuid(fields, 'parent_id');
+    const model = optionalModel(fields) ?? options.defaultModel;
+    const autocontinue = optionalBoolean(fields, 'autocontinue') ?? false;
+    const stream = wantsStream(context, fields);
+    const parentId = explicitParent ?? (await conversation(context, id)).current_node;
+    return answer(
+      context,
+      {
+        action: 'next',
+        conversationId: id,
+        parentId,
+        userMessage: { id: newMessageId(), text: prompt },
+        model,
+        autocontinue,
+      },
+      stream,
+    );
+  }
+
+  const routes: RouteEntry[] = [
+    {
+      pattern: /^\/conversations$/,
+      methods: {
+        GET: async (context) => {
+          const params = context.url.searchParams;
+          const limit = integerParam(params, 'limit', { min: 1, max: 100, fallback: 10 });
+          const offset = integerParam(params, 'offset', {
+            min: 0,
+            max: Number.MAX_SAFE_INTEGER,
+            fallback: 0,
+          });
+          const list = await upstream.listConversations(
+            context.credentials.token,
+            { offset, limit },
+            context.signal,
+          );
+          if (!Array.isArray(list.items)) {
+            throw new RestError('upstream_error', 'The upstream list had no items.');
+          }
+          return jsonResponse(200, list.items, { 'x-total-count': String(list.total) });
+        },
+      },
+    },
+    {
+      pattern: /^\/conversations\/new$/,
+      methods: {
+        POST: async (context) => {
+          const fields = await body(context);
+          const prompt = requiredText(fields, 'prompt', limits.prompt);
+          const title = optionalText(fields, 'title', 1000);
+          const model = optionalModel(fields) ?? options.defaultModel;
+          const autocontinue = optionalBoolean(fields, 'autocontinue') ?? false;
+          const stream = wantsStream(context, fields);
+          return answer(
+            context,
+            {
+              action: 'next',
+              parentId: options.dialect === 'web' ? 'client-created-root' : newMessageId(),
+              userMessage: { id: newMessageId(), text: prompt },
+              model,
+              autocontinue,
+              ...(title === undefined ? {} : { title }),
+            },
+            stream,
+          );
+        },
+      },
+    },
+    {
+      pattern: /^\/conversations\/all$/,
+      methods: {
+        DELETE: async (context) => {
+          await upstream.patchAllConversations(
+            context.credentials.token,
+            { is_visible: false },
+            context.signal,
+          );
+          cache.deletePrincipal(context.credentials.principal);
+          return new Response(null, { status: 204 });
+        },
+      },
+    },
+    {
+      pattern: /^\/conversations\/([^/]+)$/,
+      methods: {
+        GET: async (context) => {
+          const id = context.id as string;
+          const tree = await fullConversation(context, id);
+          return jsonResponse(200, {
+            id,
+            title: tree.title,
+            create_time: isoTime(tree.create_time),
+            update_time: isoTime(tree.update_time),
+            current_node: tree.current_node,
+            messages: threadMessages(tree, id),
+            mapping: tree.mapping,
+          });
+        },
+        PATCH: async (context) => {
+          const id = context.id as string;
+          const fields = await body(context);
+          const title = requiredText(fields, 'title', 1000);
+          await upstream.patchConversation(
+            context.credentials.token,
+            id,
+            { title },
+            context.signal,
+          );
+          cache.delete(context.credentials.principal, id);
+          return jsonResponse(200, { id, title });
+        },
+        DELETE: async (context) => {
+          const id = context.id as string;
+          await upstream.patchConversation(
+            context.credentials.token,
+            id,
+            { is_visible: false },
+            context.signal,
+          );
+          cache.delete(context.credentials.principal, id);
+          return new Response(null, { status: 204 });
+        },
+      },
+    },
+    {
+      pattern: /^\/conversations\/([^/]+)\/ask$/,
+      methods: { POST: (context) => askTurn(context, context.id as string) },
+    },
+    {
+      pattern: /^\/conversations\/([^/]+)\/regenerate$/,
+      methods: {
+        POST: async (context) => {
+          const id = context.id as string;
+          const fields = await body(context);
+          const explicitParent = optionalUuid(fields, 'parent_id');
+          const model = optionalModel(fields) ?? options.defaultModel;
+          const stream = wantsStream(context, fields);
+          const tree = await conversation(context, id);
+          const answerId = explicitParent ?? tree.current_node;
+          const answerNode = tree.mapping[answerId];
+          const userNode = answerNode?.parent == null ? undefined : tree.mapping[answerNode.parent];
+          if (
+            answerNode?.message == null ||
+            messageRole(answerNode.message) !== 'assistant' ||
+            userNode?.message == null ||
+            messageRole(userNode.message) !== 'user'
+          ) {
+            throw new RestError(
+              'invalid_request',
+              'parent_id must be an assistant message of this conversation that answers a user message.',
+              { field: 'parent_id' },
+            );
+          }
+          return answer(
+            context,
+            {
+              action: 'variant',
+              conversationId: id,
+              parentId: userNode.parent ?? newMessageId(),
+              userMessage: { id: userNode.id, text: messageText(userNode.message) },
+              model,
+              autocontinue: false,
+            },
+            stream,
+          );
+        },
+      },
+    },
+    {
+      pattern: /^\/conversations\/([^/]+)\/messages$/,
+      methods: {
+        GET: async (context) => {
+          const id = context.id as string;
+          return jsonResponse(200, threadMessages(await conversation(context, id), id));
+        },
+      },
+    },
+  ];
+
+  function match(pathname: string): { entry: RouteEntry; id: string | undefined } | undefined {
+    for (const entry of routes) {
+      const found = entry.pattern.exec(pathname);
+      if (found !== null) return { entry, id: found[1] };
+    }
+    return undefined;
+  }
+
+  function routePath(url: URL): string | undefined {
+    let path = url.pathname;
+    if (options.prefix !== '') {
+      if (path !== options.prefix && !path.startsWith(`${options.prefix}/`)) return undefined;
+      path = path.slice(options.prefix.length);
+    }
+    return path.length > 1 ? path.replace(/\/$/, '') : path;
+  }
+
+  function toRestError(error: unknown, request: Request): RestError {
+    if (isRestError(error)) return error;
+    const requestId = Math.random().toString(36).slice(2, 10);
+    logger.error(
+      { requestId, method: request.method, err: error instanceof Error ? error.name : 'unknown' },
+      'internal error',
+    );
+    return new RestError('internal_error', `Internal error (request id ${requestId}).`);
+  }
+
+  const handler = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    try {
+      const path = routePath(url);
+      const found = path === undefined ? undefined : match(path);
+      if (found === undefined) {
+        throw new RestError('not_found', `No route for ${request.method} ${url.pathname}.`);
+      }
+      const route = found.entry.methods[request.method];
+      if (route === undefined) {
+        const allow = Object.keys(found.entry.methods);
+        throw new RestError('method_not_allowed', `Use ${allow.join(' or ')} on this path.`, {
+          allow,
+        });
+      }
+      const credentials = authenticate(request.headers);
+      const id = found.id === undefined ? undefined : uuidField('conversation_id', found.id);
+      return await route({ request, url, id, credentials, signal: request.signal });
+    } catch (error) {
+      if (request.signal.aborted && !isRestError(error)) {
+        // The client left; nobody reads this answer.
+        return new Response(null, { status: 499 });
+      }
+      const restError = toRestError(error, request);
+      logger.info(
+        {
+          method: request.method,
+          path: url.pathname,
+          code: restError.code,
+          status: restError.status,
+        },
+        'request failed',
+      );
+      return errorResponse(restError);
+    }
+  };
+
+  return Object.assign(handler, {
+    handles: (pathname: string) => {
+      const path = routePath(new URL(pathname, 'http://x'));
+      return path !== undefined && match(path) !== undefined;
+    },
+    options,
+  });
+}

@@ -1,0 +1,202 @@
+import type { Dialect } from './backend/types.js';
+import { silentLogger, type Logger } from './logger.js';
+
+/** One access token the server holds, with the label that names it in logs and cache keys. */
+export interface HeldToken {
+  /** A name for logs and metrics; never the token. */
+  label: string;
+  /** The ChatGPT access token (the `accessToken` of `/api/auth/session`). */
+  token: string;
+}
+
+/** How clients authenticate. */
+export type AuthOptions =
+  | {
+      /** Each request carries the ChatGPT access token in `Authorization` (the seed's way). */
+      mode: 'passthrough';
+    }
+  | {
+      /** The server holds the access tokens; clients send one of `apiKeys`. */
+      mode: 'server';
+      /** The access tokens to use upstream. At least one. */
+      tokens: HeldToken[];
+      /** Keys clients send as `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+      apiKeys: string[];
+      /** Allow requests without any API key when `apiKeys` is empty. Default `false`: fail closed. */
+      allowOpen?: boolean;
+    };
+
+/** Options of {@link createHandler}. Every field is optional; defaults are in {@link resolveOptions}. */
+export interface ChatGptRestOptions {
+  /**
+   * Base URL of the ChatGPT backend, ending in `/backend-api`.
+   * @default process.env.CHATGPT_BASE_URL, else `https://chatgpt.com/backend-api`
+   * @example 'http://127.0.0.1:8080/backend-api'
+   */
+  upstream?: string;
+  /**
+   * Which protocol the upstream speaks: `legacy` (`POST /conversation`; most self-hosted reverse
+   * proxies) or `web` (chatgpt.com's sentinel + conduit path).
+   * @default 'legacy'
+   */
+  dialect?: Dialect;
+  /**
+   * Stream encoding to ask the upstream for: `v1` deltas (`supported_encodings: ["v1"]`) or the
+   * legacy whole-message events. The reader understands both whatever is asked.
+   * @default 'v1' for the `web` dialect, 'legacy' for the `legacy` dialect
+   */
+  encoding?: 'legacy' | 'v1';
+  /**
+   * Model used when a request names none.
+   * @default 'auto'
+   */
+  defaultModel?: string;
+  /**
+   * How many times `autocontinue` may send `action: "continue"` for one reply.
+   * @default 3
+   */
+  autocontinueLimit?: number;
+  /**
+   * Bounds of the conversation-tree cache, or `false` to switch it off.
+   * @default { max: 1000, maxSize: 50 MiB, ttl: 10 minutes }
+   */
+  cache?: false | { max?: number; maxSize?: number; ttl?: number };
+  /** Upstream timeouts in milliseconds. There is never a total-duration limit on a stream. */
+  timeouts?: {
+    /**
+     * Time to wait for the upstream's response headers (includes connecting).
+     * @default 30000
+     */
+    headers?: number;
+    /**
+     * Longest silence allowed inside an upstream stream.
+     * @default 60000
+     */
+    idle?: number;
+  };
+  /** Request limits. */
+  limits?: {
+    /**
+     * Largest request body, in bytes.
+     * @default 1048576 (1 MiB)
+     */
+    body?: number;
+    /**
+     * Longest prompt, in characters.
+     * @default 100000
+     */
+    prompt?: number;
+  };
+  /**
+   * Idle time after which a streaming response sends a `: ping` comment, in milliseconds.
+   * @default 15000
+   */
+  pingInterval?: number;
+  /**
+   * Path prefix the routes live under when the host framework does not strip it.
+   * @default ''
+   * @example '/chat'
+   */
+  prefix?: string;
+  /** The `fetch` used for upstream calls (e.g. one bound to a proxy dispatcher). @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** A pino-compatible logger. @default silent */
+  logger?: Logger;
+  /** Authentication mode. @default { mode: 'passthrough' } */
+  auth?: AuthOptions;
+}
+
+/** Options with every default applied; the rest of the core reads only these. */
+export interface ResolvedOptions {
+  upstream: string;
+  dialect: Dialect;
+  encoding: 'legacy' | 'v1';
+  defaultModel: string;
+  autocontinueLimit: number;
+  cache: false | { max: number; maxSize: number; ttl: number };
+  timeouts: { headers: number; idle: number };
+  limits: { body: number; prompt: number };
+  pingInterval: number;
+  prefix: string;
+  fetch: typeof fetch;
+  logger: Logger;
+  auth: AuthOptions;
+}
+
+const MiB = 1024 * 1024;
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`chatgpt-rest: option ${name} must be a positive number`);
+  }
+  return value;
+}
+
+/** Applies the defaults to {@link ChatGptRestOptions} and checks them; throws a TypeError on nonsense. */
+export function resolveOptions(
+  options: ChatGptRestOptions = {},
+  env: Record<string, string | undefined> = process.env,
+): ResolvedOptions {
+  const upstream = (
+    options.upstream ??
+    env.CHATGPT_BASE_URL ??
+    'https://chatgpt.com/backend-api'
+  ).replace(/\/+$/, '');
+  try {
+    new URL(upstream);
+  } catch {
+    throw new TypeError('chatgpt-rest: option upstream must be an absolute URL');
+  }
+  const dialect = options.dialect ?? 'legacy';
+  if (dialect !== 'legacy' && dialect !== 'web') {
+    throw new TypeError('chatgpt-rest: option dialect must be "legacy" or "web"');
+  }
+  const auth = options.auth ?? { mode: 'passthrough' };
+  if (auth.mode === 'server') {
+    if (auth.tokens.length === 0) {
+      throw new TypeError('chatgpt-rest: server-held auth needs at least one token');
+    }
+    if (auth.apiKeys.length === 0 && auth.allowOpen !== true) {
+      throw new TypeError(
+        'chatgpt-rest: server-held auth without apiKeys would be an open server; set allowOpen: true to mean it',
+      );
+    }
+  }
+  const autocontinueLimit = options.autocontinueLimit ?? 3;
+  if (!Number.isInteger(autocontinueLimit) || autocontinueLimit < 0) {
+    throw new TypeError('chatgpt-rest: option autocontinueLimit must be an integer >= 0');
+  }
+  const prefix = (options.prefix ?? '').replace(/\/+$/, '');
+  if (prefix !== '' && !prefix.startsWith('/')) {
+    throw new TypeError('chatgpt-rest: option prefix must start with "/"');
+  }
+  return {
+    upstream,
+    dialect,
+    encoding: options.encoding ?? (dialect === 'web' ? 'v1' : 'legacy'),
+    defaultModel: options.defaultModel ?? 'auto',
+    autocontinueLimit,
+    cache:
+      options.cache === false
+        ? false
+        : {
+            max: positive('cache.max', options.cache?.max, 1000),
+            maxSize: positive('cache.maxSize', options.cache?.maxSize, 50 * MiB),
+            ttl: positive('cache.ttl', options.cache?.ttl, 10 * 60 * 1000),
+          },
+    timeouts: {
+      headers: positive('timeouts.headers', options.timeouts?.headers, 30_000),
+      idle: positive('timeouts.idle', options.timeouts?.idle, 60_000),
+    },
+    limits: {
+      body: positive('limits.body', options.limits?.body, MiB),
+      prompt: positive('limits.prompt', options.limits?.prompt, 100_000),
+    },
+    pingInterval: positive('pingInterval', options.pingInterval, 15_000),
+    prefix,
+    fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    logger: options.logger ?? silentLogger,
+    auth,
+  };
+}

@@ -1,0 +1,251 @@
+import type {
+  BackendConversation,
+  BackendConversationList,
+  BackendMessageRequest,
+} from '../backend/types.js';
+import { RestError } from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
+import { upstreamErrorFromBody } from './upstream-errors.js';
+
+/** Largest error body read from the upstream; Cloudflare pages are big and only sniffed. */
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+const USER_AGENT =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/143.0.0.0 Safari/537.36';
+
+/** One upstream request, as a dialect's send path describes it. */
+export interface UpstreamRequest {
+  method: 'GET' | 'POST' | 'PATCH';
+  /** Path below the base URL, starting with `/`, query included. */
+  path: string;
+  body?: unknown;
+  /** Extra headers (sentinel, conduit, device id…). */
+  headers?: Record<string, string>;
+  /** `text/event-stream` for message POSTs. */
+  accept?: string;
+}
+
+/** What a send path receives: the access token, the abort signal, and a way to call the upstream. */
+export interface SendContext {
+  token: string;
+  signal: AbortSignal;
+  /** Performs one upstream request; resolves with a 2xx response, else throws the mapped RestError. */
+  call(request: UpstreamRequest): Promise<Response>;
+}
+
+/** A dialect's way of sending a message: `legacy` posts once; `web` adds sentinel and conduit steps. */
+export interface MessageSender {
+  send(context: SendContext, body: BackendMessageRequest): Promise<Response>;
+}
+
+/** The legacy send path: one `POST /conversation`. */
+export const legacySender: MessageSender = {
+  send: (context, body) =>
+    context.call({ method: 'POST', path: '/conversation', body, accept: 'text/event-stream' }),
+};
+
+async function readLimited(response: Response): Promise<string> {
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+    if (text.length >= ERROR_BODY_LIMIT) {
+      await reader.cancel();
+      break;
+    }
+  }
+  return text + decoder.decode();
+}
+
+function causeCode(error: unknown): string | undefined {
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
+  return typeof cause?.code === 'string' ? cause.code : undefined;
+}
+
+/**
+ * Wraps a response body so that a silence longer than `idleMs` between chunks aborts the upstream
+ * request and errors the stream with `upstream_timeout`. There is no limit on total duration.
+ */
+function withIdleTimeout(
+  body: ReadableStream<Uint8Array>,
+  idleMs: number,
+  abort: (reason: RestError) => void,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let timer: NodeJS.Timeout | undefined;
+        const idle = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            const error = new RestError(
+              'upstream_timeout',
+              `The upstream stream was silent for more than ${idleMs} ms.`,
+            );
+            abort(error);
+            reject(error);
+          }, idleMs);
+        });
+        try {
+          const { done, value } = await Promise.race([reader.read(), idle]);
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (error) {
+          void reader.cancel().catch(() => undefined);
+          controller.error(error);
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** Calls the ChatGPT backend: builds requests, applies timeouts, maps failures to RestErrors. */
+export class UpstreamClient {
+  readonly #options: ResolvedOptions;
+  readonly #sender: MessageSender;
+
+  constructor(options: ResolvedOptions, sender: MessageSender = legacySender) {
+    this.#options = options;
+    this.#sender = sender;
+  }
+
+  /** Performs one request; resolves with a 2xx response, else throws the mapped RestError. */
+  async call(token: string, request: UpstreamRequest, signal: AbortSignal): Promise<Response> {
+    const { fetch, upstream, timeouts } = this.#options;
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeouts.headers);
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${token}`,
+      accept: request.accept ?? 'application/json',
+      'user-agent': USER_AGENT,
+      ...request.headers,
+    };
+    if (request.body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(upstream + request.path, {
+        method: request.method,
+        headers,
+        ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+        signal: controller.signal,
+      });
+    } catch (error) {
+      signal.removeEventListener('abort', onAbort);
+      if (timedOut) {
+        throw new RestError(
+          'upstream_timeout',
+          `The upstream sent no response headers within ${timeouts.headers} ms.`,
+        );
+      }
+      if (signal.aborted) throw error;
+      throw new RestError('upstream_unavailable', 'The upstream could not be reached.', {
+        cause: causeCode(error) ?? 'fetch failed',
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!response.ok) {
+      signal.removeEventListener('abort', onAbort);
+      const text = await readLimited(response).catch(() => '');
+      throw upstreamErrorFromBody(response.status, text, response.headers);
+    }
+    if (response.body === null) return response;
+    const body = withIdleTimeout(response.body, timeouts.idle, (reason) =>
+      controller.abort(reason),
+    );
+    return new Response(body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  }
+
+  /** A JSON request; a 2xx body that is not JSON is an `upstream_error`. */
+  async json<T>(token: string, request: UpstreamRequest, signal: AbortSignal): Promise<T> {
+    const response = await this.call(token, request, signal);
+    const text = await response.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new RestError('upstream_error', 'The upstream answered with a body that is not JSON.');
+    }
+  }
+
+  /** `GET /conversations`. */
+  listConversations(
+    token: string,
+    page: { offset: number; limit: number },
+    signal: AbortSignal,
+  ): Promise<BackendConversationList> {
+    const query = new URLSearchParams({
+      offset: String(page.offset),
+      limit: String(page.limit),
+      order: 'updated',
+    });
+    return this.json(token, { method: 'GET', path: `/conversations?${query}` }, signal);
+  }
+
+  /** `GET /conversation/{id}`. */
+  getConversation(token: string, id: string, signal: AbortSignal): Promise<BackendConversation> {
+    return this.json(token, { method: 'GET', path: `/conversation/${id}` }, signal);
+  }
+
+  /** `PATCH /conversation/{id}` (rename, hide, archive). */
+  async patchConversation(
+    token: string,
+    id: string,
+    patch: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    await this.json(token, { method: 'PATCH', path: `/conversation/${id}`, body: patch }, signal);
+  }
+
+  /** `PATCH /conversations` (hide all). */
+  async patchAllConversations(
+    token: string,
+    patch: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    await this.json(token, { method: 'PATCH', path: '/conversations', body: patch }, signal);
+  }
+
+  /** `POST /conversation/gen_title/{id}`: the title the upstream generates for a new conversation. */
+  async generateTitle(
+    token: string,
+    id: string,
+    body: { message_id: string; model: string },
+    signal: AbortSignal,
+  ): Promise<string | undefined> {
+    const result = await this.json<{ title?: unknown }>(
+      token,
+      { method: 'POST', path: `/conversation/gen_title/${id}`, body },
+      signal,
+    );
+    return typeof result.title === 'string' ? result.title : undefined;
+  }
+
+  /** Sends a message with the dialect's send path; resolves with the streaming response. */
+  sendMessage(token: string, body: BackendMessageRequest, signal: AbortSignal): Promise<Response> {
+    return this.#sender.send(
+      { token, signal, call: (request) => this.call(token, request, signal) },
+      body,
+    );
+  }
+}

@@ -1,0 +1,14 @@
+import { readFileSync } from 'node:fs';
+
+/** The folder of real upstream captures, beside the repository. */
+export const FIXTURES = new URL('../../../../shared/fixtures/upstream/', import.meta.url);
+
+/** A capture's text. */
+export function fixtureText(name: string): string {
+  return readFileSync(new URL(name, FIXTURES), 'utf8');
+}
+
+/** A capture parsed as JSON. */
+export function fixtureJson<T = unknown>(name: string): T {
+  return JSON.parse(fixtureText(name)) as T;
+}
