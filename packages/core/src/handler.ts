@@ -27,6 +27,8 @@ export interface ChatGptHandler {
   handles(pathname: string): boolean;
   /** The resolved options. */
   readonly options: ResolvedOptions;
+  /** The routes, for frameworks that register each one (Fastify). */
+  readonly routes: readonly RouteInfo[];
 }
 
 interface Context {
@@ -40,8 +42,15 @@ interface Context {
 type Route = (context: Context) => Promise<Response>;
 
 interface RouteEntry {
-  pattern: RegExp;
+  /** The route's path with `:id` for the conversation id, as frameworks write routes. */
+  path: string;
   methods: Partial<Record<string, Route>>;
+}
+
+/** A route of the API: its path pattern (`:id` marks the conversation id) and methods. */
+export interface RouteInfo {
+  path: string;
+  methods: string[];
 }
 
 function isoTime(value: unknown): unknown {
@@ -156,7 +165,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
 
   const routes: RouteEntry[] = [
     {
-      pattern: /^\/conversations$/,
+      path: '/conversations',
       methods: {
         GET: async (context) => {
           const params = context.url.searchParams;
@@ -179,7 +188,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
       },
     },
     {
-      pattern: /^\/conversations\/new$/,
+      path: '/conversations/new',
       methods: {
         POST: async (context) => {
           const fields = await body(context);
@@ -204,7 +213,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
       },
     },
     {
-      pattern: /^\/conversations\/all$/,
+      path: '/conversations/all',
       methods: {
         DELETE: async (context) => {
           await upstream.patchAllConversations(
@@ -218,7 +227,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
       },
     },
     {
-      pattern: /^\/conversations\/([^/]+)$/,
+      path: '/conversations/:id',
       methods: {
         GET: async (context) => {
           const id = context.id as string;
@@ -260,11 +269,11 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
       },
     },
     {
-      pattern: /^\/conversations\/([^/]+)\/ask$/,
+      path: '/conversations/:id/ask',
       methods: { POST: (context) => askTurn(context, context.id as string) },
     },
     {
-      pattern: /^\/conversations\/([^/]+)\/regenerate$/,
+      path: '/conversations/:id/regenerate',
       methods: {
         POST: async (context) => {
           const id = context.id as string;
@@ -304,7 +313,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
       },
     },
     {
-      pattern: /^\/conversations\/([^/]+)\/messages$/,
+      path: '/conversations/:id/messages',
       methods: {
         GET: async (context) => {
           const id = context.id as string;
@@ -314,9 +323,14 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
     },
   ];
 
+  const compiled = routes.map((entry) => ({
+    entry,
+    pattern: new RegExp(`^${entry.path.replace(':id', '([^/]+)')}$`),
+  }));
+
   function match(pathname: string): { entry: RouteEntry; id: string | undefined } | undefined {
-    for (const entry of routes) {
-      const found = entry.pattern.exec(pathname);
+    for (const { entry, pattern } of compiled) {
+      const found = pattern.exec(pathname);
       if (found !== null) return { entry, id: found[1] };
     }
     return undefined;
@@ -384,5 +398,6 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
       return path !== undefined && match(path) !== undefined;
     },
     options,
+    routes: routes.map((entry) => ({ path: entry.path, methods: Object.keys(entry.methods) })),
   });
 }

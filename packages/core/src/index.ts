@@ -2,7 +2,7 @@
  * @chatgpt-rest/core: a framework-agnostic, web-standard handler serving a REST API for ChatGPT
  * conversations, and the Node bridge that mounts it on `node:http`.
  */
-export { createHandler, type ChatGptHandler } from './handler.js';
+export { createHandler, type ChatGptHandler, type RouteInfo } from './handler.js';
 export {
   resolveOptions,
   type AuthOptions,

@@ -1,0 +1,233 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { RestError } from '../errors.js';
+
+/** The body limit when none is given: 1 MiB, as the REST spec says. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/** Options of {@link toWebRequest}. */
+export interface ToWebRequestOptions {
+  /**
+   * Largest request body accepted, in bytes; a larger one makes the body stream fail with
+   * `RestError('payload_too_large')`.
+   * @default 1048576 (1 MiB)
+   */
+  bodyLimit?: number;
+  /**
+   * Path and query to use instead of `req.url`, e.g. the path after an adapter's mount point.
+   * @example '/conversations?limit=5'
+   */
+  url?: string;
+  /**
+   * A body a framework's parser already read from `req` (object, string or bytes). When absent,
+   * `req.body` is used if the stream has already been consumed.
+   */
+  body?: unknown;
+}
+
+/** What a `Request` accepts as body (the DOM's `BodyInit`, which Node's globals do not name). */
+type RequestBody = NonNullable<ConstructorParameters<typeof Request>[1]>['body'];
+
+/** Methods the WHATWG `Request` constructor refuses; answering them is not our business. */
+const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+
+/** A Host header we are willing to put in a URL: a name or IPv4 or [IPv6], with a port. */
+const SAFE_HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+
+/** A Node request as a web `Request` that aborts when the client leaves (405 for CONNECT/TRACE). */
+export function toWebRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: ToWebRequestOptions = {},
+): Request {
+  const method = (req.method ?? 'GET').toUpperCase();
+  if (FORBIDDEN_METHODS.has(method)) {
+    throw new RestError('method_not_allowed', `The method ${method} is not allowed.`);
+  }
+  const headers = toHeaders(req);
+  const body =
+    method === 'GET' || method === 'HEAD'
+      ? null
+      : requestBody(req, headers, options.body, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
+  return new Request(requestUrl(req, options.url), {
+    method,
+    headers,
+    body,
+    signal: clientGoneSignal(req, res),
+    // A streamed body needs it; undici refuses a ReadableStream body without it.
+    duplex: 'half',
+  });
+}
+
+/** The request's absolute URL: protocol and host from the request, path from `override` or `req.url`. */
+function requestUrl(req: IncomingMessage, override: string | undefined): string {
+  const forwarded = firstValue(req.headers['x-forwarded-proto'])?.toLowerCase();
+  const protocol =
+    (req.socket as Partial<TLSSocket>).encrypted === true
+      ? 'https'
+      : forwarded === 'https' || forwarded === 'http'
+        ? forwarded
+        : 'http';
+  const host = req.headers.host ?? firstValue(req.headers[':authority']);
+  // A hostile Host header must not turn into another URL (userinfo, path, spaces): fall back.
+  const origin = `${protocol}://${host !== undefined && SAFE_HOST.test(host) ? host : 'localhost'}`;
+  let path = override ?? req.url ?? '/';
+  if (!path.startsWith('/')) {
+    // Absolute-form request targets (`GET http://host/x`) and paths given without their slash.
+    path = URL.canParse(path) ? pathAndQuery(new URL(path)) : `/${path}`;
+  }
+  // Concatenation, never `new URL(path, origin)`: a path like `//evil.example/x` must stay a path.
+  return URL.canParse(origin + path) ? origin + path : `${origin}/`;
+}
+
+function pathAndQuery(url: URL): string {
+  return url.pathname + url.search;
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function toHeaders(req: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    // HTTP/2 pseudo-headers (`:path`…) are not headers and `Headers` refuses them.
+    if (value === undefined || name.startsWith(':')) continue;
+    for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
+  }
+  return headers;
+}
+
+/** A signal that aborts when the client leaves before the response is complete. */
+function clientGoneSignal(req: IncomingMessage, res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  const abort = (): void => {
+    if (!controller.signal.aborted) controller.abort(clientGoneError());
+  };
+  // `close` also fires after a normal end; only an unfinished response means the client left.
+  const onClose = (): void => {
+    if (!res.writableFinished) abort();
+  };
+  if (res.closed) onClose();
+  else res.once('close', onClose);
+  req.once('aborted', abort);
+  req.once('error', abort);
+  return controller.signal;
+}
+
+function clientGoneError(): DOMException {
+  return new DOMException('The client closed the connection.', 'AbortError');
+}
+
+/** The body to give the `Request`: a rebuilt pre-parsed body, a lazy stream of `req`, or none. */
+function requestBody(
+  req: IncomingMessage,
+  headers: Headers,
+  explicitBody: unknown,
+  limit: number,
+): RequestBody {
+  const parsed = explicitBody !== undefined ? explicitBody : consumedBody(req);
+  if (parsed !== undefined) {
+    // The parser decoded and possibly decompressed the body: its length and encoding are stale.
+    headers.delete('content-length');
+    headers.delete('content-encoding');
+    headers.delete('transfer-encoding');
+    return rebuildBody(parsed, headers);
+  }
+  // Someone read the stream and kept nothing we can see: there is no body left to give.
+  if (req.readableEnded) return null;
+  return nodeBodyStream(req, limit);
+}
+
+/** `req.body` as Express/Koa body parsers leave it, when the stream it came from is used up. */
+function consumedBody(req: IncomingMessage): unknown {
+  // Express 4's parsers set `req.body = {}` without reading when the type does not match;
+  // only a consumed stream proves that `req.body` is the body.
+  if (!req.readableEnded) return undefined;
+  return (req as IncomingMessage & { body?: unknown }).body;
+}
+
+function rebuildBody(body: unknown, headers: Headers): RequestBody {
+  if (typeof body === 'string') return body;
+  if (body instanceof Uint8Array) return body;
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  const type = headers.get('content-type')?.toLowerCase() ?? '';
+  if (type.startsWith('application/x-www-form-urlencoded') && isRecord(body)) {
+    return toSearchParams(body);
+  }
+  // JSON is the only other shape a parser makes of an object; the core decides on the type.
+  if (type === '') headers.set('content-type', 'application/json');
+  return JSON.stringify(body);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function toSearchParams(body: Record<string, unknown>): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(body)) {
+    // `qs`-style parsers turn `a=1&a=2` into an array; send it back as repeated fields.
+    for (const item of Array.isArray(value) ? (value as unknown[]) : [value]) {
+      params.append(key, formValue(item));
+    }
+  }
+  return params;
+}
+
+function formValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return String(value);
+  }
+  return value === null || value === undefined ? '' : JSON.stringify(value);
+}
+
+function payloadTooLarge(limit: number): RestError {
+  return new RestError('payload_too_large', `The request body is larger than ${limit} bytes.`);
+}
+
+/** A pull-based stream of `req`'s body that fails with 413 once more than `limit` bytes came. */
+function nodeBodyStream(req: IncomingMessage, limit: number): ReadableStream<Uint8Array> {
+  const declared = Number(req.headers['content-length']);
+  // Not destroying `req` on early return: that would destroy the socket and with it the 413.
+  let chunks: AsyncIterator<unknown> | undefined;
+  let received = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        // Refuse an announced oversize body before reading a byte of it.
+        if (declared > limit) controller.error(payloadTooLarge(limit));
+      },
+      async pull(controller) {
+        chunks ??= req.iterator({ destroyOnReturn: false });
+        const next = await chunks.next();
+        if (next.done === true) {
+          controller.close();
+          return;
+        }
+        const chunk = toBytes(next.value);
+        received += chunk.byteLength;
+        if (received > limit) {
+          await chunks.return?.();
+          controller.error(payloadTooLarge(limit));
+          return;
+        }
+        controller.enqueue(chunk);
+      },
+      async cancel() {
+        await chunks?.return?.();
+      },
+    },
+    // No read-ahead beyond Node's own buffer: bytes leave the socket only when the reader asks.
+    { highWaterMark: 0 },
+  );
+}
+
+function toBytes(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) {
+    return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
+  // A stream with setEncoding() yields strings; give the bytes back.
+  return new TextEncoder().encode(String(chunk));
+}

@@ -1,0 +1,86 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RestError, isRestError } from '../errors.js';
+import { errorResponse, jsonResponse } from '../http/responses.js';
+import { toWebRequest, type ToWebRequestOptions } from './incoming-request.js';
+import { writeWebResponse } from './write-response.js';
+
+/** A web-standard request handler, the shape of the core. */
+export type WebHandler = (request: Request) => Promise<Response>;
+
+/** Options of {@link createNodeListener}. */
+export interface NodeListenerOptions {
+  /**
+   * Largest request body accepted, in bytes.
+   * @default 1048576 (1 MiB)
+   */
+  bodyLimit?: number;
+  /**
+   * Told about every failure that is a bug or a broken stream (never about `RestError`s, which
+   * are answers): log it here. It must not throw; if it does, the throw is ignored.
+   */
+  onError?: (error: unknown) => void;
+}
+
+/** A `node:http` request listener serving `handler`; errors become the spec's JSON errors. */
+export function createNodeListener(
+  handler: WebHandler,
+  options: NodeListenerOptions = {},
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    void serveNode(handler, req, res, options);
+  };
+}
+
+/** Options of {@link serveNode}: the listener's, plus what an adapter knows about the request. */
+export type ServeNodeOptions = NodeListenerOptions & Pick<ToWebRequestOptions, 'url' | 'body'>;
+
+/**
+ * Serves one Node request with `handler`: the whole bridge in one call, for adapters. Never
+ * rejects; failures become the spec's JSON errors, or a cut connection once a stream started.
+ */
+export async function serveNode(
+  handler: WebHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: ServeNodeOptions = {},
+): Promise<void> {
+  let signal: AbortSignal | undefined;
+  let response: Response;
+  try {
+    const request = toWebRequest(req, res, {
+      bodyLimit: options.bodyLimit,
+      url: options.url,
+      body: options.body,
+    });
+    signal = request.signal;
+    response = await handler(request);
+    if (!(response instanceof Response)) {
+      throw new TypeError('The handler did not return a Response.');
+    }
+  } catch (error) {
+    response = failureResponse(error, options.onError);
+  }
+  try {
+    await writeWebResponse(res, response, { signal });
+  } catch (error) {
+    // Headers are gone and writeWebResponse has cut the connection; all that is left is to tell.
+    report(options.onError, error);
+  }
+}
+
+/** The response for a thrown value: its own for a `RestError`, a bare 500 for anything else. */
+export function failureResponse(error: unknown, onError?: (error: unknown) => void): Response {
+  if (isRestError(error)) return errorResponse(error);
+  report(onError, error);
+  // A foreign error's message may hold anything (tokens, paths); the client gets a fixed text.
+  const internal = new RestError('internal_error', 'Internal error');
+  return jsonResponse(internal.status, internal.toJSON());
+}
+
+function report(onError: ((error: unknown) => void) | undefined, error: unknown): void {
+  try {
+    onError?.(error);
+  } catch {
+    // A failing logger must not take the server down with it.
+  }
+}

@@ -1,0 +1,109 @@
+import type { ServerResponse } from 'node:http';
+
+/** Options of {@link writeWebResponse}. */
+export interface WriteWebResponseOptions {
+  /** Stops writing (the body is cancelled, `res` destroyed) when it aborts, e.g. on shutdown. */
+  signal?: AbortSignal;
+}
+
+/** Statuses that never carry a body (RFC 9110). */
+const BODILESS_STATUSES = new Set([204, 205, 304]);
+
+/** Writes a `Response` to `res` with back-pressure; a body failing mid-way destroys `res` and rejects. */
+export async function writeWebResponse(
+  res: ServerResponse,
+  response: Response,
+  options: WriteWebResponseOptions = {},
+): Promise<void> {
+  const body = response.body;
+  if (res.destroyed || options.signal?.aborted === true) {
+    // The client is gone: nobody will read the body, so let its source stop now.
+    await body?.cancel().catch(ignore);
+    if (!res.destroyed) res.destroy();
+    return;
+  }
+  writeHead(res, response);
+  if (body === null || res.req.method === 'HEAD' || BODILESS_STATUSES.has(response.status)) {
+    await body?.cancel().catch(ignore);
+    res.end();
+    return;
+  }
+  // A stream of unknown length (SSE above all) must show its headers before the first event.
+  const type = response.headers.get('content-type') ?? '';
+  if (!response.headers.has('content-length') || type.startsWith('text/event-stream')) {
+    res.flushHeaders();
+  }
+  await pump(body, res, options.signal);
+}
+
+function writeHead(res: ServerResponse, response: Response): void {
+  res.statusCode = response.status;
+  if (response.statusText !== '') res.statusMessage = response.statusText;
+  for (const [name, value] of response.headers) {
+    // `Headers` joins set-cookie values with commas, which breaks cookies: set them one by one.
+    if (name !== 'set-cookie') res.setHeader(name, value);
+  }
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+  // Unread request bytes are still in the socket: rather than reading (maybe endless) bytes to
+  // reach the next request, close it; a 413 means we refuse to read them.
+  const unread = !res.req.readableEnded;
+  if (unread && (res.req.readableDidRead || response.status === 413)) {
+    res.setHeader('connection', 'close');
+  }
+}
+
+async function pump(
+  body: ReadableStream<Uint8Array>,
+  res: ServerResponse,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const reader = body.getReader();
+  // Cancelling the reader is what aborts an upstream fetch feeding this body.
+  const stop = (): void => {
+    reader.cancel().catch(ignore);
+  };
+  const onClose = (): void => {
+    if (!res.writableFinished) stop();
+  };
+  const onAbort = (): void => {
+    stop();
+    res.destroy();
+  };
+  res.once('close', onClose);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || res.destroyed) break;
+      if (!res.write(value)) await drained(res);
+    }
+    if (!res.destroyed) res.end();
+  } catch (error) {
+    // Ending would tell the client the body is complete; an abrupt close tells the truth.
+    res.destroy();
+    throw error;
+  } finally {
+    res.off('close', onClose);
+    signal?.removeEventListener('abort', onAbort);
+    reader.releaseLock();
+  }
+}
+
+/** Resolves when `res` can take more data, or when it is closed and never will. */
+function drained(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+function ignore(): void {
+  // The stream is being abandoned; a failure to cancel it changes nothing for anyone.
+}

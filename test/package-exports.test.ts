@@ -1,0 +1,40 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import t from 'tap';
+
+// Imports each built package through its `exports` map, without the source condition that the
+// other tests use, so a broken entry point or a missing `dist/` file fails here. `npm test`
+// builds first.
+const root = new URL('..', import.meta.url);
+
+const entries: Record<string, string[]> = {
+  '@chatgpt-rest/core': ['createHandler', 'createNodeListener', 'RestError', 'serveNode'],
+  '@chatgpt-rest/core/testing': ['createBackendEmulator'],
+  '@chatgpt-rest/express': ['chatGptRoutes', 'createHandler'],
+  '@chatgpt-rest/fastify': ['chatGptRoutes', 'default'],
+  '@chatgpt-rest/koa': ['chatGptRoutes', 'createHandler'],
+};
+
+t.test('every package is built', (t) => {
+  for (const name of ['core', 'express', 'fastify', 'koa']) {
+    t.ok(
+      existsSync(new URL(`packages/${name}/dist/index.d.ts`, root)),
+      `${name} has dist/index.d.ts (run npm run build)`,
+    );
+  }
+  t.end();
+});
+
+for (const [specifier, names] of Object.entries(entries)) {
+  t.test(`${specifier} imports from dist through its exports map`, (t) => {
+    const script = `const m = await import(${JSON.stringify(specifier)}); console.log(JSON.stringify(Object.keys(m)));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: root,
+      env: { ...process.env, NODE_OPTIONS: '' },
+      encoding: 'utf8',
+    });
+    const keys = JSON.parse(out) as string[];
+    for (const name of names) t.ok(keys.includes(name), `exports ${name}`);
+    t.end();
+  });
+}
