@@ -1,0 +1,142 @@
+import { createParser, type ParseError } from 'eventsource-parser';
+import { RestError } from '../errors.js';
+
+/** The default cap on one buffered SSE line or event, in characters (4 MiB). */
+export const DEFAULT_MAX_BUFFER_SIZE = 4 * 1024 * 1024;
+
+/** One SSE message: its `data` lines joined by `\n`, plus the `event` and `id` fields when sent. */
+export interface SseMessage {
+  type: 'message';
+  event: string | undefined;
+  id: string | undefined;
+  data: string;
+}
+
+/** An SSE comment line (`: ping`), without the leading colon and its one optional space. */
+export interface SseComment {
+  type: 'comment';
+  text: string;
+}
+
+/** The end of the input: nothing follows it. */
+export interface SseEnd {
+  type: 'end';
+}
+
+/** What {@link readSse} yields. */
+export type SseItem = SseMessage | SseComment | SseEnd;
+
+/** A body to read: a web stream (a `fetch` body) or any async iterable of byte chunks. */
+export type ByteSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+
+/** Options of {@link readSse}. */
+export interface SseReaderOptions {
+  /** Largest line or unfinished event, in characters, before the read fails. Default 4 MiB. */
+  maxBufferSize?: number;
+  /** Stops the read; the generator then throws the signal's reason. */
+  signal?: AbortSignal;
+}
+
+function isReadableStream(body: ByteSource): body is ReadableStream<Uint8Array> {
+  return typeof (body as { getReader?: unknown }).getReader === 'function';
+}
+
+/**
+ * Chunks of a web stream. The reader is cancelled when the consumer stops early or the signal
+ * fires, so an upstream body is never left half-read and holding its connection.
+ */
+async function* chunksOfStream(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Uint8Array> {
+  const reader = body.getReader();
+  const onAbort = (): void => {
+    reader.cancel(signal?.reason).catch(() => undefined);
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        finished = true;
+        return;
+      }
+      yield value;
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    if (!finished) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
+  }
+}
+
+/**
+ * Reads Server-Sent Events from a byte body: UTF-8 decoded across chunk boundaries, LF, CRLF and
+ * CR line endings, comments surfaced, and a final `{type: 'end'}` once the input is exhausted.
+ * A line or event longer than `maxBufferSize` throws a `RestError('upstream_error')`.
+ */
+export async function* readSse(
+  body: ByteSource,
+  options: SseReaderOptions = {},
+): AsyncGenerator<SseItem, void, undefined> {
+  for await (const batch of readSseBatches(body, options)) yield* batch;
+}
+
+/**
+ * {@link readSse} in batches: the items of each input chunk as one array, so a consumer pays one
+ * asynchronous step per network chunk instead of one per event. Empty batches are not yielded.
+ */
+export async function* readSseBatches(
+  body: ByteSource,
+  options: SseReaderOptions = {},
+): AsyncGenerator<SseItem[], void, undefined> {
+  const { maxBufferSize = DEFAULT_MAX_BUFFER_SIZE, signal } = options;
+  signal?.throwIfAborted();
+
+  let queue: SseItem[] = [];
+  let overflow: ParseError | undefined;
+  const parser = createParser({
+    maxBufferSize,
+    onEvent: (event) =>
+      queue.push({ type: 'message', event: event.event, id: event.id, data: event.data }),
+    onComment: (text) => queue.push({ type: 'comment', text }),
+    // Unknown fields and bad `retry` values are ignored, as the SSE standard says; only the
+    // buffer limit ends the read.
+    onError: (error) => {
+      if (error.type === 'max-buffer-size-exceeded') overflow = error;
+    },
+  });
+  const decoder = new TextDecoder('utf-8');
+
+  const feed = (text: string): void => {
+    if (text === '') return;
+    parser.feed(text);
+    if (overflow !== undefined) {
+      throw new RestError(
+        'upstream_error',
+        `The upstream stream sent a line longer than the limit of ${maxBufferSize} characters.`,
+        { cause: overflow },
+      );
+    }
+  };
+  const take = (): SseItem[] => {
+    const batch = queue;
+    queue = [];
+    return batch;
+  };
+
+  const chunks = isReadableStream(body) ? chunksOfStream(body, signal) : body;
+  for await (const chunk of chunks) {
+    signal?.throwIfAborted();
+    feed(decoder.decode(chunk, { stream: true }));
+    if (queue.length > 0) yield take();
+  }
+  signal?.throwIfAborted();
+  // Real captures end with `data: [DONE]` and no blank line, so the last event is dispatched
+  // rather than dropped; "\n\n" also completes a trailing CR into one line ending.
+  feed(decoder.decode());
+  feed('\n\n');
+  queue.push({ type: 'end' });
+  yield take();
+}

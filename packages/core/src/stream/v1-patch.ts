@@ -1,0 +1,195 @@
+/**
+ * The `v1` delta encoding of the ChatGPT backend: operations on a state object whose root is
+ * `{message, conversation_id, …}`. Every function here is pure: it returns a new state and shares
+ * the untouched branches with the old one, so applying an operation costs the depth of its path,
+ * never the size of the text already streamed. Odd input is ignored, never thrown.
+ */
+
+/** One operation with its path `p`, operation `o` and value `v`, as resolved from the stream. */
+export interface V1Operation {
+  p: string;
+  o: string;
+  v: unknown;
+}
+
+/** The path and operation a bare `{"v": …}` repeats. */
+export interface V1Cursor {
+  p: string;
+  o: string;
+}
+
+/** What {@link applyV1Delta} returns: the new state, the cursor for the next delta, the ops applied. */
+export interface V1DeltaResult {
+  state: unknown;
+  cursor: V1Cursor;
+  /** The single operations applied, with a `patch` flattened into its parts, in order. */
+  applied: V1Operation[];
+}
+
+/** The cursor before the first delta: a bare `{"v": {message…}}` adds a message at the root. */
+export const INITIAL_V1_CURSOR: V1Cursor = Object.freeze({ p: '', o: 'add' });
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Splits a JSON-pointer-ish path (`/message/content/parts/0`) into keys; `""` is the root. */
+export function parseV1Path(path: string): string[] {
+  if (path === '' || path === '/') return [];
+  const raw = path.startsWith('/') ? path.slice(1) : path;
+  return raw.split('/').map((key) => key.replaceAll('~1', '/').replaceAll('~0', '~'));
+}
+
+/** Parsed paths: a stream repeats a handful of paths thousands of times. Bounded, never shared out. */
+const pathCache = new Map<string, readonly string[]>();
+
+function keysOf(path: string): readonly string[] {
+  let keys = pathCache.get(path);
+  if (keys === undefined) {
+    keys = parseV1Path(path);
+    if (pathCache.size >= 256) pathCache.clear();
+    pathCache.set(path, keys);
+  }
+  return keys;
+}
+
+/** An array index for `key`, `length` for `-` (JSON Pointer's "past the end"), or undefined. */
+function arrayIndex(key: string, length: number): number | undefined {
+  if (key === '-') return length;
+  return /^(0|[1-9]\d*)$/.test(key) ? Number(key) : undefined;
+}
+
+/** `append`: strings concatenate, arrays take the value's items (or the value), objects merge. */
+function appendValue(current: unknown, value: unknown): unknown {
+  if (current === undefined || current === null) return value;
+  if (typeof current === 'string') return typeof value === 'string' ? current + value : current;
+  if (Array.isArray(current)) return current.concat(Array.isArray(value) ? value : [value]);
+  if (isObject(current)) return isObject(value) ? { ...current, ...value } : current;
+  return current;
+}
+
+/** `truncate`: a string or array shortened to `value` items. */
+function truncateValue(current: unknown, value: unknown): unknown {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) return current;
+  if (typeof current === 'string' || Array.isArray(current)) return current.slice(0, value);
+  return current;
+}
+
+const REMOVE = Symbol('remove');
+type Leaf = (current: unknown) => unknown;
+
+/**
+ * Copies the containers along `keys` (from `depth` on) and puts `leaf(old)` at the end; `REMOVE`
+ * deletes the key. `insert` makes an array index shift the items after it (JSON Patch `add`)
+ * instead of overwriting. A path through a string or number, or a bad index, changes nothing.
+ */
+function updateIn(
+  node: unknown,
+  keys: readonly string[],
+  depth: number,
+  leaf: Leaf,
+  insert: boolean,
+): unknown {
+  const key = keys[depth];
+  if (key === undefined) return leaf(node);
+  const isLast = depth === keys.length - 1;
+  if (Array.isArray(node)) {
+    const index = arrayIndex(key, node.length);
+    if (index === undefined || index > node.length) return node;
+    const old: unknown = node[index];
+    const next = isLast ? leaf(old) : updateIn(old, keys, depth + 1, leaf, insert);
+    if (next === old && !(insert && isLast)) return node;
+    const copy = node.slice();
+    if (next === REMOVE) {
+      if (index < node.length) copy.splice(index, 1);
+    } else if (insert && isLast) copy.splice(index, 0, next);
+    else copy[index] = next;
+    return copy;
+  }
+  if (node === undefined || node === null || isObject(node)) {
+    const base: Json = node ?? {};
+    const old = base[key];
+    // A missing container on the way is created, as an array when the next key is an index.
+    const nextKey = keys[depth + 1];
+    const child =
+      old === undefined && nextKey !== undefined && arrayIndex(nextKey, 0) === 0 ? [] : old;
+    const next = isLast ? leaf(old) : updateIn(child, keys, depth + 1, leaf, insert);
+    if (next === old) return node;
+    const copy: Json = { ...base };
+    if (next === REMOVE) Reflect.deleteProperty(copy, key);
+    else copy[key] = next;
+    return copy;
+  }
+  return node;
+}
+
+/** Applies one operation to `state` and returns the new state; unknown operations change nothing. */
+export function applyV1Operation(state: unknown, op: V1Operation): unknown {
+  const keys = keysOf(op.p);
+  const { v } = op;
+  switch (op.o) {
+    case 'append':
+      return updateIn(state, keys, 0, (current) => appendValue(current, v), false);
+    case 'replace':
+      return updateIn(state, keys, 0, () => v, false);
+    case 'add':
+      return updateIn(state, keys, 0, () => v, true);
+    case 'remove':
+      return keys.length === 0 ? {} : updateIn(state, keys, 0, () => REMOVE, false);
+    case 'truncate':
+      return updateIn(state, keys, 0, (current) => truncateValue(current, v), false);
+    case 'patch':
+      return applyPatchList(state, v, []);
+    default:
+      return state;
+  }
+}
+
+/** Applies the items of a `patch` list in order, recording each applied operation. */
+function applyPatchList(state: unknown, list: unknown, applied: V1Operation[]): unknown {
+  if (!Array.isArray(list)) return state;
+  let next = state;
+  for (const item of list) {
+    if (!isObject(item) || typeof item.o !== 'string') continue;
+    const op: V1Operation = { p: typeof item.p === 'string' ? item.p : '', o: item.o, v: item.v };
+    // Patch items carry paths from the root, as every capture shows, not from the outer `p`.
+    if (op.o === 'patch') next = applyPatchList(next, op.v, applied);
+    else {
+      next = applyV1Operation(next, op);
+      applied.push(op);
+    }
+  }
+  return next;
+}
+
+/**
+ * Applies one `v1` delta event (`{p, o, v}`, `{o: "patch", v: [...]}` or a bare `{v}` repeating
+ * the cursor's path and operation). A bare `{v: {message…}, c}` starts a new message at the root,
+ * whatever the cursor, because `c` counts messages. Returns the new state, cursor and applied ops.
+ */
+export function applyV1Delta(state: unknown, delta: unknown, cursor: V1Cursor): V1DeltaResult {
+  if (!isObject(delta) || !('v' in delta || 'o' in delta)) return { state, cursor, applied: [] };
+  const hasPath = typeof delta.p === 'string';
+  const hasOp = typeof delta.o === 'string';
+  const startsMessage =
+    !hasPath &&
+    !hasOp &&
+    (typeof delta.c === 'number' || (isObject(delta.v) && isObject(delta.v.message)));
+  const next: V1Cursor = startsMessage
+    ? INITIAL_V1_CURSOR
+    : {
+        p: hasPath ? (delta.p as string) : cursor.p,
+        o: hasOp ? (delta.o as string) : cursor.o,
+      };
+  const applied: V1Operation[] = [];
+  let result: unknown;
+  if (next.o === 'patch') result = applyPatchList(state, delta.v, applied);
+  else {
+    const op: V1Operation = { p: next.p, o: next.o, v: delta.v };
+    result = applyV1Operation(state, op);
+    applied.push(op);
+  }
+  return { state: result, cursor: next, applied };
+}
