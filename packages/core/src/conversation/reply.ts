@@ -33,8 +33,9 @@ export function messageText(message: BackendMessage): string {
 
 /** The role of a message, from `author.role` or the earliest streams' top-level `role`. */
 export function messageRole(message: BackendMessage): string {
+  const author = message.author as BackendAuthor | undefined;
   const legacyRole = (message as { role?: unknown }).role;
-  return message.author.role ?? (typeof legacyRole === 'string' ? legacyRole : 'assistant');
+  return author?.role ?? (typeof legacyRole === 'string' ? legacyRole : 'assistant');
 }
 
 /** Builds the REST reply object of a backend message. */
@@ -42,11 +43,13 @@ export function toReply(message: BackendMessage, conversationId: string, text?: 
   const role = messageRole(message);
   const isUser = role === 'user';
   const metadata = message.metadata ?? {};
+  // The earliest streams had no `author`, only a top-level `role`.
+  const author = message.author as BackendAuthor | undefined;
   return {
     author: {
       role,
-      name: message.author.name ?? null,
-      metadata: message.author.metadata ?? {},
+      name: author?.name ?? null,
+      metadata: author?.metadata ?? {},
     },
     message: text ?? messageText(message),
     conversation_id: conversationId,

@@ -107,11 +107,11 @@ export async function* runTurn(
 ): AsyncGenerator<TurnEvent, void, undefined> {
   const { options, upstream, cache } = deps;
   let conversationId = turn.conversationId;
+  let finalMessage: BackendMessage;
   let parentId = turn.parentId;
   let action: BackendMessageRequest['action'] = turn.action;
   let text = '';
   let title: string | undefined;
-  let last: BackendMessage | undefined;
   let started = false;
   const assistantMessages: BackendMessage[] = [];
 
@@ -154,18 +154,13 @@ export async function* runTurn(
     } else {
       assistantMessages.push(complete.message);
     }
-    last = complete.message;
-    const cut = last.metadata?.finish_details?.type === 'max_tokens';
+    finalMessage = complete.message;
+    const cut = finalMessage.metadata?.finish_details?.type === 'max_tokens';
     if (!(cut && turn.autocontinue && continues < options.autocontinueLimit)) break;
     action = 'continue';
-    parentId = last.id;
+    parentId = finalMessage.id;
   }
-
   const id = conversationId;
-  const finalMessage = last;
-  if (id === undefined || finalMessage === undefined) {
-    throw new RestError('upstream_error', 'The upstream reply named no conversation.');
-  }
 
   if (turn.conversationId === undefined) {
     if (turn.title !== undefined) {

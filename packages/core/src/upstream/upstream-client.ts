@@ -3,7 +3,7 @@ import type {
   BackendConversationList,
   BackendMessageRequest,
 } from '../backend/types.js';
-import { RestError } from '../errors.js';
+import { RestError, isRestError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { upstreamErrorFromBody } from './upstream-errors.js';
 
@@ -36,6 +36,8 @@ export interface SendContext {
 /** A dialect's way of sending a message: `legacy` posts once; `web` adds sentinel and conduit steps. */
 export interface MessageSender {
   send(context: SendContext, body: BackendMessageRequest): Promise<Response>;
+  /** Headers the dialect adds to every upstream request (web: device id, origin, account id). */
+  headers?(token: string): Record<string, string>;
 }
 
 /** The legacy send path: one `POST /conversation`. */
@@ -46,7 +48,7 @@ export const legacySender: MessageSender = {
 
 async function readLimited(response: Response): Promise<string> {
   if (response.body === null) return '';
-  const reader = response.body.getReader();
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   let text = '';
   for (;;) {
@@ -68,12 +70,14 @@ function causeCode(error: unknown): string | undefined {
 
 /**
  * Wraps a response body so that a silence longer than `idleMs` between chunks aborts the upstream
- * request and errors the stream with `upstream_timeout`. There is no limit on total duration.
+ * request and errors the stream with `upstream_timeout`, and a connection that breaks mid-body
+ * errors it with `upstream_error`. There is no limit on total duration.
  */
-function withIdleTimeout(
+function guardBody(
   body: ReadableStream<Uint8Array>,
   idleMs: number,
   abort: (reason: RestError) => void,
+  clientSignal: AbortSignal,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>(
@@ -96,7 +100,17 @@ function withIdleTimeout(
           else controller.enqueue(value);
         } catch (error) {
           void reader.cancel().catch(() => undefined);
-          controller.error(error);
+          controller.error(
+            isRestError(error) || clientSignal.aborted
+              ? error
+              : new RestError(
+                  'upstream_error',
+                  'The upstream connection broke in the middle of the reply.',
+                  {
+                    cause: causeCode(error) ?? 'terminated',
+                  },
+                ),
+          );
         } finally {
           clearTimeout(timer);
         }
@@ -126,15 +140,16 @@ export class UpstreamClient {
     const onAbort = (): void => controller.abort(signal.reason);
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeouts.headers);
+    const timeout = new RestError(
+      'upstream_timeout',
+      `The upstream sent no response headers within ${timeouts.headers} ms.`,
+    );
+    const timer = setTimeout(() => controller.abort(timeout), timeouts.headers);
     const headers: Record<string, string> = {
       authorization: `Bearer ${token}`,
       accept: request.accept ?? 'application/json',
       'user-agent': USER_AGENT,
+      ...this.#sender.headers?.(token),
       ...request.headers,
     };
     if (request.body !== undefined) headers['content-type'] = 'application/json';
@@ -148,13 +163,10 @@ export class UpstreamClient {
       });
     } catch (error) {
       signal.removeEventListener('abort', onAbort);
-      if (timedOut) {
-        throw new RestError(
-          'upstream_timeout',
-          `The upstream sent no response headers within ${timeouts.headers} ms.`,
-        );
-      }
+      if (controller.signal.reason === timeout) throw timeout;
       if (signal.aborted) throw error;
+      // The token pool refuses with its own answer (conversation_busy) before any network call.
+      if (isRestError(error)) throw error;
       throw new RestError('upstream_unavailable', 'The upstream could not be reached.', {
         cause: causeCode(error) ?? 'fetch failed',
       });
@@ -167,8 +179,11 @@ export class UpstreamClient {
       throw upstreamErrorFromBody(response.status, text, response.headers);
     }
     if (response.body === null) return response;
-    const body = withIdleTimeout(response.body, timeouts.idle, (reason) =>
-      controller.abort(reason),
+    const body = guardBody(
+      response.body,
+      timeouts.idle,
+      (reason) => controller.abort(reason),
+      signal,
     );
     return new Response(body, {
       status: response.status,
@@ -199,7 +214,7 @@ export class UpstreamClient {
       limit: String(page.limit),
       order: 'updated',
     });
-    return this.json(token, { method: 'GET', path: `/conversations?${query}` }, signal);
+    return this.json(token, { method: 'GET', path: `/conversations?${query.toString()}` }, signal);
   }
 
   /** `GET /conversation/{id}`. */

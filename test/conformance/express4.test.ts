@@ -1,0 +1,4 @@
+import { expressFour } from './mounts.js';
+import { runConformance } from './suite.js';
+
+runConformance(expressFour);

@@ -1,0 +1,4 @@
+import { expressFive } from './mounts.js';
+import { runConformance } from './suite.js';
+
+runConformance(expressFive);

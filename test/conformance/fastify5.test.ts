@@ -1,0 +1,4 @@
+import { fastifyFive } from './mounts.js';
+import { runConformance } from './suite.js';
+
+runConformance(fastifyFive);

@@ -1,0 +1,4 @@
+import { koaTwo } from './mounts.js';
+import { runConformance } from './suite.js';
+
+runConformance(koaTwo);

@@ -1,0 +1,4 @@
+import { koaThree } from './mounts.js';
+import { runConformance } from './suite.js';
+
+runConformance(koaThree);

@@ -1,0 +1,4 @@
+import { nodeBridge } from './mounts.js';
+import { runConformance } from './suite.js';
+
+runConformance(nodeBridge);
