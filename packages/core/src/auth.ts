@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { RestError } from './errors.js';
-import type { AuthOptions, HeldToken } from './options.js';
+import type { Logger } from './logger.js';
+import type { AuthOptions } from './options.js';
+import { TokenPool } from './auth/token-pool.js';
 
 /** Who a request acts as: the upstream access token and the principal that keys the cache. */
 export interface Credentials {
@@ -28,11 +30,32 @@ function bearer(header: string | null): string | undefined {
   return token === '' ? undefined : token;
 }
 
-/** Resolves the credentials of a request, or throws `missing_token` / `invalid_token`. */
-export type Authenticator = (headers: Headers) => Credentials;
+/**
+ * Resolves the credentials of a request, or throws `missing_token` / `invalid_token` (or, with
+ * held tokens, the pool's `rate_limited` / `upstream_unavailable`). `conversationId` is the
+ * conversation the request is about, so a held token can stick to it.
+ */
+export type Authenticator = (headers: Headers, conversationId?: string) => Credentials;
 
-/** Builds the authenticator of an auth mode. */
-export function createAuthenticator(auth: AuthOptions): Authenticator {
+/** The token pool of an auth mode: the one given, else one built from its tokens; none in passthrough. */
+export function tokenPoolOf(auth: AuthOptions, logger?: Logger): TokenPool | undefined {
+  if (auth.mode !== 'server') return undefined;
+  return (
+    auth.pool ??
+    new TokenPool({
+      tokens: auth.tokens,
+      queueSize: auth.queue?.size,
+      queueWaitMs: auth.queue?.waitMs,
+      logger,
+    })
+  );
+}
+
+/** Builds the authenticator of an auth mode; held tokens are chosen by `pool` (default: a new one). */
+export function createAuthenticator(
+  auth: AuthOptions,
+  pool: TokenPool | undefined = tokenPoolOf(auth),
+): Authenticator {
   if (auth.mode === 'passthrough') {
     return (headers) => {
       const token = bearer(headers.get('authorization'));
@@ -44,11 +67,9 @@ export function createAuthenticator(auth: AuthOptions): Authenticator {
       };
     };
   }
-  const { tokens, apiKeys, allowOpen = false } = auth;
-  // Every request uses the first held token until the token pool (least busy, sticky per
-  // conversation) takes over this choice.
-  const pick = (): HeldToken => tokens[0] as HeldToken;
-  return (headers) => {
+  const { apiKeys, allowOpen = false } = auth;
+  const held = pool ?? (tokenPoolOf(auth) as TokenPool);
+  return (headers, conversationId) => {
     const key = headers.get('x-api-key')?.trim() ?? bearer(headers.get('authorization'));
     if (apiKeys.length > 0 || !allowOpen) {
       if (key === undefined) throw new RestError('missing_token', 'An API key is required.');
@@ -57,7 +78,7 @@ export function createAuthenticator(auth: AuthOptions): Authenticator {
       for (const candidate of apiKeys) ok = sameSecret(candidate, key) || ok;
       if (!ok) throw new RestError('invalid_token', 'The API key is not valid.');
     }
-    const held = pick();
-    return { token: held.token, principal: `label:${held.label}`, label: held.label };
+    const token = held.pick(conversationId);
+    return { token: token.token, principal: `label:${token.label}`, label: token.label };
   };
 }

@@ -1,7 +1,7 @@
-import { createAuthenticator, type Credentials } from './auth.js';
+import { createAuthenticator, tokenPoolOf, type Credentials } from './auth.js';
 import type { BackendConversation } from './backend/types.js';
 import { ConversationCache } from './conversation/conversation-cache.js';
-import { currentBranch, threadMessages } from './conversation/message-tree.js';
+import { threadMessages } from './conversation/message-tree.js';
 import { messageRole, messageText, type Reply } from './conversation/reply.js';
 import { newMessageId, runTurn, type TurnEvent, type TurnRequest } from './conversation/turn.js';
 import { RestError, isRestError } from './errors.js';
@@ -19,6 +19,7 @@ import {
 } from './http/validation.js';
 import { resolveOptions, type ChatGptRestOptions, type ResolvedOptions } from './options.js';
 import { UpstreamClient } from './upstream/upstream-client.js';
+import { senderFor } from './upstream/web-sender.js';
 
 /** The web-standard handler of the REST API. */
 export interface ChatGptHandler {
@@ -61,9 +62,13 @@ function isoTime(value: unknown): unknown {
 export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHandler {
   const options = resolveOptions(userOptions);
   const { logger, limits } = options;
-  const upstream = new UpstreamClient(options);
+  // Held tokens: the pool sees every upstream call (load, one message at a time, 401s, caps).
+  const pool = tokenPoolOf(options.auth, logger);
+  const upstreamOptions =
+    pool === undefined ? options : { ...options, fetch: pool.wrapFetch(options.fetch) };
+  const upstream = new UpstreamClient(upstreamOptions, senderFor(upstreamOptions));
   const cache = new ConversationCache(options.cache);
-  const authenticate = createAuthenticator(options.auth);
+  const authenticate = createAuthenticator(options.auth, pool);
   const deps = { options, upstream, cache };
 
   async function conversation(context: Context, id: string): Promise<BackendConversation> {
@@ -370,7 +375,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
           allow,
         });
       }
-      const credentials = authenticate(request.headers);
+      const credentials = authenticate(request.headers, found.id);
       const id = found.id === undefined ? undefined : uuidField('conversation_id', found.id);
       return await route({ request, url, id, credentials, signal: request.signal });
     } catch (error) {

@@ -8,10 +8,26 @@ export {
   type AuthOptions,
   type ChatGptRestOptions,
   type HeldToken,
+  type WebChallenge,
+  type WebOptions,
   type ResolvedOptions,
 } from './options.js';
 export { RestError, STATUS_BY_CODE, isRestError, type ErrorCode } from './errors.js';
+export { bodyParserError } from './http/request-body.js';
+export { errorResponse } from './http/responses.js';
 export type { Reply, ThreadMessage } from './conversation/reply.js';
 export type { Logger } from './logger.js';
+export {
+  createAuthenticator,
+  tokenPoolOf,
+  type Authenticator,
+  type Credentials,
+} from './auth.js';
+export {
+  TokenPool,
+  type TokenPoolOptions,
+  type TokenState,
+  type TokenStatus,
+} from './auth/token-pool.js';
 export type * from './backend/types.js';
 export * from './node/node-bridge.js';

@@ -1,4 +1,5 @@
 import type { Dialect } from './backend/types.js';
+import type { TokenPool } from './auth/token-pool.js';
 import { silentLogger, type Logger } from './logger.js';
 
 /** One access token the server holds, with the label that names it in logs and cache keys. */
@@ -24,7 +25,49 @@ export type AuthOptions =
       apiKeys: string[];
       /** Allow requests without any API key when `apiKeys` is empty. Default `false`: fail closed. */
       allowOpen?: boolean;
+      /**
+       * Per-token message queue: the upstream answers one message at a time per account, so a
+       * second one waits (at most `size` waiting, each at most `waitMs`) instead of being refused.
+       * @default { size: 8, waitMs: 20000 }
+       */
+      queue?: { size?: number; waitMs?: number };
+      /**
+       * A pool of these tokens shared with another server part (the sidecar's pass-through), so
+       * both count the same load; built from `tokens` when absent.
+       */
+      pool?: TokenPool;
     };
+
+/** A browser challenge the sentinel asked for, handed to {@link WebOptions.solveChallenge}. */
+export interface WebChallenge {
+  /** `turnstile` (Cloudflare Turnstile) or `arkose` (Arkose Labs / FunCaptcha). */
+  kind: 'turnstile' | 'arkose';
+  /** The challenge data (`dx`) of the chat-requirements answer, or null when none was given. */
+  dx: string | null;
+}
+
+/** Options of the `web` dialect (chatgpt.com's sentinel, proof-of-work and conduit send path). */
+export interface WebOptions {
+  /**
+   * Proof-of-work difficulties at or below this (as much work or more) fail fast with
+   * `upstream_blocked` instead of burning CPU: chatgpt.com hands them to IPs it distrusts.
+   * `"000032"` needs ~330,000 hashes on average, close to the 500,000 cap (go-chatgpt-api's bound).
+   * @default '000032'
+   */
+  minDifficulty?: string;
+  /**
+   * Nonces tried before sending the browsers' fallback answer (which the upstream refuses).
+   * @default 500000
+   */
+  maxProofIterations?: number;
+  /**
+   * Produces a Turnstile or Arkose token when the sentinel requires one. Without it the message
+   * is sent anyway (logged-in accounts often pass) and a refusal names the challenge.
+   */
+  solveChallenge?: (challenge: WebChallenge) => Promise<string>;
+  /** Workspace id of a Team account, sent as `ChatGPT-Account-Id`. */
+  accountId?: string;
+}
 
 /** Options of {@link createHandler}. Every field is optional; defaults are in {@link resolveOptions}. */
 export interface ChatGptRestOptions {
@@ -36,10 +79,13 @@ export interface ChatGptRestOptions {
   upstream?: string;
   /**
    * Which protocol the upstream speaks: `legacy` (`POST /conversation`; most self-hosted reverse
-   * proxies) or `web` (chatgpt.com's sentinel + conduit path).
-   * @default 'legacy'
+   * proxies), `web` (chatgpt.com's sentinel + conduit path), or `auto`: `web` when `upstream`'s
+   * host is chatgpt.com or chat.openai.com, `legacy` for any other host.
+   * @default 'auto'
    */
-  dialect?: Dialect;
+  dialect?: Dialect | 'auto';
+  /** Options of the `web` dialect. */
+  web?: WebOptions;
   /**
    * Stream encoding to ask the upstream for: `v1` deltas (`supported_encodings: ["v1"]`) or the
    * legacy whole-message events. The reader understands both whatever is asked.
@@ -110,6 +156,12 @@ export interface ChatGptRestOptions {
 export interface ResolvedOptions {
   upstream: string;
   dialect: Dialect;
+  web: {
+    minDifficulty: string;
+    maxProofIterations: number;
+    solveChallenge: WebOptions['solveChallenge'];
+    accountId: string | undefined;
+  };
   encoding: 'legacy' | 'v1';
   defaultModel: string;
   autocontinueLimit: number;
@@ -133,6 +185,16 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
+/** Hosts that speak the `web` dialect; `auto` picks `legacy` for every other host (proxies). */
+const WEB_HOSTS = new Set(['chatgpt.com', 'chat.openai.com']);
+
+// `string`: plain-JavaScript callers can pass anything, and it is checked here.
+function resolveDialect(dialect: string, upstream: string): Dialect {
+  if (dialect === 'auto') return WEB_HOSTS.has(new URL(upstream).hostname) ? 'web' : 'legacy';
+  if (dialect === 'legacy' || dialect === 'web') return dialect;
+  throw new TypeError('chatgpt-rest: option dialect must be "legacy", "web" or "auto"');
+}
+
 /** Applies the defaults to {@link ChatGptRestOptions} and checks them; throws a TypeError on nonsense. */
 export function resolveOptions(
   options: ChatGptRestOptions = {},
@@ -148,9 +210,14 @@ export function resolveOptions(
   } catch {
     throw new TypeError('chatgpt-rest: option upstream must be an absolute URL');
   }
-  const dialect = options.dialect ?? 'legacy';
-  if (dialect !== 'legacy' && dialect !== 'web') {
-    throw new TypeError('chatgpt-rest: option dialect must be "legacy" or "web"');
+  const dialect = resolveDialect(options.dialect ?? 'auto', upstream);
+  const minDifficulty = options.web?.minDifficulty ?? '000032';
+  if (!/^[0-9a-f]{1,16}$/i.test(minDifficulty)) {
+    throw new TypeError('chatgpt-rest: option web.minDifficulty must be a hex string');
+  }
+  const maxProofIterations = options.web?.maxProofIterations ?? 500_000;
+  if (!Number.isInteger(maxProofIterations) || maxProofIterations < 1) {
+    throw new TypeError('chatgpt-rest: option web.maxProofIterations must be an integer >= 1');
   }
   const auth = options.auth ?? { mode: 'passthrough' };
   if (auth.mode === 'server') {
@@ -174,6 +241,12 @@ export function resolveOptions(
   return {
     upstream,
     dialect,
+    web: {
+      minDifficulty: minDifficulty.toLowerCase(),
+      maxProofIterations,
+      solveChallenge: options.web?.solveChallenge,
+      accountId: options.web?.accountId,
+    },
     encoding: options.encoding ?? (dialect === 'web' ? 'v1' : 'legacy'),
     defaultModel: options.defaultModel ?? 'auto',
     autocontinueLimit,

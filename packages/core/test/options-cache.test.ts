@@ -6,8 +6,8 @@ import { resolveOptions } from '../src/options.js';
 t.test('defaults are applied in one place', (t) => {
   const options = resolveOptions({}, {});
   t.equal(options.upstream, 'https://chatgpt.com/backend-api');
-  t.equal(options.dialect, 'legacy');
-  t.equal(options.encoding, 'legacy');
+  t.equal(options.dialect, 'web', 'auto picks web for the default chatgpt.com upstream');
+  t.equal(options.encoding, 'v1');
   t.equal(options.autocontinueLimit, 3);
   t.same(options.limits, { body: 1024 * 1024, prompt: 100_000 });
   t.equal(options.pingInterval, 15_000);

@@ -3,33 +3,56 @@
  * Express 4 or 5 app. All behaviour lives in @chatgpt-rest/core; this file only bridges.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHandler, serveNode, type ChatGptRestOptions } from '@chatgpt-rest/core';
+import {
+  bodyParserError,
+  createHandler,
+  errorResponse,
+  serveNode,
+  writeWebResponse,
+  type ChatGptRestOptions,
+} from '@chatgpt-rest/core';
 
 export * from '@chatgpt-rest/core';
 
 /** The parts of Express's `req` the mount reads (structural, so Express 4 and 5 both fit). */
 type ExpressRequest = IncomingMessage & { path?: string; url: string; body?: unknown };
+type Next = (error?: unknown) => void;
 
 /** Express middleware: `(req, res, next)`. */
-export type ChatGptMiddleware = (
+export type ChatGptMiddleware = (req: ExpressRequest, res: ServerResponse, next: Next) => void;
+/** Express error middleware: `(err, req, res, next)`. */
+export type ChatGptErrorMiddleware = (
+  error: unknown,
   req: ExpressRequest,
   res: ServerResponse,
-  next: (error?: unknown) => void,
+  next: Next,
 ) => void;
 
-/** Express middleware serving the REST API; unknown paths go on to `next()`. */
-export function chatGptRoutes(options: ChatGptRestOptions = {}): ChatGptMiddleware {
+/**
+ * Express middleware serving the REST API; unknown paths go on to `next()`. The second entry
+ * answers the app's own body parser failures on our paths (malformed JSON, too large) with the
+ * spec's JSON errors instead of Express's HTML page.
+ */
+export function chatGptRoutes(
+  options: ChatGptRestOptions = {},
+): [ChatGptMiddleware, ChatGptErrorMiddleware] {
   const handler = createHandler(options);
-  return (req, res, next) => {
-    // Express strips the mount path from `req.url`, so the core sees `/conversations/...`.
-    if (!handler.handles(req.path ?? req.url)) {
-      next();
-      return;
-    }
-    void serveNode(handler, req, res, {
-      url: req.url,
-      body: req.body,
-      bodyLimit: handler.options.limits.body,
-    });
-  };
+  // Express strips the mount path from `req.url`, so the core sees `/conversations/...`.
+  const ours = (req: ExpressRequest): boolean => handler.handles(req.path ?? req.url);
+  return [
+    (req, res, next) => {
+      if (!ours(req)) return next();
+      const { body } = req;
+      void serveNode(handler, req, res, {
+        url: req.url,
+        body,
+        bodyLimit: handler.options.limits.body,
+      });
+    },
+    (error, req, res, next) => {
+      const restError = ours(req) ? bodyParserError(error) : undefined;
+      if (restError === undefined) return next(error);
+      void writeWebResponse(res, errorResponse(restError));
+    },
+  ];
 }

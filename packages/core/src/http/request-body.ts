@@ -56,3 +56,24 @@ export async function readBodyFields(request: Request, limit: number): Promise<B
     'Send the body as application/json or application/x-www-form-urlencoded.',
   );
 }
+
+/**
+ * The REST error for a failure of a framework's own body parser (Express's `express.json()`,
+ * body-parser, co-body), which carry an HTTP `status`: 413, 415 or 400. Undefined otherwise.
+ */
+export function bodyParserError(error: unknown): RestError | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown };
+  const code = typeof status === 'number' ? status : statusCode;
+  if (code === 413) return new RestError('payload_too_large', 'The request body is too large.');
+  if (code === 415) {
+    return new RestError(
+      'unsupported_media_type',
+      'Send the body as application/json or application/x-www-form-urlencoded.',
+    );
+  }
+  if (code === 400) {
+    return new RestError('invalid_request', 'The request body could not be parsed.');
+  }
+  return undefined;
+}

@@ -1,0 +1,420 @@
+import { LRUCache } from 'lru-cache';
+import { RestError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { HeldToken } from '../options.js';
+import { upstreamErrorFromBody } from '../upstream/upstream-errors.js';
+
+/** Options of {@link TokenPool}. */
+export interface TokenPoolOptions {
+  /** The held tokens; at least one. */
+  tokens: HeldToken[];
+  /**
+   * Messages waiting per token while another message of that token is being answered (the
+   * upstream allows one at a time per account). 0 refuses a second message at once.
+   * @default 8
+   */
+  queueSize?: number;
+  /**
+   * Longest wait for a token's message slot, in milliseconds, before `conversation_busy`.
+   * @default 20000
+   */
+  queueWaitMs?: number;
+  /**
+   * Conversations whose token is remembered (LRU).
+   * @default 100000
+   */
+  stickyMax?: number;
+  /** Told when a token leaves rotation or is capped (labels only). @default silent */
+  logger?: Logger;
+  /** The clock, for tests. @default Date.now */
+  now?: () => number;
+}
+
+/** How a token stands: usable, out of rotation after a 401, or under a usage cap. */
+export type TokenState = 'ok' | 'evicted' | 'capped';
+
+/** A token's standing as `/readyz` reports it; never holds the token itself. */
+export interface TokenStatus {
+  label: string;
+  state: TokenState;
+  /** Upstream requests running with this token, queued messages included. */
+  inFlight: number;
+  /** Messages waiting for this token's slot. */
+  queued: number;
+  /** Seconds until a cap clears (`capped` only). */
+  retryAfter?: number;
+  /** The error code that evicted it (`evicted` only). */
+  reason?: string;
+}
+
+interface Waiter {
+  resolve: (release: () => void) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Entry {
+  held: HeldToken;
+  inFlight: number;
+  /** Expiry times of picks whose first upstream request has not started yet. */
+  reservations: number[];
+  lastPicked: number;
+  evicted: string | undefined;
+  cappedUntil: number;
+  messageActive: boolean;
+  waiters: Waiter[];
+}
+
+/** How long a pick counts as load before its first upstream request starts. */
+const RESERVATION_MS = 5000;
+/** How much of a message stream is searched for its conversation id. */
+const SNIFF_LIMIT = 64 * 1024;
+const CONVERSATION_ID = /"conversation_id"\s*:\s*"([0-9a-fA-F-]{36})"/;
+const MESSAGE_PATH = /\/(?:f\/)?conversation$/;
+
+function noop(): void {
+  // Nothing to release.
+}
+
+function bearer(header: string | null): string | undefined {
+  const match = /^bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+/**
+ * The server-held tokens and how they are shared: a new conversation goes to the least busy
+ * usable token and its later requests stick to it; a 401 takes a token out of rotation; a usage
+ * cap parks it until it clears; each token sends one message at a time, the others wait in a
+ * bounded queue.
+ */
+export class TokenPool {
+  readonly #entries: Entry[];
+  readonly #byLabel = new Map<string, Entry>();
+  readonly #byToken = new Map<string, Entry>();
+  readonly #sticky: LRUCache<string, string>;
+  readonly #queueSize: number;
+  readonly #queueWaitMs: number;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  #picks = 0;
+
+  constructor(options: TokenPoolOptions) {
+    if (options.tokens.length === 0) throw new TypeError('chatgpt-rest: the token pool needs a token');
+    this.#queueSize = options.queueSize ?? 8;
+    this.#queueWaitMs = options.queueWaitMs ?? 20_000;
+    this.#logger = options.logger ?? silentLogger;
+    this.#now = options.now ?? Date.now;
+    this.#sticky = new LRUCache({ max: options.stickyMax ?? 100_000 });
+    this.#entries = options.tokens.map((held) => ({
+      held,
+      inFlight: 0,
+      reservations: [],
+      lastPicked: 0,
+      evicted: undefined,
+      cappedUntil: 0,
+      messageActive: false,
+      waiters: [],
+    }));
+    for (const entry of this.#entries) {
+      if (this.#byLabel.has(entry.held.label)) {
+        throw new TypeError(`chatgpt-rest: token label ${entry.held.label} is used twice`);
+      }
+      this.#byLabel.set(entry.held.label, entry);
+      this.#byToken.set(entry.held.token, entry);
+    }
+  }
+
+  /** The token for a request: the conversation's own when known, else the least busy usable one. */
+  pick(conversationId?: string): HeldToken {
+    const now = this.#now();
+    const stickyLabel = conversationId === undefined ? undefined : this.#sticky.get(conversationId);
+    const sticky = stickyLabel === undefined ? undefined : this.#byLabel.get(stickyLabel);
+    if (sticky !== undefined) {
+      if (sticky.evicted !== undefined) {
+        throw new RestError(
+          'invalid_token',
+          'The upstream rejected the server-held access token that holds this conversation.',
+        );
+      }
+      if (sticky.cappedUntil > now) throw this.#capped(sticky.cappedUntil - now);
+      return this.#reserve(sticky, now);
+    }
+    const live = this.#entries.filter((entry) => entry.evicted === undefined);
+    if (live.length === 0) {
+      throw new RestError(
+        'upstream_unavailable',
+        'No server-held access token is usable: the upstream rejected all of them.',
+      );
+    }
+    const open = live.filter((entry) => entry.cappedUntil <= now);
+    if (open.length === 0) {
+      throw this.#capped(Math.min(...live.map((entry) => entry.cappedUntil)) - now);
+    }
+    let best = open[0] as Entry;
+    for (const entry of open) {
+      const load = this.#load(entry, now);
+      const bestLoad = this.#load(best, now);
+      // Ties go to the token picked longest ago, so idle traffic spreads over every token.
+      if (load < bestLoad || (load === bestLoad && entry.lastPicked < best.lastPicked)) best = entry;
+    }
+    return this.#reserve(best, now);
+  }
+
+  /** The label of a held token, or undefined for a token the pool does not hold. */
+  labelOf(token: string): string | undefined {
+    return this.#byToken.get(token)?.held.label;
+  }
+
+  /** Remembers which token holds a conversation, so its later requests go there. */
+  remember(conversationId: string, label: string): void {
+    if (this.#byLabel.has(label)) this.#sticky.set(conversationId, label);
+  }
+
+  /** Counts one upstream request of `label` as running until the returned function is called. */
+  begin(label: string): () => void {
+    const entry = this.#byLabel.get(label);
+    if (entry === undefined) return noop;
+    // The request a pick announced has started: it now counts as in flight instead.
+    entry.reservations.shift();
+    entry.inFlight += 1;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      entry.inFlight -= 1;
+    };
+  }
+
+  /**
+   * Waits for `label`'s message slot (the upstream answers one message at a time per account);
+   * resolves with the function that frees it. Rejects with `conversation_busy` when the queue is
+   * full or the wait runs out, or with the signal's reason when it aborts.
+   */
+  acquireMessageSlot(label: string, signal?: AbortSignal): Promise<() => void> {
+    const entry = this.#byLabel.get(label);
+    if (entry === undefined) return Promise.resolve(noop);
+    if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
+    if (!entry.messageActive) {
+      entry.messageActive = true;
+      return Promise.resolve(this.#releaser(entry));
+    }
+    if (entry.waiters.length >= this.#queueSize) {
+      return Promise.reject(
+        busy('Another message of this account is being answered and its queue is full.'),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const leave = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        const index = entry.waiters.indexOf(waiter);
+        if (index !== -1) entry.waiters.splice(index, 1);
+      };
+      const waiter: Waiter = {
+        resolve: (release) => {
+          leave();
+          resolve(release);
+        },
+        reject: (error) => {
+          leave();
+          reject(error);
+        },
+      };
+      const onAbort = (): void => waiter.reject(signal?.reason);
+      const timer = setTimeout(() => {
+        waiter.reject(
+          busy(
+            `Another message of this account was still being answered after ${this.#queueWaitMs} ms.`,
+          ),
+        );
+      }, this.#queueWaitMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      entry.waiters.push(waiter);
+    });
+  }
+
+  /** Learns from a failed upstream answer: a 401 evicts the token, a usage cap parks it. */
+  observe(label: string, status: number, body: string, headers?: Headers): void {
+    const entry = this.#byLabel.get(label);
+    if (entry === undefined || (status !== 401 && status !== 429)) return;
+    const error = upstreamErrorFromBody(status, body, headers);
+    if (error.code === 'token_expired' || error.code === 'invalid_token') {
+      if (entry.evicted === undefined) {
+        entry.evicted = error.code;
+        this.#logger.warn(
+          { label, reason: error.code },
+          'access token taken out of rotation: the upstream rejected it',
+        );
+      }
+    } else if (error.code === 'rate_limited' && error.retryAfter !== undefined) {
+      entry.cappedUntil = this.#now() + error.retryAfter * 1000;
+      this.#logger.warn(
+        { label, retryAfter: error.retryAfter },
+        'access token under a usage cap: skipped until it clears',
+      );
+    }
+  }
+
+  /** Every token's standing, by label. */
+  status(): TokenStatus[] {
+    const now = this.#now();
+    return this.#entries.map((entry) => {
+      const base = {
+        label: entry.held.label,
+        inFlight: entry.inFlight,
+        queued: entry.waiters.length,
+      };
+      if (entry.evicted !== undefined) {
+        return { ...base, state: 'evicted', reason: entry.evicted };
+      }
+      if (entry.cappedUntil > now) {
+        return {
+          ...base,
+          state: 'capped',
+          retryAfter: Math.ceil((entry.cappedUntil - now) / 1000),
+        };
+      }
+      return { ...base, state: 'ok' };
+    });
+  }
+
+  /** True while at least one token is still in rotation (capped ones count: caps clear). */
+  get usable(): boolean {
+    return this.#entries.some((entry) => entry.evicted === undefined);
+  }
+
+  /**
+   * Wraps the core's upstream `fetch`: counts each request of a held token as in flight until
+   * its body is done, queues message POSTs per token, learns 401s and caps, and remembers the
+   * conversation a new message stream names.
+   */
+  wrapFetch(inner: typeof fetch): typeof fetch {
+    return async (input, init) => {
+      const token = bearer(new Headers(init?.headers).get('authorization'));
+      const entry = token === undefined ? undefined : this.#byToken.get(token);
+      if (entry === undefined) return inner(input, init);
+      const label = entry.held.label;
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      const message =
+        (init?.method ?? 'GET').toUpperCase() === 'POST' && MESSAGE_PATH.test(url.pathname);
+      const end = this.begin(label);
+      let release = noop;
+      let response: Response;
+      try {
+        if (message) release = await this.acquireMessageSlot(label, init?.signal ?? undefined);
+        response = await inner(input, init);
+      } catch (error) {
+        release();
+        end();
+        throw error;
+      }
+      const finish = (): void => {
+        release();
+        end();
+      };
+      if (response.status === 401 || response.status === 429) {
+        const text = await response
+          .clone()
+          .text()
+          .catch(() => '');
+        this.observe(label, response.status, text, response.headers);
+      }
+      if (response.body === null) {
+        finish();
+        return response;
+      }
+      const body = watchBody(
+        response.body,
+        finish,
+        message && response.ok ? (id) => this.remember(id, label) : undefined,
+      );
+      return new Response(body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
+    };
+  }
+
+  #load(entry: Entry, now: number): number {
+    entry.reservations = entry.reservations.filter((expiry) => expiry > now);
+    return entry.inFlight + entry.reservations.length;
+  }
+
+  #reserve(entry: Entry, now: number): HeldToken {
+    entry.reservations.push(now + RESERVATION_MS);
+    entry.lastPicked = ++this.#picks;
+    return entry.held;
+  }
+
+  #capped(remainingMs: number): RestError {
+    return new RestError(
+      'rate_limited',
+      'Every server-held access token is under a usage cap; try again later.',
+      { retryAfter: Math.max(1, Math.ceil(remainingMs / 1000)) },
+    );
+  }
+
+  #releaser(entry: Entry): () => void {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const next = entry.waiters[0];
+      // The slot passes straight to the next waiter, so nobody can slip in between.
+      if (next !== undefined) next.resolve(this.#releaser(entry));
+      else entry.messageActive = false;
+    };
+  }
+}
+
+function busy(message: string): RestError {
+  return new RestError('conversation_busy', message, { retryAfter: 1 });
+}
+
+/**
+ * Passes a body through unchanged, calling `done` once when it ends, fails or is cancelled, and
+ * `onConversation` with the first conversation id seen in its first 64 KiB.
+ */
+export function watchBody(
+  body: ReadableStream<Uint8Array>,
+  done: () => void,
+  onConversation?: (id: string) => void,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let seen = onConversation === undefined ? SNIFF_LIMIT : 0;
+  let text = '';
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done: ended, value } = await reader.read();
+          if (ended) {
+            done();
+            controller.close();
+            return;
+          }
+          if (seen < SNIFF_LIMIT) {
+            seen += value.byteLength;
+            text += decoder.decode(value, { stream: true });
+            const found = CONVERSATION_ID.exec(text);
+            if (found?.[1] !== undefined) {
+              onConversation?.(found[1]);
+              seen = SNIFF_LIMIT;
+              text = '';
+            }
+          }
+          controller.enqueue(value);
+        } catch (error) {
+          done();
+          controller.error(error);
+        }
+      },
+      async cancel(reason) {
+        done();
+        await reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

@@ -1,0 +1,247 @@
+/**
+ * The `web` dialect's send path (protocol §2–§3): chat requirements, proof of work, an optional
+ * Turnstile/Arkose answer, the prepare call for a conduit token, then the message POST with the
+ * sentinel headers. Every sentinel refusal of chatgpt.com is the same 403 "Unusual activity", so
+ * the path retries once from a fresh requirements token (which covers an expired or reused token
+ * and a refused proof) and names the cause it can know when it gives up.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { buildProofConfig, buildRequirementsToken } from '../backend/proof-of-work.js';
+import type { BackendMessageRequest, ChatRequirements } from '../backend/types.js';
+import { RestError, isRestError } from '../errors.js';
+import type { ResolvedOptions, WebChallenge } from '../options.js';
+import { solveProof } from './proof-of-work-solver.js';
+import { legacySender, type MessageSender, type SendContext } from './upstream-client.js';
+
+/** The browser the web headers and the proof's config array describe; both must agree. */
+const WEB_USER_AGENT =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/143.0.0.0 Safari/537.36';
+
+/** Key of the device-id derivation; changing it gives every token a new device id. */
+const DEVICE_ID_KEY = 'chatgpt-rest oai-device-id v1';
+
+/** Sends of one message: the first, and one retry from a fresh requirements token. */
+const MAX_ATTEMPTS = 2;
+
+const CHALLENGE_NAMES: Record<WebChallenge['kind'], string> = {
+  turnstile: 'Turnstile',
+  arkose: 'Arkose',
+};
+
+/**
+ * A stable `Oai-Device-Id` for an access token: a v4-shaped UUID from an HMAC of the token's
+ * hash, so it survives restarts without the token (or a reversible form of it) being stored.
+ */
+export function deviceIdFor(token: string): string {
+  const tokenHash = createHash('sha256').update(token).digest();
+  const bytes = createHmac('sha256', DEVICE_ID_KEY).update(tokenHash).digest().subarray(0, 16);
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The §2 headers of the web dialect, on every upstream request. */
+function webHeaders(token: string, accountId: string | undefined): Record<string, string> {
+  return {
+    'oai-device-id': deviceIdFor(token),
+    'oai-language': 'en-US',
+    origin: 'https://chatgpt.com',
+    referer: 'https://chatgpt.com/',
+    'user-agent': WEB_USER_AGENT,
+    ...(accountId === undefined ? {} : { 'chatgpt-account-id': accountId }),
+  };
+}
+
+async function readJson(response: Response, what: string): Promise<Record<string, unknown>> {
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new RestError('upstream_error', `The upstream's ${what} answer is not a JSON object.`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** A sentinel refusal: 403 without a Cloudflare page (that one is reported as it is). */
+function isSentinelRefusal(error: unknown): error is RestError {
+  return (
+    isRestError(error) &&
+    error.code === 'upstream_blocked' &&
+    error.upstreamStatus === 403 &&
+    !error.message.includes('Cloudflare')
+  );
+}
+
+/** What one attempt prepared for its message POST. */
+interface Attempt {
+  headers: Record<string, string>;
+  /** Challenges the sentinel required that no hook answered. */
+  unanswered: WebChallenge['kind'][];
+  /** False when the proof is the fallback answer (no nonce worked). */
+  proofSolved: boolean;
+  /** When the requirements token expires (local clock), if the upstream said. */
+  expiresAt: number | undefined;
+}
+
+/** The options the web sender reads. */
+export type WebSenderOptions = Pick<ResolvedOptions, 'web' | 'logger'>;
+
+/** The `web` dialect's {@link MessageSender}. */
+export function webSender(options: WebSenderOptions): MessageSender {
+  const { web, logger } = options;
+
+  async function answerChallenge(
+    kind: WebChallenge['kind'],
+    requirement: ChatRequirements['turnstile'],
+  ): Promise<string | undefined> {
+    if (requirement?.required !== true || web.solveChallenge === undefined) return undefined;
+    try {
+      return await web.solveChallenge({ kind, dx: requirement.dx ?? null });
+    } catch (error) {
+      if (isRestError(error)) throw error;
+      throw new RestError(
+        'upstream_blocked',
+        `The solveChallenge hook failed to answer the ${CHALLENGE_NAMES[kind]} challenge.`,
+        { cause: error instanceof Error ? error.name : 'unknown' },
+      );
+    }
+  }
+
+  /** Steps 1–4 of §3: requirements, proof, challenges, prepare. */
+  async function prepareAttempt(
+    context: SendContext,
+    body: BackendMessageRequest,
+  ): Promise<Attempt> {
+    const config = buildProofConfig({ userAgent: WEB_USER_AGENT });
+    const requirements = (await readJson(
+      await context.call({
+        method: 'POST',
+        path: '/sentinel/chat-requirements',
+        body: { p: buildRequirementsToken(config) },
+      }),
+      'chat-requirements',
+    )) as ChatRequirements;
+    const receivedAt = Date.now();
+    if (requirements.force_login === true) {
+      throw new RestError(
+        'invalid_token',
+        'The upstream asks this account to log in again; sign in to ChatGPT and use a new access token.',
+      );
+    }
+    if (typeof requirements.token !== 'string' || requirements.token === '') {
+      throw new RestError('upstream_error', 'The chat-requirements answer held no token.');
+    }
+    const headers: Record<string, string> = {
+      'openai-sentinel-chat-requirements-token': requirements.token,
+    };
+
+    let proofSolved = true;
+    const pow = requirements.proofofwork;
+    if (pow?.required === true) {
+      if (typeof pow.seed !== 'string' || typeof pow.difficulty !== 'string') {
+        throw new RestError('upstream_error', 'The proof-of-work requirement had no seed.');
+      }
+      const solution = await solveProof(pow.seed, pow.difficulty, {
+        minDifficulty: web.minDifficulty,
+        maxIterations: web.maxProofIterations,
+        config,
+        signal: context.signal,
+      });
+      proofSolved = solution.solved;
+      headers['openai-sentinel-proof-token'] = solution.answer;
+    }
+
+    const unanswered: WebChallenge['kind'][] = [];
+    const turnstile = await answerChallenge('turnstile', requirements.turnstile);
+    if (turnstile !== undefined) headers['openai-sentinel-turnstile-token'] = turnstile;
+    else if (requirements.turnstile?.required === true) unanswered.push('turnstile');
+    const arkose = await answerChallenge('arkose', requirements.arkose);
+    if (arkose !== undefined) headers['openai-sentinel-arkose-token'] = arkose;
+    else if (requirements.arkose?.required === true) unanswered.push('arkose');
+
+    const prepareBody: Partial<BackendMessageRequest> = { ...body };
+    delete prepareBody.messages;
+    const prepared = await readJson(
+      await context.call({ method: 'POST', path: '/f/conversation/prepare', body: prepareBody }),
+      'prepare',
+    );
+    if (typeof prepared.conduit_token === 'string') {
+      headers['x-conduit-token'] = prepared.conduit_token;
+    }
+
+    const ttl = requirements.expire_after;
+    return {
+      headers,
+      unanswered,
+      proofSolved,
+      expiresAt: typeof ttl === 'number' ? receivedAt + ttl * 1000 : undefined,
+    };
+  }
+
+  function refusedError(attempt: Attempt, cause: RestError): RestError {
+    if (attempt.unanswered.length > 0) {
+      const names = attempt.unanswered.map((kind) => CHALLENGE_NAMES[kind]).join(' and ');
+      const verb = attempt.unanswered.length > 1 ? 'were' : 'was';
+      return new RestError(
+        'upstream_blocked',
+        `The upstream refused the message: ${names} ${verb} required and no solveChallenge hook answered it.`,
+        { upstreamStatus: 403, cause },
+      );
+    }
+    if (!attempt.proofSolved) {
+      return new RestError(
+        'upstream_blocked',
+        `The upstream refused the message: no proof-of-work answer was found within ${web.maxProofIterations} tries.`,
+        { upstreamStatus: 403, cause },
+      );
+    }
+    return new RestError(
+      'upstream_blocked',
+      'The upstream refused the message twice, with a fresh requirements token and proof of work; it distrusts this device or IP.',
+      { upstreamStatus: 403, cause },
+    );
+  }
+
+  return {
+    headers: (token) => webHeaders(token, web.accountId),
+
+    async send(context, body) {
+      for (let attemptNo = 1; ; attemptNo++) {
+        const attempt = await prepareAttempt(context, body);
+        const last = attemptNo >= MAX_ATTEMPTS;
+        if (attempt.expiresAt !== undefined && Date.now() >= attempt.expiresAt && !last) {
+          // The token died while the proof was solved: a POST would only be refused.
+          logger.warn({ attempt: attemptNo }, 'chat-requirements token expired before sending');
+          continue;
+        }
+        try {
+          return await context.call({
+            method: 'POST',
+            path: '/f/conversation',
+            body,
+            headers: attempt.headers,
+            accept: 'text/event-stream',
+          });
+        } catch (error) {
+          if (!isSentinelRefusal(error)) throw error;
+          // A missing challenge answer will not appear on a retry: name it now.
+          if (last || attempt.unanswered.length > 0) throw refusedError(attempt, error);
+          logger.warn(
+            { attempt: attemptNo },
+            'message refused by the sentinel; retrying with a fresh requirements token',
+          );
+        }
+      }
+    },
+  };
+}
+
+/** The {@link MessageSender} of the resolved dialect. */
+export function senderFor(options: ResolvedOptions): MessageSender {
+  return options.dialect === 'web' ? webSender(options) : legacySender;
+}
