@@ -843,6 +843,34 @@ export const CASES: Case[] = [
     },
   ],
   [
+    'GET /openapi.json describes every route, without a token',
+    async ({ t, api }) => {
+      const response = await api('/openapi.json', { headers: { authorization: '' } });
+      t.equal(response.status, 200);
+      const document = await json<{
+        openapi: string;
+        paths: Record<string, Record<string, unknown>>;
+      }>(response);
+      t.equal(document.openapi, '3.1.0');
+      t.same(Object.keys(document.paths).sort(), [
+        '/conversations',
+        '/conversations/all',
+        '/conversations/new',
+        '/conversations/{id}',
+        '/conversations/{id}/ask',
+        '/conversations/{id}/messages',
+        '/conversations/{id}/regenerate',
+      ]);
+      t.ok(document.paths['/conversations/{id}']?.patch, 'PATCH rename is described');
+      await expectError(
+        t,
+        await api('/openapi.json', { method: 'POST' }),
+        405,
+        'method_not_allowed',
+      );
+    },
+  ],
+  [
     "the app's own routes and body parser keep working beside ours",
     async ({ t, app }) => {
       const health = await fetch(`${app.url}/health`);

@@ -5,6 +5,7 @@ import { threadMessages } from './conversation/message-tree.js';
 import { messageRole, messageText, type Reply } from './conversation/reply.js';
 import { newMessageId, runTurn, type TurnEvent, type TurnRequest } from './conversation/turn.js';
 import { RestError, isRestError } from './errors.js';
+import { OPENAPI_DOCUMENT } from './http/openapi.js';
 import { readBodyFields, type BodyFields } from './http/request-body.js';
 import { errorResponse, jsonResponse } from './http/responses.js';
 import { sseResponse, type SseEvent } from './http/sse-response.js';
@@ -45,8 +46,13 @@ type Route = (context: Context) => Promise<Response>;
 interface RouteEntry {
   /** The route's path with `:id` for the conversation id, as frameworks write routes. */
   path: string;
+  /** Served without credentials (the API description). */
+  public?: boolean;
   methods: Partial<Record<string, Route>>;
 }
+
+/** The credentials of a public route: it never calls the upstream. */
+const ANONYMOUS: Credentials = { token: '', principal: '', label: 'anonymous' };
 
 /** A route of the API: its path pattern (`:id` marks the conversation id) and methods. */
 export interface RouteInfo {
@@ -169,6 +175,11 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
   }
 
   const routes: RouteEntry[] = [
+    {
+      path: '/openapi.json',
+      public: true,
+      methods: { GET: () => Promise.resolve(jsonResponse(200, OPENAPI_DOCUMENT)) },
+    },
     {
       path: '/conversations',
       methods: {
@@ -375,7 +386,8 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
           allow,
         });
       }
-      const credentials = authenticate(request.headers, found.id);
+      const credentials =
+        found.entry.public === true ? ANONYMOUS : authenticate(request.headers, found.id);
       const id = found.id === undefined ? undefined : uuidField('conversation_id', found.id);
       return await route({ request, url, id, credentials, signal: request.signal });
     } catch (error) {

@@ -107,6 +107,7 @@ t.test('an unknown route is a 404 not_found and handles() says which paths are o
   t.same(
     handler.routes.map((r) => r.path),
     [
+      '/openapi.json',
       '/conversations',
       '/conversations/new',
       '/conversations/all',
