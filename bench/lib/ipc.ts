@@ -1,0 +1,122 @@
+/**
+ * A tiny request/response layer over the IPC channel of `child_process.fork`: the parent calls
+ * `child.call(type, payload)`, the child answers with `serve(handlers)`.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+interface CallMessage {
+  id: number;
+  type: string;
+  payload: unknown;
+}
+
+interface ReplyMessage {
+  id: number;
+  result?: unknown;
+  error?: string;
+}
+
+function isReply(value: unknown): value is ReplyMessage {
+  return typeof value === 'object' && value !== null && 'id' in value;
+}
+
+function isCall(value: unknown): value is CallMessage {
+  return typeof value === 'object' && value !== null && 'id' in value && 'type' in value;
+}
+
+/** A forked bench process. */
+export interface Child {
+  readonly pid: number;
+  call<T>(type: string, payload?: unknown): Promise<T>;
+  stop(): Promise<void>;
+}
+
+/** The execArgv that lets a child load the TypeScript sources (tsx, source condition). */
+const EXEC_ARGV = ['--conditions=@chatgpt-rest/source', '--import', 'tsx'];
+
+/** Forks `bench/<file>` (relative to this directory's parent) and waits for its `ready` call. */
+export async function spawnChild(file: string, args: string[] = []): Promise<Child> {
+  const path = fileURLToPath(new URL(`../${file}`, import.meta.url));
+  const child: ChildProcess = fork(path, args, {
+    execArgv: [
+      ...EXEC_ARGV,
+      '--max-old-space-size=2048',
+      ...(process.env.BENCH_CPU_PROF === file
+        ? ['--cpu-prof', '--cpu-prof-dir=/tmp/bench-prof']
+        : []),
+    ],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let next = 1;
+  let exited = false;
+  child.on('message', (message: unknown) => {
+    if (!isReply(message)) return;
+    const waiter = pending.get(message.id);
+    if (waiter === undefined) return;
+    pending.delete(message.id);
+    if (message.error !== undefined) waiter.reject(new Error(message.error));
+    else waiter.resolve(message.result);
+  });
+  const exit = new Promise<void>((resolve) => {
+    child.on('exit', (code) => {
+      exited = true;
+      for (const waiter of pending.values()) {
+        waiter.reject(new Error(`${file} exited with code ${String(code)}`));
+      }
+      pending.clear();
+      resolve();
+    });
+  });
+  const call = <T>(type: string, payload?: unknown): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (exited) {
+        reject(new Error(`${file} is not running`));
+        return;
+      }
+      const id = next++;
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      child.send({ id, type, payload } satisfies CallMessage);
+    });
+  await call('ping');
+  return {
+    pid: child.pid ?? -1,
+    call,
+    stop: async () => {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exit;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Child side: answers the parent's calls with these handlers (`ping` is built in). */
+export function serve(handlers: Record<string, (payload: never) => unknown>): void {
+  process.on('message', (message: unknown) => {
+    if (!isCall(message)) return;
+    const reply = (body: Omit<ReplyMessage, 'id'>): void => {
+      process.send?.({ id: message.id, ...body });
+    };
+    if (message.type === 'ping') {
+      reply({ result: 'pong' });
+      return;
+    }
+    const handler = handlers[message.type];
+    if (handler === undefined) {
+      reply({ error: `unknown call ${message.type}` });
+      return;
+    }
+    Promise.resolve()
+      .then(() => handler(message.payload as never))
+      .then(
+        (result) => reply({ result: result ?? null }),
+        (error: unknown) =>
+          reply({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+      );
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.on('SIGTERM', () => process.exit(0));
+}

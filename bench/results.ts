@@ -1,0 +1,70 @@
+/** The shape of `bench/results/latest.json`. */
+import type { ParseRow } from './parse-time.js';
+import type { HttpResult, ServerStats, StreamResult, TargetKind } from './lib/types.js';
+
+export interface HttpCase extends HttpResult {
+  /** The server process over the measured window (absent for the direct baseline). */
+  server?: ServerStats;
+}
+
+export interface StreamRow extends StreamResult {
+  server?: ServerStats;
+}
+
+export interface MassRow extends StreamResult {
+  name: string;
+  kind: TargetKind | 'direct';
+  size: number;
+  server: ServerStats;
+}
+
+export type CaseName = 'list' | 'messagesWarm' | 'messagesCold' | 'ask' | 'askPaced';
+
+export interface TargetResult {
+  name: string;
+  kind: TargetKind | 'direct';
+  available: boolean;
+  note?: string;
+  cases: Partial<Record<CaseName, HttpCase>>;
+  /** Streaming asks at realistic pacing. */
+  stream?: StreamRow;
+}
+
+export interface Check {
+  target: string;
+  measured: string;
+  met: boolean;
+  /** What limits a miss, when one is known. */
+  limit?: string;
+}
+
+export interface BenchResults {
+  meta: {
+    date: string;
+    mode: 'quick' | 'full';
+    node: string;
+    platform: string;
+    kernel: string;
+    cpus: number;
+    cpuModel: string;
+    memoryGiB: number;
+    durationSeconds: number;
+    connections: number;
+    pacedRate: number;
+    measureMs: number;
+    warmupMs: number;
+    streamClients: number;
+    streamRounds: number;
+    upstream: Record<
+      string,
+      { pacingMs: number; chunk: { by: string; size: number }; replyWords: number }
+    >;
+  };
+  targets: TargetResult[];
+  mass: MassRow[];
+  parse: ParseRow[];
+  checks: Check[];
+}
+
+/** The mounts (not the baselines). */
+export const MOUNT_KINDS: readonly string[] = ['node', 'express', 'fastify', 'koa', 'sidecar'];

@@ -1,0 +1,435 @@
+/**
+ * `npm run bench [-- --quick]`: what the middleware costs, side by side, in one run.
+ *
+ * Topology (all on 127.0.0.1): this orchestrator (idle while measuring) forks
+ * - one emulator process (the upstream, re-configured between cases),
+ * - one load-generator process (HTTP keep-alive clients and the SSE client),
+ * - one server process at a time: the http-proxy-3 pass-through, the plain Node bridge, Express,
+ *   Fastify, Koa or the sidecar, which measures its own CPU, RSS and event-loop delay.
+ * The direct baseline sends the raw `/backend-api` calls a REST call maps to, to the emulator.
+ * Writes `bench/results/latest.json`, `docs/benchmarks.md` and `docs/benchmarks-throughput.svg`.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { format, resolveConfig } from 'prettier';
+import { spawnChild, type Child } from './lib/ipc.js';
+import { round } from './lib/stats.js';
+import type {
+  HttpJob,
+  HttpResult,
+  RequestSpec,
+  Seeded,
+  ServerConfig,
+  ServerStats,
+  StreamJob,
+  StreamResult,
+  TargetKind,
+} from './lib/types.js';
+import { fetchStream, parseRow, timeParse, type ParseRow } from './parse-time.js';
+import { renderChart, renderMarkdown } from './render.js';
+import type { BenchResults, HttpCase, MassRow, StreamRow, TargetResult } from './results.js';
+import { checkTargets } from './targets.js';
+
+const quick = process.argv.includes('--quick');
+/** `--only=node,fastify`: measure only these targets (plus nothing else); for working on the bench. */
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
+
+const profile = quick
+  ? {
+      warmupMs: 250,
+      durationMs: 1000,
+      streamRounds: 1,
+      parseRuns: 7,
+      massKinds: ['node'],
+      massSizes: [5000],
+    }
+  : {
+      warmupMs: 1000,
+      durationMs: 5000,
+      streamRounds: 4,
+      parseRuns: 15,
+      massKinds: ['passthrough', 'node', 'fastify', 'sidecar'],
+      massSizes: [1000, 5000],
+    };
+
+const CONNECTIONS = 50;
+/** The paced ask: 50 clients, this many requests per second in all (well below saturation). */
+const PACED_RATE = 50;
+const STREAM_CLIENTS = 50;
+
+/** Upstream configurations: replies at full speed, realistic pacing, and many slow streams. */
+const FAST = { pacingMs: 0, chunk: { by: 'token', size: 2 }, replyWords: 40 } as const;
+const PACED = { pacingMs: 25, chunk: { by: 'token', size: 2 }, replyWords: 40 } as const;
+const MASS = { pacingMs: 5000, chunk: { by: 'token', size: 30 }, replyWords: 120 } as const;
+/** Streams opened per batch and the gap between batches of the 1,000/5,000-stream cases. */
+const MASS_BATCH = 50;
+const MASS_GAP_MS = 200;
+
+const TARGETS: { name: string; kind: TargetKind | 'direct' }[] = [
+  { name: 'direct (emulator)', kind: 'direct' },
+  { name: 'http-proxy-3 pass-through', kind: 'passthrough' },
+  { name: 'Node bridge', kind: 'node' },
+  { name: 'Express 5', kind: 'express' },
+  { name: 'Fastify 5', kind: 'fastify' },
+  { name: 'Koa 3', kind: 'koa' },
+  { name: 'sidecar (@chatgpt-rest/server)', kind: 'sidecar' },
+];
+
+const log = (line: string): void => {
+  process.stderr.write(
+    `[bench ${((Date.now() - startedAt) / 1000).toFixed(0).padStart(4)}s] ${line}\n`,
+  );
+};
+const startedAt = Date.now();
+
+const json = { 'content-type': 'application/json' };
+const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+/** The raw backend call of an ask (what `POST /conversations/{id}/ask` sends upstream). */
+function backendAsk(seeded: Seeded): RequestSpec {
+  return {
+    method: 'POST',
+    path: '/backend-api/conversation',
+    headers: { ...bearer(seeded.token), ...json, accept: 'text/event-stream' },
+    body: JSON.stringify({
+      action: 'next',
+      model: 'auto',
+      conversation_id: seeded.conversationId,
+      parent_message_id: seeded.parentId,
+      messages: [
+        {
+          id: '{uuid}',
+          author: { role: 'user' },
+          content: { content_type: 'text', parts: ['Go on.'] },
+        },
+      ],
+    }),
+  };
+}
+
+function restAsk(seeded: Seeded, stream: boolean): RequestSpec {
+  return {
+    method: 'POST',
+    path: `/conversations/${seeded.conversationId}/ask`,
+    headers: {
+      ...bearer(seeded.token),
+      ...json,
+      ...(stream ? { accept: 'text/event-stream' } : {}),
+    },
+    body: JSON.stringify({ prompt: 'Go on.', parent_id: seeded.parentId, stream }),
+  };
+}
+
+interface Seeds {
+  list: Seeded;
+  messages: Seeded;
+  ask: Seeded[];
+  streams: Seeded[];
+  parse: Seeded;
+}
+
+function specs(kind: TargetKind | 'direct', seeds: Seeds) {
+  const raw = kind === 'direct' || kind === 'passthrough';
+  return {
+    list: [
+      raw
+        ? {
+            method: 'GET',
+            path: '/backend-api/conversations?offset=0&limit=10',
+            headers: bearer(seeds.list.token),
+          }
+        : { method: 'GET', path: '/conversations?limit=10', headers: bearer(seeds.list.token) },
+    ] satisfies RequestSpec[],
+    messages: [
+      raw
+        ? {
+            method: 'GET',
+            path: `/backend-api/conversation/${seeds.messages.conversationId}`,
+            headers: bearer(seeds.messages.token),
+          }
+        : {
+            method: 'GET',
+            path: `/conversations/${seeds.messages.conversationId}/messages`,
+            headers: bearer(seeds.messages.token),
+          },
+    ] satisfies RequestSpec[],
+    ask: seeds.ask.map((s) => (raw ? backendAsk(s) : restAsk(s, false))),
+    stream: (n: number) =>
+      seeds.streams.slice(0, n).map((s) => (raw ? backendAsk(s) : restAsk(s, true))),
+    firstDelta: raw ? '"parts": \\["[^"]' : 'event: delta',
+    end: raw ? '[DONE]' : 'event: done',
+  };
+}
+
+/** Parse time of the stream reader for 16, 32 and 64 KiB replies, legacy and v1. */
+async function parseMatrix(emulator: Child, upstream: string, token: string): Promise<ParseRow[]> {
+  const rows: ParseRow[] = [];
+  for (const kib of [16, 32, 64]) {
+    const chars = kib * 1024;
+    const variants: { encoding: 'legacy' | 'v1'; label: string; size: number }[] = [
+      { encoding: 'legacy', label: '256 chars per event', size: 256 },
+      { encoding: 'legacy', label: '64 events per reply', size: chars / 64 },
+      { encoding: 'v1', label: '256 chars per event', size: 256 },
+    ];
+    for (const variant of variants) {
+      await emulator.call('settings', {
+        ...FAST,
+        chunk: { by: 'char', size: variant.size },
+        replyChars: chars,
+      });
+      const chunks = await fetchStream(upstream, token, variant.encoding);
+      const ms = await timeParse(chunks, chars, profile.parseRuns);
+      rows.push(parseRow(variant.encoding, variant.label, kib, chunks, ms));
+    }
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(new URL('results/', import.meta.url), { recursive: true });
+  log(`mode ${quick ? 'quick' : 'full'}; starting the emulator and the load generator`);
+  const emulator = await spawnChild('emulator-child.ts');
+  const load = await spawnChild('load-child.ts');
+  const children: Child[] = [emulator, load];
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(children.map((c) => c.stop()));
+  };
+  process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+
+  try {
+    const upstream = await emulator.call<string>('url');
+    const origin = new URL(upstream).origin;
+    await emulator.call('settings', FAST);
+    const streamTokens = Array.from({ length: 5000 }, (_, i) => `bench-stream-${i}`);
+    const askTokens = Array.from({ length: CONNECTIONS }, (_, i) => `bench-ask-${i}`);
+    const rich = await emulator.call<Seeded[]>('seed', {
+      rich: ['bench-list'],
+      conversations: 10,
+      bare: [],
+    });
+    const [messages] = await emulator.call<Seeded[]>('seed', {
+      rich: ['bench-msg'],
+      conversations: 1,
+      bare: [],
+    });
+    const bare = await emulator.call<Seeded[]>('seed', {
+      rich: [],
+      conversations: 0,
+      bare: [...askTokens, ...streamTokens, 'bench-parse'],
+    });
+    const list = rich[0];
+    const parse = bare.at(-1);
+    if (list === undefined || messages === undefined || parse === undefined)
+      throw new Error('seeding failed');
+    const seeds: Seeds = {
+      list,
+      messages,
+      ask: bare.slice(0, CONNECTIONS),
+      streams: bare.slice(CONNECTIONS, CONNECTIONS + streamTokens.length),
+      parse,
+    };
+    log(`seeded ${bare.length + rich.length + 1} conversations`);
+
+    const http = async (
+      base: string,
+      requests: RequestSpec[],
+      server: Child | undefined,
+      rate?: number,
+    ): Promise<HttpCase> => {
+      const job: HttpJob = {
+        base,
+        connections: CONNECTIONS,
+        warmupMs: 0,
+        durationMs: profile.warmupMs,
+        requests,
+        ...(rate === undefined ? {} : { rate }),
+      };
+      await load.call<HttpResult>('http', job);
+      await server?.call('begin');
+      const result = await load.call<HttpResult>('http', {
+        ...job,
+        durationMs: profile.durationMs,
+      });
+      const stats = await server?.call<ServerStats>('end');
+      return { ...result, ...(stats === undefined ? {} : { server: stats }) };
+    };
+    const streams = async (
+      base: string,
+      job: Omit<StreamJob, 'base'>,
+      server: Child | undefined,
+    ) => {
+      await server?.call('begin');
+      const result = await load.call<StreamResult>('streams', { ...job, base });
+      const stats = await server?.call<ServerStats>('end');
+      return { result, server: stats };
+    };
+
+    const results: TargetResult[] = [];
+    const massRows: MassRow[] = [];
+    for (const target of TARGETS.filter((t) => only === undefined || only.includes(t.kind))) {
+      const spec = specs(target.kind, seeds);
+      const row: TargetResult = {
+        name: target.name,
+        kind: target.kind,
+        available: true,
+        cases: {},
+      };
+      results.push(row);
+      let server: Child | undefined;
+      let cold: Promise<Child> | undefined;
+      let base = origin;
+      const startServer = async (cache: boolean): Promise<Child> => {
+        const config: ServerConfig = { kind: target.kind as TargetKind, upstream, cache };
+        const child = await spawnChild('server-child.ts', [JSON.stringify(config)]);
+        children.push(child);
+        return child;
+      };
+      try {
+        if (target.kind !== 'direct') {
+          // The cache-off instance for the cold case starts alongside; it idles until then.
+          if (target.kind !== 'passthrough') cold = startServer(false);
+          server = await startServer(true);
+          base = await server.call<string>('url');
+        }
+      } catch (error) {
+        row.available = false;
+        row.note = `TODO: could not start (${error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)})`;
+        log(`${target.name}: ${row.note}`);
+        continue;
+      }
+      log(`${target.name}: request/response cases`);
+      await emulator.call('settings', FAST);
+      row.cases.list = await http(base, spec.list, server);
+      if (target.kind === 'direct' || target.kind === 'passthrough') {
+        row.cases.messagesCold = await http(base, spec.messages, server);
+      } else {
+        row.cases.messagesWarm = await http(base, spec.messages, server);
+      }
+      row.cases.ask = await http(base, spec.ask, server);
+      row.cases.askPaced = await http(base, spec.ask, server, PACED_RATE);
+
+      log(`${target.name}: paced streams`);
+      await emulator.call('settings', PACED);
+      const paced = await streams(
+        base,
+        {
+          requests: spec.stream(STREAM_CLIENTS),
+          streams: STREAM_CLIENTS,
+          batchSize: STREAM_CLIENTS,
+          batchGapMs: 0,
+          firstDeltaMarker: spec.firstDelta,
+          endMarker: spec.end,
+          timeoutMs: 60_000,
+          rounds: profile.streamRounds,
+        },
+        server,
+      );
+      row.stream = {
+        ...paced.result,
+        ...(paced.server === undefined ? {} : { server: paced.server }),
+      } satisfies StreamRow;
+
+      if (server !== undefined && profile.massKinds.includes(target.kind)) {
+        await emulator.call('settings', MASS);
+        for (const size of profile.massSizes) {
+          log(`${target.name}: ${size} concurrent streams`);
+          const mass = await streams(
+            base,
+            {
+              requests: spec.stream(size),
+              streams: size,
+              batchSize: MASS_BATCH,
+              batchGapMs: MASS_GAP_MS,
+              firstDeltaMarker: spec.firstDelta,
+              endMarker: spec.end,
+              timeoutMs: 150_000,
+            },
+            server,
+          );
+          if (mass.server === undefined) throw new Error('no server stats');
+          massRows.push({
+            name: target.name,
+            kind: target.kind,
+            size,
+            ...mass.result,
+            server: mass.server,
+          });
+        }
+      }
+
+      if (server !== undefined) await server.stop();
+      if (cold !== undefined) {
+        log(`${target.name}: cold /messages (cache off)`);
+        await emulator.call('settings', FAST);
+        const coldServer = await cold;
+        row.cases.messagesCold = await http(
+          await coldServer.call<string>('url'),
+          spec.messages,
+          coldServer,
+        );
+        await coldServer.stop();
+      }
+    }
+
+    log('long replies: parse time of the stream reader');
+    let parseRows: ParseRow[] = [];
+    // Two passes over the matrix; the first warms the reader up, the second is kept.
+    for (let pass = 0; pass < 2; pass++)
+      parseRows = await parseMatrix(emulator, upstream, seeds.parse.token);
+    await emulator.call('settings', FAST);
+
+    const cpu = cpus();
+    const bench: BenchResults = {
+      meta: {
+        date: new Date().toISOString(),
+        mode: quick ? 'quick' : 'full',
+        node: process.version,
+        platform: `${process.platform} ${process.arch}`,
+        kernel: release(),
+        cpus: cpu.length,
+        cpuModel: cpu[0]?.model.trim() ?? 'unknown',
+        memoryGiB: round(totalmem() / 1024 ** 3, 1),
+        durationSeconds: round((Date.now() - startedAt) / 1000, 0),
+        connections: CONNECTIONS,
+        pacedRate: PACED_RATE,
+        measureMs: profile.durationMs,
+        warmupMs: profile.warmupMs,
+        streamClients: STREAM_CLIENTS,
+        streamRounds: profile.streamRounds,
+        upstream: { fast: FAST, paced: PACED, mass: MASS },
+      },
+      targets: results,
+      mass: massRows,
+      parse: parseRows,
+      checks: [],
+    };
+    bench.checks = checkTargets(bench);
+    bench.meta.durationSeconds = round((Date.now() - startedAt) / 1000, 0);
+    writeFileSync(
+      new URL('results/latest.json', import.meta.url),
+      `${JSON.stringify(bench, null, 2)}\n`,
+    );
+    // Formatted as `npm run lint` (prettier --check) expects it.
+    const docsPath = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
+    const prettierConfig = (await resolveConfig(docsPath)) ?? {};
+    writeFileSync(
+      docsPath,
+      await format(renderMarkdown(bench), { ...prettierConfig, parser: 'markdown' }),
+    );
+    writeFileSync(
+      new URL('../docs/benchmarks-throughput.svg', import.meta.url),
+      renderChart(bench),
+    );
+    log('wrote bench/results/latest.json, docs/benchmarks.md and docs/benchmarks-throughput.svg');
+    for (const check of bench.checks)
+      log(`${check.met ? '✓' : '✗'} ${check.target}: ${check.measured}`);
+  } finally {
+    await stopAll();
+  }
+}
+
+await main();
