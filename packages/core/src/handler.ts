@@ -77,17 +77,17 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
   const authenticate = createAuthenticator(options.auth, pool);
   const deps = { options, upstream, cache };
 
-  async function conversation(context: Context, id: string): Promise<BackendConversation> {
+  /**
+   * A conversation's tree, from the cache when there (`whole`: only a tree the upstream sent,
+   * not one rebuilt from streams, which lacks the hidden nodes), else from one upstream GET.
+   */
+  async function conversation(
+    context: Context,
+    id: string,
+    whole = false,
+  ): Promise<BackendConversation> {
     const cached = cache.get(context.credentials.principal, id);
-    if (cached !== undefined) return cached.conversation;
-    const fetched = await upstream.getConversation(context.credentials.token, id, context.signal);
-    cache.set(context.credentials.principal, id, { conversation: fetched, complete: true });
-    return fetched;
-  }
-
-  async function fullConversation(context: Context, id: string): Promise<BackendConversation> {
-    const cached = cache.get(context.credentials.principal, id);
-    if (cached?.complete === true) return cached.conversation;
+    if (cached !== undefined && (cached.complete || !whole)) return cached.conversation;
     const fetched = await upstream.getConversation(context.credentials.token, id, context.signal);
     cache.set(context.credentials.principal, id, { conversation: fetched, complete: true });
     return fetched;
@@ -247,7 +247,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
       methods: {
         GET: async (context) => {
           const id = context.id as string;
-          const tree = await fullConversation(context, id);
+          const tree = await conversation(context, id, true);
           return jsonResponse(200, {
             id,
             title: tree.title,

@@ -79,7 +79,9 @@ t.test('a bug becomes a 500 internal_error with a request id and no details', as
       Promise.resolve({
         ok: true,
         status: 200,
-        text: () => Promise.reject(new TypeError(`boom ${CANARY}`)),
+        get headers(): Headers {
+          throw new TypeError(`boom ${CANARY}`);
+        },
       } as unknown as Response),
   });
   const response = await handler(

@@ -6,9 +6,11 @@ export function jsonResponse(
   body: unknown,
   headers?: Headers | Record<string, string>,
 ): Response {
+  const text = JSON.stringify(body);
   const h = new Headers(headers);
   h.set('content-type', 'application/json; charset=utf-8');
-  return new Response(JSON.stringify(body), { status, headers: h });
+  h.set('content-length', String(Buffer.byteLength(text)));
+  return new Response(text, { status, headers: h });
 }
 
 /** The spec's error response for a {@link RestError}: JSON body, `Retry-After` and `Allow` when known. */

@@ -6,6 +6,9 @@ export interface WriteWebResponseOptions {
   signal?: AbortSignal;
 }
 
+/** Bodies of known length up to this size are written in one piece. */
+const WHOLE_BODY_LIMIT = 64 * 1024;
+
 /** Statuses that never carry a body (RFC 9110). */
 const BODILESS_STATUSES = new Set([204, 205, 304]);
 
@@ -30,10 +33,23 @@ export async function writeWebResponse(
   }
   // A stream of unknown length (SSE above all) must show its headers before the first event.
   const type = response.headers.get('content-type') ?? '';
-  if (!response.headers.has('content-length') || type.startsWith('text/event-stream')) {
+  const length = Number(response.headers.get('content-length') ?? NaN);
+  if (Number.isNaN(length) || type.startsWith('text/event-stream')) {
     res.flushHeaders();
+    await pump(body, res, options.signal);
+  } else if (length <= WHOLE_BODY_LIMIT) {
+    // A small body of known length: head and body leave in one socket write.
+    let bytes: ArrayBuffer;
+    try {
+      bytes = await response.arrayBuffer();
+    } catch (error) {
+      res.destroy();
+      throw error;
+    }
+    res.end(new Uint8Array(bytes));
+  } else {
+    await pump(body, res, options.signal);
   }
-  await pump(body, res, options.signal);
 }
 
 function writeHead(res: ServerResponse, response: Response): void {

@@ -123,6 +123,9 @@ function guardBody(
   );
 }
 
+/** The abort reason of a request whose response headers did not come in time. */
+const HEADERS_TIMEOUT = Symbol('headers timeout');
+
 /** Calls the ChatGPT backend: builds requests, applies timeouts, maps failures to RestErrors. */
 export class UpstreamClient {
   readonly #options: ResolvedOptions;
@@ -140,11 +143,7 @@ export class UpstreamClient {
     const onAbort = (): void => controller.abort(signal.reason);
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
-    const timeout = new RestError(
-      'upstream_timeout',
-      `The upstream sent no response headers within ${timeouts.headers} ms.`,
-    );
-    const timer = setTimeout(() => controller.abort(timeout), timeouts.headers);
+    const timer = setTimeout(() => controller.abort(HEADERS_TIMEOUT), timeouts.headers);
     const headers: Record<string, string> = {
       authorization: `Bearer ${token}`,
       accept: request.accept ?? 'application/json',
@@ -163,7 +162,12 @@ export class UpstreamClient {
       });
     } catch (error) {
       signal.removeEventListener('abort', onAbort);
-      if (controller.signal.reason === timeout) throw timeout;
+      if (controller.signal.reason === HEADERS_TIMEOUT) {
+        throw new RestError(
+          'upstream_timeout',
+          `The upstream sent no response headers within ${timeouts.headers} ms.`,
+        );
+      }
       if (signal.aborted) throw error;
       // The token pool refuses with its own answer (conversation_busy) before any network call.
       if (isRestError(error)) throw error;
@@ -178,7 +182,9 @@ export class UpstreamClient {
       const text = await readLimited(response).catch(() => '');
       throw upstreamErrorFromBody(response.status, text, response.headers);
     }
-    if (response.body === null) return response;
+    // Only event streams are long-lived; a JSON answer is read at once by `json()`.
+    const streaming = (response.headers.get('content-type') ?? '').includes('event-stream');
+    if (response.body === null || !streaming) return response;
     const body = guardBody(
       response.body,
       timeouts.idle,
@@ -195,7 +201,13 @@ export class UpstreamClient {
   /** A JSON request; a 2xx body that is not JSON is an `upstream_error`. */
   async json<T>(token: string, request: UpstreamRequest, signal: AbortSignal): Promise<T> {
     const response = await this.call(token, request, signal);
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      if (signal.aborted || isRestError(error)) throw error;
+      throw new RestError('upstream_error', 'The upstream connection broke while it answered.');
+    }
     try {
       return JSON.parse(text) as T;
     } catch {
