@@ -1,10 +1,16 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import bodyParser from '@koa/bodyparser';
-import { createHandler, createNodeListener, type ChatGptRestOptions } from '@chatgpt-rest/core';
+import {
+  createHandler,
+  createNodeListener,
+  silentLogger,
+  type ChatGptRestOptions,
+} from '@chatgpt-rest/core';
 import { chatGptRoutes as expressRoutes } from '@chatgpt-rest/express';
 import { chatGptRoutes as fastifyRoutes } from '@chatgpt-rest/fastify';
 import { chatGptRoutes as koaRoutes } from '@chatgpt-rest/koa';
+import { createServer as createSidecar } from '@chatgpt-rest/server';
 import express5 from 'express';
 import express4 from 'express4';
 import Fastify from 'fastify';
@@ -56,29 +62,31 @@ function listen(server: Server): Promise<Started> {
 export const nodeBridge: Mount = {
   name: 'node:http bridge',
   start: ({ options, prefix }) => {
-    const handler = createHandler({ ...options, prefix });
-    const listener = createNodeListener(handler);
+    const listener = createNodeListener(createHandler({ ...options, prefix }));
     return listen(
       createServer((req, res) => {
-        if (req.url === '/health') {
-          res.setHeader('content-type', 'application/json');
-          res.end('{"ok":true}');
-          return;
-        }
-        if (req.url === '/echo') {
-          const chunks: Buffer[] = [];
-          req.on('data', (c: Buffer) => chunks.push(c));
-          req.on('end', () => {
-            res.setHeader('content-type', 'application/json');
-            res.end(Buffer.concat(chunks));
-          });
-          return;
-        }
-        listener(req, res);
+        if (!ownRoutes(req, res)) listener(req, res);
       }),
     );
   },
 };
+
+/** The app's own `GET /health` and `POST /echo` on plain node:http; false for other paths. */
+function ownRoutes(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.url === '/health') {
+    res.setHeader('content-type', 'application/json');
+    res.end('{"ok":true}');
+    return true;
+  }
+  if (req.url !== '/echo') return false;
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    res.setHeader('content-type', 'application/json');
+    res.end(Buffer.concat(chunks));
+  });
+  return true;
+}
 
 function expressMount(name: string, factory: typeof express5): Mount {
   return {
@@ -156,3 +164,32 @@ function koaMount(name: string, Koa: typeof Koa3): Mount {
 export const koaThree = koaMount('koa 3', Koa3);
 /** Koa 2 (npm alias `koa2`). */
 export const koaTwo = koaMount('koa 2', Koa2);
+
+/**
+ * The sidecar (`@chatgpt-rest/server`) in passthrough mode. A plain server in front answers the
+ * app's own routes and hands everything else to the sidecar's listener, as a proxy in front would.
+ */
+export const sidecar: Mount = {
+  name: 'sidecar',
+  start: ({ options, prefix }) => {
+    const {
+      upstream = '',
+      dialect,
+      logger: _logger,
+      fetch: _fetch,
+      auth: _auth,
+      ...core
+    } = options;
+    const server = createSidecar({
+      upstream,
+      ...(dialect === undefined ? {} : { dialect }),
+      logger: silentLogger,
+      core: { ...core, prefix },
+    });
+    return listen(
+      createServer((req, res) => {
+        if (!ownRoutes(req, res)) server.server.emit('request', req, res);
+      }),
+    );
+  },
+};

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import type { ChatGptRestOptions } from '@chatgpt-rest/core';
+import type { ChatGptRestOptions, Reply as ReplyType } from '@chatgpt-rest/core';
 import {
   createBackendEmulator,
   type BackendEmulator,
@@ -45,19 +45,8 @@ export interface CaseContext {
   prefixed: Started;
 }
 
-interface Reply {
-  author: { role: string; name: string | null; metadata: Record<string, unknown> };
-  message: string;
-  conversation_id: string;
-  parent_id: string;
-  model: string | null;
-  finish_details: string | null;
-  end_turn: boolean | null;
-  recipient: string;
-  citations: unknown[];
-  title?: string;
-  create_time?: string;
-}
+/** What the REST API answers, as a client of this suite reads it. */
+type Reply = ReplyType & { create_time?: string | null };
 
 const SEED_FIELDS = [
   'author',

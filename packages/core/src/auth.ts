@@ -68,7 +68,7 @@ export function createAuthenticator(
     };
   }
   const { apiKeys, allowOpen = false } = auth;
-  const held = pool ?? (tokenPoolOf(auth) as TokenPool);
+  const held = pool ?? new TokenPool({ tokens: auth.tokens });
   return (headers, conversationId) => {
     const key = headers.get('x-api-key')?.trim() ?? bearer(headers.get('authorization'));
     if (apiKeys.length > 0 || !allowOpen) {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createAuthenticator, tokenPoolOf, type Credentials } from './auth.js';
 import type { BackendConversation } from './backend/types.js';
 import { ConversationCache } from './conversation/conversation-cache.js';
@@ -363,7 +364,11 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
 
   function toRestError(error: unknown, request: Request): RestError {
     if (isRestError(error)) return error;
-    const requestId = Math.random().toString(36).slice(2, 10);
+    if (request.signal.aborted) {
+      // The client left and the upstream read was aborted on its behalf: no bug, nobody to tell.
+      return new RestError('upstream_error', 'The client closed the request.');
+    }
+    const requestId = randomUUID().slice(0, 8);
     logger.error(
       { requestId, method: request.method, err: error instanceof Error ? error.name : 'unknown' },
       'internal error',

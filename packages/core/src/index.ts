@@ -3,7 +3,9 @@
  * conversations, and the Node bridge that mounts it on `node:http`.
  */
 export { createHandler, type ChatGptHandler, type RouteInfo } from './handler.js';
+export { createNodeFetch, type NodeFetchOptions } from './upstream/node-transport.js';
 export {
+  resolveDialect,
   resolveOptions,
   type AuthOptions,
   type ChatGptRestOptions,
@@ -16,13 +18,8 @@ export { RestError, STATUS_BY_CODE, isRestError, type ErrorCode } from './errors
 export { bodyParserError } from './http/request-body.js';
 export { errorResponse } from './http/responses.js';
 export type { Reply, ThreadMessage } from './conversation/reply.js';
-export type { Logger } from './logger.js';
-export {
-  createAuthenticator,
-  tokenPoolOf,
-  type Authenticator,
-  type Credentials,
-} from './auth.js';
+export { silentLogger, type Logger } from './logger.js';
+export { createAuthenticator, tokenPoolOf, type Authenticator, type Credentials } from './auth.js';
 export {
   TokenPool,
   type TokenPoolOptions,

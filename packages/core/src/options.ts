@@ -200,7 +200,8 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 const WEB_HOSTS = new Set(['chatgpt.com', 'chat.openai.com']);
 
 // `string`: plain-JavaScript callers can pass anything, and it is checked here.
-function resolveDialect(dialect: string, upstream: string): Dialect {
+/** The concrete dialect of a `dialect` option for an upstream URL (`auto`: `web` for chatgpt.com). */
+export function resolveDialect(dialect: string, upstream: string): Dialect {
   if (dialect === 'auto') return WEB_HOSTS.has(new URL(upstream).hostname) ? 'web' : 'legacy';
   if (dialect === 'legacy' || dialect === 'web') return dialect;
   throw new TypeError('chatgpt-rest: option dialect must be "legacy", "web" or "auto"');

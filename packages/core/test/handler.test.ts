@@ -1,5 +1,12 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
-import { createHandler, type ChatGptRestOptions, type Logger } from '../src/index.js';
+import {
+  createHandler,
+  createNodeListener,
+  type ChatGptRestOptions,
+  type Logger,
+} from '../src/index.js';
 import { createBackendEmulator, type BackendEmulator } from '../src/testing/index.js';
 
 const CANARY = 'CANARY-eyJhbGciOiJSUzI1NiJ9.secret-token-value';
@@ -222,3 +229,34 @@ t.test(
     t.equal(closure.aborted, true);
   },
 );
+
+t.test('a client leaving a stream is not logged as an internal error', async (t) => {
+  const { emulator, logs } = await setup(t);
+  emulator.settings.pacingMs = 30;
+  const handler = createHandler({ upstream: emulator.url, logger: capturingLogger(logs) });
+  const server = createServer(createNodeListener(handler));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as AddressInfo;
+  const controller = new AbortController();
+  const response = await fetch(`http://127.0.0.1:${port}/conversations/new`, {
+    method: 'POST',
+    headers: {
+      authorization: 'x',
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+    },
+    body: '{"prompt":"long"}',
+    signal: controller.signal,
+  });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  await reader.read();
+  controller.abort();
+  const upstream = emulator.requests.find((r) => r.method === 'POST');
+  t.equal((await upstream?.closed)?.aborted, true, 'the upstream was aborted');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.notOk(
+    logs.some((line) => line.includes('internal error')),
+    logs.join('\n'),
+  );
+});

@@ -99,6 +99,9 @@ t.test('limit and offset are bounded integers', (t) => {
 
 t.test('model names are checked', (t) => {
   t.equal(optionalModel({ model: 'gpt-4o' }), 'gpt-4o');
-  t.throws(() => optionalModel({ model: 'gpt 4o; rm' }), { code: 'invalid_request', field: 'model' });
+  t.throws(() => optionalModel({ model: 'gpt 4o; rm' }), {
+    code: 'invalid_request',
+    field: 'model',
+  });
   t.end();
 });

@@ -49,7 +49,7 @@ export interface TokenStatus {
 
 interface Waiter {
   resolve: (release: () => void) => void;
-  reject: (error: unknown) => void;
+  reject: (error: Error) => void;
 }
 
 interface Entry {
@@ -98,7 +98,8 @@ export class TokenPool {
   #picks = 0;
 
   constructor(options: TokenPoolOptions) {
-    if (options.tokens.length === 0) throw new TypeError('chatgpt-rest: the token pool needs a token');
+    if (options.tokens.length === 0)
+      throw new TypeError('chatgpt-rest: the token pool needs a token');
     this.#queueSize = options.queueSize ?? 8;
     this.#queueWaitMs = options.queueWaitMs ?? 20_000;
     this.#logger = options.logger ?? silentLogger;
@@ -154,7 +155,8 @@ export class TokenPool {
       const load = this.#load(entry, now);
       const bestLoad = this.#load(best, now);
       // Ties go to the token picked longest ago, so idle traffic spreads over every token.
-      if (load < bestLoad || (load === bestLoad && entry.lastPicked < best.lastPicked)) best = entry;
+      if (load < bestLoad || (load === bestLoad && entry.lastPicked < best.lastPicked))
+        best = entry;
     }
     return this.#reserve(best, now);
   }
@@ -219,7 +221,7 @@ export class TokenPool {
           reject(error);
         },
       };
-      const onAbort = (): void => waiter.reject(signal?.reason);
+      const onAbort = (): void => waiter.reject(signal?.reason as Error);
       const timer = setTimeout(() => {
         waiter.reject(
           busy(

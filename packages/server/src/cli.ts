@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+/**
+ * `chatgpt-rest`: the sidecar on the command line. Reads flags > environment > JSON config file,
+ * refuses a bad configuration with exit code 2, prints the address, stops on SIGTERM/SIGINT.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createBackendEmulator, type BackendEmulator } from '@chatgpt-rest/core/testing';
+import { ConfigError, errorCode, helpText, loadConfig, type SidecarConfig } from './config.js';
+import { demoCommands } from './demo.js';
+import { createJsonLogger } from './logger.js';
+import { createServer } from './server.js';
+
+/** Where the CLI writes: human lines, errors, and the JSON log lines. */
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  log: (line: string) => void;
+}
+
+const defaultIo: CliIo = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+  log: (line) => process.stdout.write(line),
+};
+
+/** Resolves when the process is asked to stop (SIGTERM or SIGINT). */
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+}
+
+/** The upstream as safe to print: no userinfo, no query. */
+function printable(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.origin}${parsed.pathname}`;
+}
+
+/** Runs the CLI; resolves with the exit code once the server has stopped (or refused to start). */
+export async function main(
+  argv: string[],
+  env: Record<string, string | undefined> = process.env,
+  io: CliIo = defaultIo,
+  stop: Promise<unknown> = stopSignal(),
+): Promise<number> {
+  let config: SidecarConfig;
+  try {
+    const loaded = loadConfig(argv, env);
+    if (loaded.help) {
+      io.out(helpText());
+      return 0;
+    }
+    config = loaded.config;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    io.err(`chatgpt-rest: ${error.message}\nRun chatgpt-rest --help for every option.`);
+    return 2;
+  }
+  const logger = createJsonLogger({ level: config.logLevel, write: io.log });
+  let emulator: BackendEmulator | undefined;
+  let upstream = config.upstream;
+  if (config.emulator) {
+    emulator = await createBackendEmulator({ dialect: 'both' });
+    upstream = emulator.url;
+  }
+  const sidecar = createServer({
+    upstream,
+    dialect: config.dialect,
+    tokens: config.tokens,
+    apiKeys: config.apiKeys,
+    allowOpen: config.allowOpen,
+    queueSize: config.queueSize,
+    queueWait: config.queueWait,
+    passThroughAllow: config.passThroughAllow,
+    logger,
+    port: config.port,
+    host: config.host,
+  });
+  let url: string;
+  try {
+    url = await sidecar.listen();
+  } catch (error) {
+    io.err(`chatgpt-rest: cannot listen on ${config.host}:${config.port} (${errorCode(error)})`);
+    await emulator?.close();
+    return 1;
+  }
+  const mode =
+    config.tokens.length === 0
+      ? 'passthrough (clients send their access token)'
+      : `server-held tokens (${config.tokens.map((t) => t.label).join(', ')})${config.apiKeys.length === 0 ? ', OPEN: no API key required' : ''}`;
+  io.out(`chatgpt-rest listening on ${url}`);
+  io.out(
+    `  upstream ${emulator === undefined ? printable(upstream) : `${upstream} (built-in emulator)`}; auth ${mode}`,
+  );
+  if (config.demo) io.out(`\n${demoCommands(url, config.tokens.length > 0)}`);
+  const signal = await stop;
+  logger.info({ signal: String(signal), deadlineMs: config.shutdownDeadline }, 'shutting down');
+  await sidecar.close(config.shutdownDeadline);
+  await emulator?.close();
+  logger.info({}, 'stopped');
+  return 0;
+}
+
+// Run only when executed (npm script, bin symlink), not when imported by tests.
+const invokedDirectly =
+  process.argv[1] !== undefined &&
+  realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`chatgpt-rest: ${error instanceof Error ? error.name : 'error'}\n`);
+      process.exit(1);
+    },
+  );
+}

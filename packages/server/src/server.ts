@@ -1,0 +1,384 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { once } from 'node:events';
+import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import {
+  RestError,
+  TokenPool,
+  createAuthenticator,
+  createHandler,
+  createNodeFetch,
+  resolveDialect,
+  serveNode,
+  type AuthOptions,
+  type ChatGptRestOptions,
+  type HeldToken,
+  type Logger,
+  type WebHandler,
+} from '@chatgpt-rest/core';
+import type { DialectSetting } from './config.js';
+import { createJsonLogger } from './logger.js';
+import {
+  DEFAULT_PASS_THROUGH_ALLOW,
+  PASS_THROUGH_PREFIX,
+  createPassThrough,
+  type RequestNote,
+} from './pass-through.js';
+import { checkRequestTarget } from './request-target.js';
+
+/** Options of {@link createServer}. Only `upstream` is required. */
+export interface SidecarOptions {
+  /** Base URL of the ChatGPT backend (ending in `/backend-api`) or of a reverse proxy. */
+  upstream: string;
+  /** `legacy`, `web`, or `auto` (web for chatgpt.com, else legacy). @default 'auto' */
+  dialect?: DialectSetting;
+  /** Server-held tokens; none means passthrough mode (clients send their own token). */
+  tokens?: HeldToken[];
+  /** Client API keys (server-held mode). */
+  apiKeys?: string[];
+  /** Serve held tokens without API keys. @default false */
+  allowOpen?: boolean;
+  /** Messages waiting per held token. @default 8 */
+  queueSize?: number;
+  /** Longest wait of a queued message, in ms. @default 20000 */
+  queueWait?: number;
+  /** Forwarded backend calls; empty turns the pass-through off. @default DEFAULT_PASS_THROUGH_ALLOW */
+  passThroughAllow?: readonly string[];
+  /** A pino-compatible logger. @default JSON lines on stdout at level info */
+  logger?: Logger;
+  /** The `fetch` for upstream calls of the REST API and `/readyz`. @default the core's node:http transport */
+  fetch?: typeof fetch;
+  /** How long `/readyz` waits for the upstream, in ms. @default 2000 */
+  readyTimeoutMs?: number;
+  /** Further core options (timeouts, cache, limits…). */
+  core?: Omit<ChatGptRestOptions, 'upstream' | 'dialect' | 'auth' | 'logger' | 'fetch'>;
+  /** Where {@link Sidecar.listen} binds. @default 8000 and '127.0.0.1' */
+  port?: number;
+  host?: string;
+}
+
+/** A sidecar server: the REST API, the pass-through, health and readiness, graceful close. */
+export interface Sidecar {
+  /** The `node:http` server. */
+  readonly server: Server;
+  /** The held tokens' pool (server-held mode only). */
+  readonly pool: TokenPool | undefined;
+  /** Starts listening; resolves with the base URL, e.g. `http://127.0.0.1:8000`. */
+  listen(): Promise<string>;
+  /**
+   * Stops accepting, lets running requests finish for up to `deadlineMs`, then ends live streams
+   * with an `error` event, aborts their upstream requests and closes every connection.
+   */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+/** The message of the `error` event that ends streams at shutdown. */
+export const SHUTDOWN_MESSAGE = 'server shutting down';
+
+const encoder = new TextEncoder();
+const SHUTDOWN_FRAME = encoder.encode(
+  `event: error\ndata: ${JSON.stringify({ error: SHUTDOWN_MESSAGE, code: 'upstream_unavailable' })}\n\n`,
+);
+const STOP = Symbol('stop');
+
+function sendJson(res: ServerResponse, status: number, body: unknown, close = false): void {
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    ...(close ? { connection: 'close' } : {}),
+  });
+  res.end(JSON.stringify(body));
+}
+
+function bearer(value: string | null): string | undefined {
+  return /^bearer\s+(\S+)\s*$/i.exec(value ?? '')?.[1];
+}
+
+/**
+ * A REST event stream that can be ended from outside: on `stop` the original body is cancelled
+ * (which aborts the upstream request) and an `error` event closes the stream.
+ */
+function interruptible(
+  body: ReadableStream<Uint8Array>,
+  stoppers: Set<() => void>,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let wake: () => void = () => undefined;
+  const stopped = new Promise<typeof STOP>((resolve) => {
+    wake = () => resolve(STOP);
+  });
+  stoppers.add(wake);
+  const forget = (): void => {
+    stoppers.delete(wake);
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const result = await Promise.race([reader.read(), stopped]);
+          if (result === STOP) {
+            forget();
+            // The core writes whole events, so the error comes after a complete one.
+            controller.enqueue(SHUTDOWN_FRAME);
+            controller.close();
+            await reader.cancel(new RestError('upstream_unavailable', SHUTDOWN_MESSAGE));
+            return;
+          }
+          if (result.done) {
+            forget();
+            controller.close();
+            return;
+          }
+          controller.enqueue(result.value);
+        } catch (error) {
+          forget();
+          controller.error(error);
+        }
+      },
+      async cancel(reason) {
+        forget();
+        await reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** Creates the sidecar (not yet listening): see {@link SidecarOptions}. */
+export function createServer(options: SidecarOptions): Sidecar {
+  const logger = options.logger ?? createJsonLogger();
+  const upstream = options.upstream.replace(/\/+$/, '');
+  const dialect = resolveDialect(options.dialect ?? 'auto', upstream);
+  const baseFetch =
+    options.fetch ?? createNodeFetch({ connectTimeout: options.core?.timeouts?.connect ?? 10_000 });
+  const tokens = options.tokens ?? [];
+  const pool =
+    tokens.length === 0
+      ? undefined
+      : new TokenPool({
+          tokens,
+          queueSize: options.queueSize,
+          queueWaitMs: options.queueWait,
+          logger,
+        });
+  const auth: AuthOptions =
+    pool === undefined
+      ? { mode: 'passthrough' }
+      : {
+          mode: 'server',
+          tokens,
+          apiKeys: options.apiKeys ?? [],
+          allowOpen: options.allowOpen ?? false,
+          pool,
+        };
+  const notes = new AsyncLocalStorage<RequestNote>();
+
+  // The innermost fetch: tells the request log which token label and upstream status it saw.
+  const observingFetch: typeof fetch = async (input, init) => {
+    const note = notes.getStore();
+    const token = bearer(new Headers(init?.headers).get('authorization'));
+    const label = token === undefined ? undefined : pool?.labelOf(token);
+    if (note !== undefined && label !== undefined) note.principal = label;
+    const response = await baseFetch(input, init);
+    if (note !== undefined) note.upstreamStatus = response.status;
+    return response;
+  };
+
+  const handler = createHandler({
+    ...options.core,
+    upstream,
+    dialect,
+    auth,
+    fetch: observingFetch,
+    // The sidecar writes one line per request; the core's per-failure line would be a second.
+    logger: { ...logger, info: (obj, msg) => logger.debug(obj, msg) },
+  });
+  const authenticate = createAuthenticator(auth, pool);
+  const allow = options.passThroughAllow ?? DEFAULT_PASS_THROUGH_ALLOW;
+  const passThrough =
+    allow.length === 0
+      ? undefined
+      : createPassThrough({
+          upstream,
+          authenticate,
+          pool,
+          allow,
+          bodyLimit: handler.options.limits.body,
+          timeoutMs: handler.options.timeouts.idle,
+        });
+
+  const restStreams = new Set<() => void>();
+  const served: WebHandler = async (request) => {
+    const response = await handler(request);
+    const type = response.headers.get('content-type') ?? '';
+    if (response.body === null || !type.startsWith('text/event-stream')) return response;
+    return new Response(interruptible(response.body, restStreams), {
+      status: response.status,
+      headers: response.headers,
+    });
+  };
+
+  const readyTimeoutMs = options.readyTimeoutMs ?? 2000;
+  async function readiness(): Promise<{ ready: boolean; body: Record<string, unknown> }> {
+    let reachable = false;
+    let status: number | undefined;
+    try {
+      // Any HTTP answer proves the upstream is reachable; no token is sent for it.
+      const response = await baseFetch(`${upstream}/`, {
+        method: 'GET',
+        headers: { accept: 'application/json' },
+        signal: AbortSignal.timeout(readyTimeoutMs),
+      });
+      status = response.status;
+      reachable = true;
+      await response.body?.cancel().catch(() => undefined);
+    } catch {
+      reachable = false;
+    }
+    const ready = reachable && (pool === undefined || pool.usable);
+    return {
+      ready,
+      body: {
+        status: ready ? 'ready' : 'not_ready',
+        upstream: { reachable, ...(status === undefined ? {} : { status }) },
+        ...(pool === undefined
+          ? { auth: 'passthrough' }
+          : { auth: 'server', tokens: pool.status() }),
+      },
+    };
+  }
+
+  const active = new Set<ServerResponse>();
+  let closing = false;
+  let idle: (() => void) | undefined;
+  const defaultPrincipal = pool === undefined ? 'passthrough' : '-';
+
+  function route(path: string): string {
+    if (!handler.handles(path)) return '(unmatched)';
+    return path.replace(/^\/conversations\/(?!new$|all$)[^/]+/, '/conversations/:id');
+  }
+
+  const server = createHttpServer((req, res) => {
+    const started = performance.now();
+    const note: RequestNote = { principal: defaultPrincipal };
+    active.add(res);
+    res.once('close', () => {
+      active.delete(res);
+      if (closing && active.size === 0) idle?.();
+      logger.info(
+        {
+          method: req.method,
+          route: note.route ?? '(unmatched)',
+          status: res.statusCode,
+          durationMs: Math.round(performance.now() - started),
+          principal: note.principal,
+          upstreamStatus: note.upstreamStatus ?? null,
+          ...(res.writableFinished ? {} : { aborted: true }),
+        },
+        'request',
+      );
+    });
+    if (closing) {
+      note.route = '(shutting down)';
+      sendJson(res, 503, new RestError('upstream_unavailable', SHUTDOWN_MESSAGE).toJSON(), true);
+      return;
+    }
+    const target = checkRequestTarget(req.url);
+    if ('refused' in target) {
+      note.route = '(invalid target)';
+      sendJson(res, 400, new RestError('invalid_request', target.refused).toJSON(), true);
+      return;
+    }
+    if (target.path === '/healthz') {
+      note.route = '/healthz';
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    if (target.path === '/readyz') {
+      note.route = '/readyz';
+      void readiness().then(({ ready, body }) => sendJson(res, ready ? 200 : 503, body));
+      return;
+    }
+    if (target.path === PASS_THROUGH_PREFIX || target.path.startsWith(`${PASS_THROUGH_PREFIX}/`)) {
+      if (passThrough === undefined) {
+        note.route = `${PASS_THROUGH_PREFIX}/*`;
+        sendJson(res, 404, new RestError('not_found', 'The pass-through is off.').toJSON());
+        return;
+      }
+      passThrough.handle(req, res, target, note);
+      return;
+    }
+    note.route = route(target.path);
+    void notes.run(note, () =>
+      serveNode(served, req, res, {
+        bodyLimit: handler.options.limits.body,
+        onError: (error) =>
+          logger.error(
+            { route: note.route, err: error instanceof Error ? error.name : 'unknown' },
+            'request failed inside the server',
+          ),
+      }),
+    );
+  });
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) {
+      const body = JSON.stringify(
+        new RestError('invalid_request', 'The request could not be parsed.').toJSON(),
+      );
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    } else {
+      socket.destroy();
+    }
+  });
+
+  let closed: Promise<void> | undefined;
+  async function shutdown(deadlineMs: number): Promise<void> {
+    closing = true;
+    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const drained = new Promise<void>((resolve) => {
+      idle = resolve;
+      if (active.size === 0) resolve();
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, deadlineMs);
+    });
+    await Promise.race([drained, deadline]);
+    clearTimeout(timer);
+    if (active.size > 0) {
+      logger.warn({ open: active.size }, 'shutdown deadline reached: ending live streams');
+      for (const stop of [...restStreams]) stop();
+      passThrough?.stopStreams(SHUTDOWN_MESSAGE);
+      // A stream gets a moment to write its error event; anything still open is cut.
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, 1000);
+      });
+      await Promise.race([drained, grace]);
+      clearTimeout(timer);
+      for (const res of active) res.destroy();
+    }
+    server.closeAllConnections();
+    passThrough?.close();
+    await serverClosed;
+  }
+
+  return {
+    server,
+    pool,
+    async listen() {
+      server.listen(options.port ?? 8000, options.host ?? '127.0.0.1');
+      await once(server, 'listening');
+      const address = server.address() as AddressInfo;
+      const host = address.address.includes(':') ? `[${address.address}]` : address.address;
+      return `http://${host}:${address.port}`;
+    },
+    close(deadlineMs = 10_000) {
+      closed ??= shutdown(deadlineMs);
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,4 @@
+import { sidecar } from './mounts.js';
+import { runConformance } from './suite.js';
+
+runConformance(sidecar);
