@@ -172,19 +172,17 @@ export const koaTwo = koaMount('koa 2', Koa2);
 export const sidecar: Mount = {
   name: 'sidecar',
   start: ({ options, prefix }) => {
-    const {
-      upstream = '',
-      dialect,
-      logger: _logger,
-      fetch: _fetch,
-      auth: _auth,
-      ...core
-    } = options;
+    // The suite sets only these options; auth, logger and fetch are the sidecar's own.
+    const { upstream = '', dialect = 'auto', timeouts, encoding } = options;
     const server = createSidecar({
       upstream,
-      ...(dialect === undefined ? {} : { dialect }),
+      dialect,
       logger: silentLogger,
-      core: { ...core, prefix },
+      core: {
+        prefix,
+        ...(timeouts === undefined ? {} : { timeouts }),
+        ...(encoding === undefined ? {} : { encoding }),
+      },
     });
     return listen(
       createServer((req, res) => {

@@ -18,7 +18,7 @@ const detailFixtures = [
 
 for (const name of detailFixtures) {
   t.test(`the /messages list of ${name} holds the user and assistant turn only`, (t) => {
-    const conversation = fixtureJson<BackendConversation>(name);
+    const conversation = fixtureJson(name) as BackendConversation;
     const list = threadMessages(conversation, 'c6b0aeef-b322-4f47-a9f8-7e52ebca942a');
     t.same(
       list.map((m) => m.author.role),

@@ -16,7 +16,7 @@ const plugin: FastifyPluginAsync<ChatGptRoutesOptions> = async (fastify, options
   // fastify-plugin keeps our decorators visible but would leak parsers and hooks to the parent,
   // so the routes live in an encapsulated child scope (as @fastify/http-proxy does).
   await fastify.register(
-    async (scope: FastifyInstance) => {
+    (scope: FastifyInstance, _options, done) => {
       // The core reads bodies itself (JSON or form, with its limit): leave the stream unread.
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
@@ -34,6 +34,7 @@ const plugin: FastifyPluginAsync<ChatGptRoutesOptions> = async (fastify, options
           },
         });
       }
+      done();
     },
     { prefix: options.prefix ?? '' },
   );
