@@ -38,7 +38,7 @@ export function checkTargets(bench: BenchResults): Check[] {
               }
             : {
                 limit:
-                  'The ask goes through the core’s turn runner: body parse, upstream fetch (undici), SSE parse of every event and JSON re-encoding; per-request CPU shows up as latency on a 2-core machine shared with the emulator and the load generator.',
+                  'The ask goes through the core’s turn runner: body parse, the upstream call, SSE parse of every event and JSON re-encoding; per-request CPU shows up as latency on a 2-core machine shared with the emulator and the load generator.',
               }),
       });
     }
@@ -65,7 +65,7 @@ export function checkTargets(bench: BenchResults): Check[] {
         ? {}
         : {
             limit:
-              'The pass-through pipes bytes; the REST call also builds a web Request, authenticates, calls the upstream with fetch (undici) and re-serialises the JSON list. CPU per request (see the table) bounds requests/s when server, emulator and load generator share 2 cores.',
+              'The pass-through pipes bytes; the REST call also builds a web Request, authenticates, calls the upstream and re-serialises the JSON list. CPU per request (see the table) bounds requests/s when server, emulator and load generator share 2 cores.',
           }),
     });
   }
