@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BackendMessage } from '../backend/types.js';
+import { hiddenSystemMessage } from './conversation-store.js';
 import type { Frame } from './sse-channel.js';
 import type { EncodeContext, StreamProfile } from './frames.js';
 import { chunksOf, dataFrame, DONE_FRAME, moderationFrame } from './frames.js';
@@ -127,20 +128,7 @@ function hidden(
   metadata: Record<string, unknown>,
   extra: Partial<BackendMessage> = {},
 ): BackendMessage {
-  return {
-    id,
-    author: { role: 'system', name: null, metadata: {} },
-    create_time: null,
-    update_time: null,
-    content: { content_type: 'text', parts: [''] },
-    status: 'finished_successfully',
-    end_turn: true,
-    weight: 0,
-    metadata,
-    recipient: 'all',
-    channel: null,
-    ...extra,
-  };
+  return { ...hiddenSystemMessage(id), metadata, ...extra };
 }
 
 function userEcho(turn: Turn, ids: StreamIds, team: boolean): BackendMessage | undefined {
