@@ -172,11 +172,12 @@ export const koaTwo = koaMount('koa 2', Koa2);
 export const sidecar: Mount = {
   name: 'sidecar',
   start: ({ options, prefix }) => {
-    // The suite sets only these options; auth, logger and fetch are the sidecar's own.
-    const { upstream = '', dialect = 'auto', timeouts, encoding } = options;
+    // The suite sets only these options; logger and fetch are the sidecar's own.
+    const { upstream = '', dialect = 'auto', timeouts, encoding, auth } = options;
     const server = createSidecar({
       upstream,
       dialect,
+      ...(auth?.mode === 'server' ? { tokens: auth.tokens, apiKeys: auth.apiKeys } : {}),
       logger: silentLogger,
       core: {
         prefix,

@@ -19,14 +19,20 @@ export type ApiInit = RequestInit & {
   form?: Record<string, string>;
   /** Send it to the second app instance (under `/chat`, no body parser, its own empty cache). */
   viaPrefixed?: boolean;
+  /** Send it to another started app (at its root). */
+  via?: Started;
 };
 
 /** What every case gets: a client bound to its own access token, and the emulator behind it. */
 export interface CaseContext {
   t: Test;
   emulator: BackendEmulator;
-  /** The access token of this case (conversations are per token, so cases do not meet). */
+  /** The access token of this case upstream (conversations are per token, so cases do not meet). */
   token: string;
+  /** What the client sends: the access token, or in server-held mode this case's API key. */
+  credential: string;
+  /** Server-held tokens: the server holds `token` and clients send `credential`, an API key. */
+  held: boolean;
   /** Fetches `path` (relative to the mount) with this case's token unless headers say otherwise. */
   api: (path: string, init?: ApiInit) => Promise<Response>;
   /** Creates a conversation and returns its first reply. */
@@ -163,8 +169,8 @@ export const CASES: Case[] = [
   ],
   [
     'a seed client works verbatim: form bodies, a bare token, autocontinue=True, parent_id chaining',
-    async ({ t, api, token }) => {
-      const headers = { authorization: token };
+    async ({ t, api, credential }) => {
+      const headers = { authorization: credential };
       const created = await api('/conversations/new', {
         method: 'POST',
         headers,
@@ -198,14 +204,21 @@ export const CASES: Case[] = [
   ],
   [
     'Authorization works as a bare token and as Bearer, and is required',
-    async ({ t, api, token }) => {
-      t.equal((await api('/conversations', { headers: { authorization: token } })).status, 200);
+    async ({ t, api, credential, held }) => {
       t.equal(
-        (await api('/conversations', { headers: { authorization: `Bearer ${token}` } })).status,
+        (await api('/conversations', { headers: { authorization: credential } })).status,
+        200,
+      );
+      t.equal(
+        (await api('/conversations', { headers: { authorization: `Bearer ${credential}` } }))
+          .status,
         200,
       );
       const missing = await api('/conversations', { headers: { authorization: '' } });
-      await expectError(t, missing, 401, 'missing_token', { error: 'access_token is required' });
+      // The seed's message for a missing access token; an API key is asked for by name.
+      await expectError(t, missing, 401, 'missing_token', {
+        error: held ? /API key/ : 'access_token is required',
+      });
     },
   ],
   [
@@ -258,12 +271,18 @@ export const CASES: Case[] = [
   ],
   [
     'another token asking for the same conversation id gets nothing from the cache',
-    async ({ t, api, newConversation, emulator }) => {
+    async ({ t, api, newConversation, emulator, held }) => {
       const first = await newConversation('mine');
       const mark = emulator.requests.length;
       const response = await api(`/conversations/${first.conversation_id}/messages`, {
         headers: { authorization: 'someone-else' },
       });
+      if (held) {
+        // With held tokens another credential is simply not a key of this server.
+        await expectError(t, response, 401, 'invalid_token');
+        t.equal(emulator.requests.length - mark, 0, 'nothing went upstream');
+        return;
+      }
       await expectError(t, response, 404, 'conversation_not_found');
       t.equal(emulator.requests.length - mark, 1, 'the upstream was asked');
     },
@@ -361,8 +380,20 @@ export const CASES: Case[] = [
   ],
   [
     'DELETE /conversations/all answers 204 and empties this principal only',
-    async ({ t, api, newConversation }) => {
+    async ({ t, api, newConversation, held }) => {
       const mine = await newConversation('a');
+      if (held) {
+        // One held token per server here: there is no other principal to keep.
+        t.equal((await api('/conversations/all', { method: 'DELETE' })).status, 204);
+        t.same(await json(await api('/conversations')), []);
+        await expectError(
+          t,
+          await api(`/conversations/${mine.conversation_id}/messages`),
+          404,
+          'conversation_not_found',
+        );
+        return;
+      }
       const theirs = await api('/conversations/new', {
         method: 'POST',
         json: { prompt: 'b' },
@@ -594,7 +625,7 @@ export const CASES: Case[] = [
   ],
   [
     'every upstream failure gets its own status and code',
-    async ({ t, api, emulator, token, sendPath, dialect }) => {
+    async ({ t, api, emulator, token, sendPath, dialect, held }) => {
       const rows: [
         Record<string, unknown>,
         number,
@@ -624,7 +655,13 @@ export const CASES: Case[] = [
         // The web dialect takes a 403 on the message POST for a sentinel refusal and retries once.
         const times = dialect === 'web' && fault.type === 'unusual_activity' ? 2 : 1;
         emulator.inject({ match: { token, path: sendPath }, times, fault: fault as never });
-        const response = await api('/conversations/new', { method: 'POST', json: { prompt: 'x' } });
+        // Held tokens remember 401s and caps (the pool takes the token out of rotation), so
+        // each row gets a fresh server there.
+        const response = await api('/conversations/new', {
+          method: 'POST',
+          json: { prompt: 'x' },
+          ...(held ? { via: await startExtra({}) } : {}),
+        });
         const body = await expectError(t, response, status, code, extra);
         t.notMatch(
           JSON.stringify(body),
@@ -783,11 +820,11 @@ export const CASES: Case[] = [
   ],
   [
     'the upstream being unreachable is a 503 and an upstream that sends no headers in time a 504',
-    async ({ t, emulator, token, sendPath }) => {
+    async ({ t, emulator, token, sendPath, credential }) => {
       const unreachable = await startExtra({ upstream: 'http://127.0.0.1:9/backend-api' });
       try {
         const response = await fetch(`${unreachable.url}/conversations`, {
-          headers: { authorization: token },
+          headers: { authorization: credential },
         });
         await expectError(t, response, 503, 'upstream_unavailable');
       } finally {
@@ -800,7 +837,7 @@ export const CASES: Case[] = [
       try {
         emulator.inject({ match: { token }, fault: { type: 'stall_before_headers', ms: 400 } });
         const response = await fetch(`${slow.url}/conversations`, {
-          headers: { authorization: token },
+          headers: { authorization: credential },
         });
         await expectError(t, response, 504, 'upstream_timeout');
         emulator.inject({
@@ -809,7 +846,7 @@ export const CASES: Case[] = [
         });
         const idle = await fetch(`${slow.url}/conversations/new`, {
           method: 'POST',
-          headers: { authorization: token, 'content-type': 'application/json' },
+          headers: { authorization: credential, 'content-type': 'application/json' },
           body: '{"prompt":"x"}',
         });
         await expectError(t, idle, 504, 'upstream_timeout');
@@ -820,19 +857,19 @@ export const CASES: Case[] = [
   ],
   [
     'the routes also serve under a prefix, without the framework body parser',
-    async ({ t, prefixed, token }) => {
+    async ({ t, prefixed, credential }) => {
       const created = await fetch(`${prefixed.url}/chat/conversations/new`, {
         method: 'POST',
-        headers: { authorization: token, 'content-type': 'application/x-www-form-urlencoded' },
+        headers: { authorization: credential, 'content-type': 'application/x-www-form-urlencoded' },
         body: 'prompt=prefixed',
       });
       t.equal(created.status, 201);
       const list = await fetch(`${prefixed.url}/chat/conversations`, {
-        headers: { authorization: token },
+        headers: { authorization: credential },
       });
       t.equal(list.status, 200);
       const outside = await fetch(`${prefixed.url}/conversations`, {
-        headers: { authorization: token },
+        headers: { authorization: credential },
       });
       t.equal(outside.status, 404, 'nothing is served outside the prefix');
     },
@@ -893,6 +930,8 @@ export interface ConformanceVariant {
   label?: string;
   emulator?: BackendEmulatorOptions;
   options?: ChatGptRestOptions;
+  /** Run with server-held tokens: each case's server holds its token, clients send an API key. */
+  held?: boolean;
 }
 
 type Dialect = 'legacy' | 'web';
@@ -908,44 +947,58 @@ export function runConformance(mount: Mount, variant: ConformanceVariant = {}): 
 function runDialect(mount: Mount, dialect: Dialect, variant: ConformanceVariant): void {
   const label = [dialect, variant.label].filter((part) => part !== undefined).join(', ');
   const sendPath = dialect === 'web' ? '/backend-api/f/conversation' : '/backend-api/conversation';
+  const held = variant.held === true;
   t.test(`conformance: ${mount.name} (${label})`, async (t) => {
     const emulator = await createBackendEmulator({ dialect, ...variant.emulator });
-    const options: ChatGptRestOptions = {
-      upstream: emulator.url,
-      dialect,
-      ...variant.options,
+    const base: ChatGptRestOptions = { upstream: emulator.url, dialect, ...variant.options };
+    const started: Started[] = [];
+    const start = async (
+      options: ChatGptRestOptions,
+      prefix = '',
+      bodyParser = true,
+    ): Promise<Started> => {
+      const app = await mount.start({ options, prefix, bodyParser });
+      started.push(app);
+      return app;
     };
-    const app = await mount.start({ options, prefix: '', bodyParser: true });
-    const prefixed = await mount.start({ options, prefix: '/chat', bodyParser: false });
-    const extras: Started[] = [];
-    startExtra = async (extraOptions) => {
-      const started = await mount.start({
-        options: { ...options, ...extraOptions },
-        prefix: '',
-        bodyParser: true,
-      });
-      extras.push(started);
-      return started;
-    };
+    // Passthrough: one app (and one under /chat) for every case. Held tokens: each case gets
+    // servers holding its own token, so that cases stay apart as they do with their own tokens.
+    const shared = held
+      ? undefined
+      : { app: await start(base), prefixed: await start(base, '/chat', false) };
     t.teardown(async () => {
-      await Promise.all([app.close(), prefixed.close(), ...extras.map((e) => e.close())]);
+      await Promise.all(started.map((app) => app.close()));
       await emulator.close();
     });
     const ran: string[] = [];
     let index = 0;
     for (const [name, run] of CASES) {
       const token = `token-${`${mount.name}-${label}`.replace(/\W+/g, '-')}-${index++}`;
+      const credential = held ? `key-${token}` : token;
+      const options: ChatGptRestOptions = held
+        ? {
+            ...base,
+            auth: { mode: 'server', tokens: [{ label: token, token }], apiKeys: [credential] },
+          }
+        : base;
+      startExtra = (extraOptions) => start({ ...options, ...extraOptions });
       await t.test(name, async (t) => {
+        const { app, prefixed } = shared ?? {
+          app: await start(options),
+          prefixed: await start(options, '/chat', false),
+        };
         const context: CaseContext = {
           t,
           emulator,
           token,
+          credential,
+          held,
           app,
           prefixed,
           api: (path, init = {}) => {
-            const { json: jsonBody, form, viaPrefixed, ...rest } = init;
+            const { json: jsonBody, form, viaPrefixed, via, ...rest } = init;
             const headers = new Headers(rest.headers);
-            if (!headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);
+            if (!headers.has('authorization')) headers.set('authorization', `Bearer ${credential}`);
             if (headers.get('authorization') === '') headers.delete('authorization');
             let body = rest.body;
             if (jsonBody !== undefined) {
@@ -955,7 +1008,7 @@ function runDialect(mount: Mount, dialect: Dialect, variant: ConformanceVariant)
               headers.set('content-type', 'application/x-www-form-urlencoded');
               body = new URLSearchParams(form).toString();
             }
-            const base = viaPrefixed === true ? `${prefixed.url}/chat` : app.url;
+            const base = via?.url ?? (viaPrefixed === true ? `${prefixed.url}/chat` : app.url);
             return fetch(`${base}${path}`, {
               ...rest,
               headers,
