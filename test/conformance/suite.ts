@@ -4,6 +4,7 @@ import {
   createBackendEmulator,
   type BackendEmulator,
   type BackendEmulatorOptions,
+  type EmulatorSettings,
   type RecordedRequest,
 } from '@chatgpt-rest/core/testing';
 import type { Mount, Started } from './mounts.js';
@@ -87,6 +88,23 @@ async function expectError(
 }
 
 type Case = [name: string, run: (c: CaseContext) => Promise<void>];
+
+/** Runs `body` with some emulator settings changed, and puts them back whatever happens. */
+async function withSettings(
+  emulator: BackendEmulator,
+  patch: Partial<EmulatorSettings>,
+  body: () => Promise<void>,
+): Promise<void> {
+  const saved = Object.fromEntries(
+    Object.keys(patch).map((key) => [key, emulator.settings[key as keyof EmulatorSettings]]),
+  );
+  Object.assign(emulator.settings, patch);
+  try {
+    await body();
+  } finally {
+    Object.assign(emulator.settings, saved);
+  }
+}
 
 /** The cases, in order. Each is a sentence about behaviour. */
 export const CASES: Case[] = [
@@ -455,9 +473,7 @@ export const CASES: Case[] = [
   [
     'autocontinue joins a reply cut at max_tokens into one text; without it the reply stops there',
     async ({ t, api, emulator, isSend }) => {
-      const saved = emulator.settings.maxTokens;
-      emulator.settings.maxTokens = 8;
-      try {
+      await withSettings(emulator, { maxTokens: 8 }, async () => {
         const cut = (
           await json<{ response: Reply }>(
             await api('/conversations/new', { method: 'POST', json: { prompt: 'long story' } }),
@@ -476,9 +492,7 @@ export const CASES: Case[] = [
         t.ok(joined.message.length > cut.message.length);
         const posts = emulator.requests.filter(isSend);
         t.ok(posts.some((r) => (r.body as { action?: string }).action === 'continue'));
-      } finally {
-        emulator.settings.maxTokens = saved;
-      }
+      });
     },
   ],
   [
@@ -506,9 +520,7 @@ export const CASES: Case[] = [
   [
     '"stream": true streams too, and autocontinue deltas flow on across the continue',
     async ({ t, api, emulator }) => {
-      const saved = emulator.settings.maxTokens;
-      emulator.settings.maxTokens = 6;
-      try {
+      await withSettings(emulator, { maxTokens: 6 }, async () => {
         const first = await api('/conversations/new', {
           method: 'POST',
           json: { prompt: 'long stream', stream: true, autocontinue: 'true' },
@@ -530,17 +542,13 @@ export const CASES: Case[] = [
           )
         ).response;
         t.equal(reply.message, plain.message, 'the JSON mode is the stream collected');
-      } finally {
-        emulator.settings.maxTokens = saved;
-      }
+      });
     },
   ],
   [
     'the first delta arrives before the upstream finished its reply',
     async ({ t, api, emulator, isSend }) => {
-      const saved = emulator.settings.pacingMs;
-      emulator.settings.pacingMs = 40;
-      try {
+      await withSettings(emulator, { pacingMs: 40 }, async () => {
         const mark = emulator.requests.length;
         const response = await api('/conversations/new', {
           method: 'POST',
@@ -552,20 +560,16 @@ export const CASES: Case[] = [
         const upstream = emulator.requests.slice(mark).find(isSend);
         t.equal(upstream?.closure, undefined, 'the upstream stream is still open');
         for await (const event of events) t.ok(event);
-      } finally {
-        emulator.settings.pacingMs = saved;
-      }
+      });
     },
   ],
   [
     'a streaming client that disconnects aborts the upstream request within 100 ms',
     async ({ t, api, emulator, isSend }) => {
-      const saved = emulator.settings.pacingMs;
-      emulator.settings.pacingMs = 50;
       // Scheduling noise on a loaded 2-core machine only ever adds delay, so the best of up to
       // three disconnects is compared with the limit; every one of them must abort the upstream.
       const delays: number[] = [];
-      try {
+      await withSettings(emulator, { pacingMs: 50 }, async () => {
         while (delays.length < 3 && !delays.some((ms) => ms < 100)) {
           const controller = new AbortController();
           const mark = emulator.requests.length;
@@ -587,9 +591,7 @@ export const CASES: Case[] = [
           Math.min(...delays) < 100,
           `upstream closed ${delays.join(', ')} ms after the client left`,
         );
-      } finally {
-        emulator.settings.pacingMs = saved;
-      }
+      });
     },
   ],
   [
