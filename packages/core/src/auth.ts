@@ -39,7 +39,10 @@ export type Authenticator = (headers: Headers, conversationId?: string) => Crede
 
 /** The token pool of an auth mode: the one given, else one built from its tokens; none in passthrough. */
 export function tokenPoolOf(auth: AuthOptions, logger?: Logger): TokenPool | undefined {
-  if (auth.mode !== 'server') return undefined;
+  return auth.mode === 'server' ? heldTokenPool(auth, logger) : undefined;
+}
+
+function heldTokenPool(auth: Extract<AuthOptions, { mode: 'server' }>, logger?: Logger): TokenPool {
   return (
     auth.pool ??
     new TokenPool({
@@ -52,10 +55,7 @@ export function tokenPoolOf(auth: AuthOptions, logger?: Logger): TokenPool | und
 }
 
 /** Builds the authenticator of an auth mode; held tokens are chosen by `pool` (default: a new one). */
-export function createAuthenticator(
-  auth: AuthOptions,
-  pool: TokenPool | undefined = tokenPoolOf(auth),
-): Authenticator {
+export function createAuthenticator(auth: AuthOptions, pool?: TokenPool): Authenticator {
   if (auth.mode === 'passthrough') {
     return (headers) => {
       const token = bearer(headers.get('authorization'));
@@ -68,7 +68,7 @@ export function createAuthenticator(
     };
   }
   const { apiKeys, allowOpen = false } = auth;
-  const held = pool ?? new TokenPool({ tokens: auth.tokens });
+  const held = pool ?? heldTokenPool(auth);
   return (headers, conversationId) => {
     const key = headers.get('x-api-key')?.trim() ?? bearer(headers.get('authorization'));
     if (apiKeys.length > 0 || !allowOpen) {
