@@ -144,6 +144,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
     try {
       for await (const event of events) {
         if (event.type === 'delta') yield { event: 'delta', data: { text: event.text } };
+        else if (event.type === 'rewrite') yield { event: 'rewrite', data: { text: event.text } };
         else if (event.type === 'title') yield { event: 'title', data: { title: event.title } };
         else if (event.type === 'reply') yield { event: 'reply', data: event.reply };
       }

@@ -8,10 +8,16 @@ import type { ConversationCache } from './conversation-cache.js';
 import { newConversation, withMessage } from './message-tree.js';
 import { messageText, toReply, type Reply } from './reply.js';
 
-/** What a turn yields: `start` once the upstream accepted the message, then deltas, titles, one reply. */
+/**
+ * What a turn yields: `start` once the upstream accepted the message, then deltas, titles, one
+ * reply. `rewrite` comes when the upstream changed text already sent other than by appending (a
+ * `v1` replace or truncate): its `text` is the whole reply text so far, and later deltas append
+ * to it.
+ */
 export type TurnEvent =
   | { type: 'start' }
   | { type: 'delta'; text: string }
+  | { type: 'rewrite'; text: string }
   | { type: 'title'; title: string }
   | { type: 'reply'; reply: Reply };
 
