@@ -1,5 +1,4 @@
 import t from 'tap';
-import { readFileSync } from 'node:fs';
 import {
   createBackendEmulator,
   keyPaths,
@@ -7,9 +6,7 @@ import {
   type StreamProfile,
 } from '@chatgpt-rest/core/testing';
 import { call, messageBody } from './emulator-helpers.js';
-
-const fixtures = new URL('../../../../shared/fixtures/upstream/', import.meta.url);
-const read = (name: string) => readFileSync(new URL(name, fixtures), 'utf8');
+import { fixtureText as read } from './fixtures.js';
 
 /** Complete v1 captures (SOURCES.md) and the profile that reproduces each. */
 const CAPTURES: [string, StreamProfile, string][] = [

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 
-/** The folder of real upstream captures, beside the repository. */
-export const FIXTURES = new URL('../../../../shared/fixtures/upstream/', import.meta.url);
+/** The folder of real upstream captures (see its SOURCES.md). */
+export const FIXTURES = new URL('./fixtures/upstream/', import.meta.url);
 
 /** A capture's text. */
 export function fixtureText(name: string): string {
