@@ -11,7 +11,7 @@ import { RestError, isRestError, type Authenticator, type TokenPool } from '@cha
 import { endToEndHeaders } from './hop-headers.js';
 import type { RequestTarget } from './request-target.js';
 
-/** The backend calls forwarded by default: the endpoints of the protocol page (§1–§5). */
+/** The backend calls forwarded by default: the endpoints of docs/spec/backend-protocol.md §1–§5. */
 export const DEFAULT_PASS_THROUGH_ALLOW: readonly string[] = [
   'GET /conversations',
   'PATCH /conversations',

@@ -94,7 +94,7 @@ export async function rawSocket(port: number, request: string): Promise<string> 
   return text;
 }
 
-/** The body of a legacy-dialect message POST (protocol §4). */
+/** The body of a legacy-dialect message POST (docs/spec/backend-protocol.md §4). */
 export function messageBody(
   prompt: string,
   parent: string,
@@ -143,4 +143,62 @@ export async function until(condition: () => boolean, timeoutMs = 5000): Promise
     if (Date.now() > end) throw new Error('condition not reached in time');
     await delay(10);
   }
+}
+
+/** A raw upstream: a TCP server that answers each request with bytes the test writes itself. */
+export interface RawUpstream {
+  /** Base URL, ending in `/backend-api`. */
+  url: string;
+  /** Every byte each connection sent, one string (latin1) per connection. */
+  received: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a raw upstream on 127.0.0.1: once a request's head (up to the blank line) has arrived,
+ * `answer` gets the socket and the head and writes whatever it likes. Closed when the test ends.
+ */
+export async function rawUpstream(
+  t: Test,
+  answer: (socket: net.Socket, head: string) => void,
+): Promise<RawUpstream> {
+  const received: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    const index = received.push('') - 1;
+    let answered = false;
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('data', (chunk: Buffer) => {
+      received[index] += chunk.toString('latin1');
+      const text = received[index] ?? '';
+      const end = text.indexOf('\r\n\r\n');
+      if (answered || end === -1) return;
+      answered = true;
+      answer(socket, text.slice(0, end));
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  const close = async (): Promise<void> => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  t.teardown(close);
+  return { url: `http://127.0.0.1:${port}/backend-api`, received, close };
+}
+
+/** Fails the test on any uncaught exception or unhandled rejection while it runs. */
+export function failOnCrash(t: Test): void {
+  const onCrash = (error: unknown): void => {
+    t.fail(`the process would have died: ${error instanceof Error ? error.message : 'unknown'}`);
+  };
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
+  t.teardown(() => {
+    process.off('uncaughtException', onCrash);
+    process.off('unhandledRejection', onCrash);
+  });
 }

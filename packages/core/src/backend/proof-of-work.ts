@@ -1,5 +1,5 @@
 /**
- * The `web` dialect's proof of work (protocol §3): a browser-facts config array whose nonce
+ * The `web` dialect's proof of work (docs/spec/backend-protocol.md §3): a browser-facts config array whose nonce
  * (index 3) is varied until `SHA3-512(seed + base64(JSON(config)))` starts with a hex prefix at or
  * below the difficulty. The emulator verifies answers with it; the upstream client solves with it.
  * Solving here is synchronous and simple; `tryProofNonce` is the inner step a batch-wise,

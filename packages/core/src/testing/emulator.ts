@@ -1,7 +1,7 @@
 /**
  * The ChatGPT backend emulator: an HTTP server on 127.0.0.1 that speaks `/backend-api` in the
  * `legacy` and `web` dialects, keeps conversation trees per access token, records every request
- * and injects faults. Built from `shared/spec/backend-protocol.md` and the upstream captures.
+ * and injects faults. Built from `docs/spec/backend-protocol.md` and the upstream captures.
  */
 import { once } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';

@@ -1,6 +1,6 @@
 /**
  * The `v1` delta-encoded stream, in the structure of each capture era (see `StreamProfile`).
- * Field names mirror the captures in `shared/fixtures/upstream/v1-*.sse`; values are the turn's.
+ * Field names mirror the captures in `packages/core/test/fixtures/upstream/v1-*.sse`; values are the turn's.
  * Rule of the encoding: the first message of a stream is added with `"p": "", "o": "add"`, later
  * ones as bare `{"v": {...}, "c": n}` (a bare delta repeats the previous operation).
  */

@@ -1,5 +1,5 @@
 /**
- * The upstream client's proof-of-work solver (protocol §3). It runs on the main thread in time
+ * The upstream client's proof-of-work solver (docs/spec/backend-protocol.md §3). It runs on the main thread in time
  * slices and yields to the event loop with `setImmediate` between slices, so that other requests
  * keep being served while one proof is solved.
  *
@@ -58,7 +58,7 @@ export function expectedProofHashes(difficulty: string): number {
 
 /**
  * True when `difficulty` is at or below `bound`: for equal lengths this is the string comparison
- * of the protocol page; across lengths it compares the expected work, which is what matters.
+ * of docs/spec/backend-protocol.md; across lengths it compares the expected work, which is what matters.
  */
 export function isProofTooHard(difficulty: string, bound: string): boolean {
   return expectedProofHashes(difficulty) >= expectedProofHashes(bound);

@@ -1,5 +1,5 @@
 /**
- * The `web` dialect's send path (protocol §2–§3): chat requirements, proof of work, an optional
+ * The `web` dialect's send path (docs/spec/backend-protocol.md §2–§3): chat requirements, proof of work, an optional
  * Turnstile/Arkose answer, the prepare call for a conduit token, then the message POST with the
  * sentinel headers. Every sentinel refusal of chatgpt.com is the same 403 "Unusual activity", so
  * the path retries once from a fresh requirements token (which covers an expired or reused token
