@@ -6,7 +6,7 @@ import {
   type SseMessage,
   type SseReaderOptions,
 } from './sse-reader.js';
-import { detailError, inStreamError, moderationError } from './stream-errors.js';
+import { bareBodyError, detailError, inStreamError, moderationError } from './stream-errors.js';
 import { applyV1Delta, INITIAL_V1_CURSOR, type V1Cursor, type V1Operation } from './v1-patch.js';
 
 /** How the backend encoded the stream: the whole message per event, or `v1` deltas. */
@@ -338,6 +338,35 @@ export class ReplyAssembler {
   }
 }
 
+/** Characters of non-SSE lines kept to explain a stream that sent no event at all. */
+const MAX_BARE_BODY = 64 * 1024;
+
+/**
+ * Collects the lines that are not SSE until the first event: when a 200 event-stream ends without
+ * any event, they are the body, e.g. the bare JSON of a 401 sent instead of `data:` lines.
+ */
+function bareBodyCollector(): {
+  add: (line: string) => void;
+  stop: () => void;
+  error: () => RestError | undefined;
+} {
+  let lines: string[] | undefined = [];
+  let size = 0;
+  return {
+    add: (line) => {
+      if (lines === undefined) return;
+      size += line.length + 1;
+      if (size > MAX_BARE_BODY) lines = undefined;
+      else lines.push(line);
+    },
+    stop: () => {
+      lines = undefined;
+    },
+    error: () =>
+      lines === undefined || lines.length === 0 ? undefined : bareBodyError(lines.join('\n')),
+  };
+}
+
 /**
  * Reads a backend reply stream (legacy or `v1`) into reply events, ending with `complete` at
  * `[DONE]`. Throws a `RestError`: `upstream_error` for a stream without `[DONE]`, an in-stream
@@ -348,11 +377,13 @@ export async function* readReply(
   options: ReadReplyOptions = {},
 ): AsyncGenerator<ReplyEvent, void, undefined> {
   const assembler = new ReplyAssembler();
-  for await (const batch of readSseBatches(body, options)) {
+  const bare = bareBodyCollector();
+  for await (const batch of readSseBatches(body, { ...options, onUnknownLine: bare.add })) {
     for (const item of batch) {
       if (item.type === 'comment') {
         yield { type: 'comment', text: item.text };
       } else if (item.type === 'message') {
+        bare.stop();
         yield* assembler.push(item);
         if (assembler.done) {
           // Returning here cancels the rest of the body: nothing after `[DONE]` matters.
@@ -362,9 +393,12 @@ export async function* readReply(
       }
     }
   }
-  throw new RestError('upstream_error', 'The upstream stream ended before [DONE].', {
-    upstreamStatus: 200,
-  });
+  throw (
+    bare.error() ??
+    new RestError('upstream_error', 'The upstream stream ended before [DONE].', {
+      upstreamStatus: 200,
+    })
+  );
 }
 
 /** Drains {@link readReply} into the whole reply: the JSON mode is the stream mode collected. */

@@ -35,6 +35,11 @@ export interface SseReaderOptions {
   maxBufferSize?: number;
   /** Stops the read; the generator then throws the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Sees each line that is not SSE (no known field, not a comment), which the standard says to
+   * ignore: a backend that answers a 200 event-stream with a bare JSON error body sends only these.
+   */
+  onUnknownLine?: (line: string) => void;
 }
 
 function isReadableStream(body: ByteSource): body is ReadableStream<Uint8Array> {
@@ -91,7 +96,7 @@ export async function* readSseBatches(
   body: ByteSource,
   options: SseReaderOptions = {},
 ): AsyncGenerator<SseItem[], void, undefined> {
-  const { maxBufferSize = DEFAULT_MAX_BUFFER_SIZE, signal } = options;
+  const { maxBufferSize = DEFAULT_MAX_BUFFER_SIZE, signal, onUnknownLine } = options;
   signal?.throwIfAborted();
 
   let queue: SseItem[] = [];
@@ -105,6 +110,9 @@ export async function* readSseBatches(
     // buffer limit ends the read.
     onError: (error) => {
       if (error.type === 'max-buffer-size-exceeded') overflow = error;
+      else if (error.type === 'unknown-field' && error.line !== undefined) {
+        onUnknownLine?.(error.line);
+      }
     },
   });
   const decoder = new TextDecoder('utf-8');

@@ -67,6 +67,23 @@ export function detailError(data: Json, raw: string): RestError {
   });
 }
 
+/**
+ * The error of a 200 event-stream whose body is a bare JSON error instead of events (a 401 was
+ * seen this way): a `detail` body maps like an error status would, an `error` field like an
+ * in-stream error. Undefined when the text is not such a body.
+ */
+export function bareBodyError(text: string): RestError | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(parsed)) return undefined;
+  if (parsed.detail != null) return detailError(parsed, text);
+  return inStreamError(parsed);
+}
+
 function errorValueText(value: unknown): string {
   if (typeof value === 'string') return value;
   if (isObject(value)) {
