@@ -7,15 +7,6 @@ import {
   type V1Cursor,
 } from '../src/stream/v1-patch.js';
 
-/** Freezes a value deeply, so a test fails if an operation mutates its input. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
-}
-
 /** The value at a dotted path of a state, or undefined: the tests read states of any shape. */
 function pick(state: unknown, path: string): unknown {
   let node: unknown = state;
@@ -28,17 +19,17 @@ function pick(state: unknown, path: string): unknown {
   return node;
 }
 
-const message = () =>
-  deepFreeze({
-    message: {
-      id: 'm1',
-      author: { role: 'assistant' },
-      content: { content_type: 'text', parts: ['Hel'] },
-      status: 'in_progress',
-      metadata: { model_slug: 'gpt-4o', citations: [1] },
-    },
-    conversation_id: 'c1',
-  });
+/** A fresh state: operations change the state they are given in place. */
+const message = () => ({
+  message: {
+    id: 'm1',
+    author: { role: 'assistant' },
+    content: { content_type: 'text', parts: ['Hel'] },
+    status: 'in_progress',
+    metadata: { model_slug: 'gpt-4o', citations: [1] },
+  },
+  conversation_id: 'c1',
+});
 
 t.test('paths are split like JSON pointers, with "" as the root', (t) => {
   t.same(parseV1Path(''), []);
@@ -49,38 +40,34 @@ t.test('paths are split like JSON pointers, with "" as the root', (t) => {
   t.end();
 });
 
-t.test('append concatenates a string without touching the input state', (t) => {
+t.test('append concatenates a string in place, at the cost of the value', (t) => {
   const state = message();
+  const metadata = state.message.metadata;
   const next = applyV1Operation(state, {
     p: '/message/content/parts/0',
     o: 'append',
     v: 'lo',
   }) as ReturnType<typeof message>;
   t.same(pick(next, 'message.content.parts'), ['Hello']);
-  t.same(pick(state, 'message.content.parts'), ['Hel'], 'the old state is unchanged');
-  t.equal(
-    pick(next, 'message.metadata'),
-    pick(state, 'message.metadata'),
-    'untouched branches are shared',
-  );
+  t.equal(next, state, 'the root is changed in place');
+  t.equal(pick(next, 'message.metadata'), metadata, 'untouched branches are the same objects');
   t.end();
 });
 
 t.test('append pushes onto an array, concatenates an array value, and merges an object', (t) => {
-  const state = message();
-  const pushed = applyV1Operation(state, {
+  const pushed = applyV1Operation(message(), {
     p: '/message/metadata/citations',
     o: 'append',
     v: 2,
   });
   t.same(pick(pushed, 'message.metadata.citations'), [1, 2]);
-  const joined = applyV1Operation(state, {
+  const joined = applyV1Operation(message(), {
     p: '/message/metadata/citations',
     o: 'append',
     v: [2, 3],
   });
   t.same(pick(joined, 'message.metadata.citations'), [1, 2, 3]);
-  const merged = applyV1Operation(state, {
+  const merged = applyV1Operation(message(), {
     p: '/message/metadata',
     o: 'append',
     v: { finish_details: { type: 'stop' }, is_complete: true },
@@ -95,14 +82,16 @@ t.test('append pushes onto an array, concatenates an array value, and merges an 
 });
 
 t.test('append to a missing value sets it, and a mismatched append changes nothing', (t) => {
-  const state = message();
-  const set = applyV1Operation(state, { p: '/message/metadata/new', o: 'append', v: 'x' });
+  const set = applyV1Operation(message(), { p: '/message/metadata/new', o: 'append', v: 'x' });
   t.equal(pick(set, 'message.metadata.new'), 'x');
-  t.equal(applyV1Operation(state, { p: '/message/content/parts/0', o: 'append', v: 5 }), state);
-  t.equal(applyV1Operation(state, { p: '/message/metadata', o: 'append', v: 'x' }), state);
-  t.equal(
-    applyV1Operation(state, { p: '/message/status/x', o: 'append', v: 'x' }),
-    state,
+  t.same(
+    applyV1Operation(message(), { p: '/message/content/parts/0', o: 'append', v: 5 }),
+    message(),
+  );
+  t.same(applyV1Operation(message(), { p: '/message/metadata', o: 'append', v: 'x' }), message());
+  t.same(
+    applyV1Operation(message(), { p: '/message/status/x', o: 'append', v: 'x' }),
+    message(),
     'no path through a string',
   );
   const numeric = applyV1Operation({ n: 1 }, { p: '/n', o: 'append', v: 2 });
@@ -111,32 +100,31 @@ t.test('append to a missing value sets it, and a mismatched append changes nothi
 });
 
 t.test('replace sets a value; add sets a key or inserts into an array', (t) => {
-  const state = message();
-  const replaced = applyV1Operation(state, {
+  const replaced = applyV1Operation(message(), {
     p: '/message/status',
     o: 'replace',
     v: 'finished_successfully',
   });
   t.equal(pick(replaced, 'message.status'), 'finished_successfully');
-  const replacedItem = applyV1Operation(state, {
+  const replacedItem = applyV1Operation(message(), {
     p: '/message/metadata/citations/0',
     o: 'replace',
     v: 9,
   });
   t.same(pick(replacedItem, 'message.metadata.citations'), [9]);
-  const inserted = applyV1Operation(state, {
+  const inserted = applyV1Operation(message(), {
     p: '/message/metadata/citations/0',
     o: 'add',
     v: 0,
   });
   t.same(pick(inserted, 'message.metadata.citations'), [0, 1]);
-  const appended = applyV1Operation(state, {
+  const appended = applyV1Operation(message(), {
     p: '/message/metadata/citations/-',
     o: 'add',
     v: 2,
   });
   t.same(pick(appended, 'message.metadata.citations'), [1, 2]);
-  t.same(applyV1Operation(state, { p: '', o: 'add', v: { fresh: true } }), { fresh: true });
+  t.same(applyV1Operation(message(), { p: '', o: 'add', v: { fresh: true } }), { fresh: true });
   t.end();
 });
 
@@ -147,55 +135,64 @@ t.test('missing containers on a path are created, as arrays before an index', (t
 });
 
 t.test('a bad array index changes nothing', (t) => {
-  const state = message();
-  t.equal(applyV1Operation(state, { p: '/message/content/parts/5', o: 'replace', v: 'x' }), state);
-  t.equal(
-    applyV1Operation(state, { p: '/message/content/parts/first', o: 'replace', v: 'x' }),
-    state,
+  t.same(
+    applyV1Operation(message(), { p: '/message/content/parts/5', o: 'replace', v: 'x' }),
+    message(),
   );
-  t.equal(applyV1Operation(state, { p: '/message/content/parts/01', o: 'replace', v: 'x' }), state);
+  t.same(
+    applyV1Operation(message(), { p: '/message/content/parts/first', o: 'replace', v: 'x' }),
+    message(),
+  );
+  t.same(
+    applyV1Operation(message(), { p: '/message/content/parts/01', o: 'replace', v: 'x' }),
+    message(),
+  );
   t.end();
 });
 
 t.test('remove deletes a key or an array item, and at the root empties the state', (t) => {
-  const state = message();
-  const noStatus = applyV1Operation(state, { p: '/message/status', o: 'remove', v: null });
+  const noStatus = applyV1Operation(message(), { p: '/message/status', o: 'remove', v: null });
   t.notOk(Object.hasOwn(pick(noStatus, 'message') as object, 'status'));
-  const noPart = applyV1Operation(state, {
+  const noPart = applyV1Operation(message(), {
     p: '/message/content/parts/0',
     o: 'remove',
     v: null,
   });
   t.same(pick(noPart, 'message.content.parts'), []);
-  const pastEnd = applyV1Operation(state, {
+  const pastEnd = applyV1Operation(message(), {
     p: '/message/content/parts/-',
     o: 'remove',
     v: null,
   });
   t.same(pick(pastEnd, 'message.content.parts'), ['Hel']);
-  t.same(applyV1Operation(state, { p: '', o: 'remove', v: null }), {});
+  t.same(applyV1Operation(message(), { p: '', o: 'remove', v: null }), {});
   t.end();
 });
 
 t.test('truncate shortens a string or an array and ignores a bad length', (t) => {
-  const state = message();
-  const short = applyV1Operation(state, {
+  const short = applyV1Operation(message(), {
     p: '/message/content/parts/0',
     o: 'truncate',
     v: 1,
   });
   t.same(pick(short, 'message.content.parts'), ['H']);
-  const fewer = applyV1Operation(state, { p: '/message/content/parts', o: 'truncate', v: 0 });
+  const fewer = applyV1Operation(message(), { p: '/message/content/parts', o: 'truncate', v: 0 });
   t.same(pick(fewer, 'message.content.parts'), []);
-  t.equal(applyV1Operation(state, { p: '/message/content/parts/0', o: 'truncate', v: -1 }), state);
-  t.equal(applyV1Operation(state, { p: '/message/content/parts/0', o: 'truncate', v: 'x' }), state);
-  t.equal(applyV1Operation(state, { p: '/message/status/', o: 'truncate', v: 1 }), state);
-  const objectTarget = applyV1Operation(state, {
+  t.same(
+    applyV1Operation(message(), { p: '/message/content/parts/0', o: 'truncate', v: -1 }),
+    message(),
+  );
+  t.same(
+    applyV1Operation(message(), { p: '/message/content/parts/0', o: 'truncate', v: 'x' }),
+    message(),
+  );
+  t.same(applyV1Operation(message(), { p: '/message/status/', o: 'truncate', v: 1 }), message());
+  const objectTarget = applyV1Operation(message(), {
     p: '/message/metadata',
     o: 'truncate',
     v: 1,
   });
-  t.same(objectTarget, state);
+  t.same(objectTarget, message());
   t.end();
 });
 
@@ -285,7 +282,7 @@ t.test('a bare {"v": {message…}} with a count starts a new message whatever th
 
 t.test('unknown operations and odd deltas change nothing and never throw', (t) => {
   const state = message();
-  t.equal(applyV1Operation(state, { p: '/message/status', o: 'explode', v: 1 }), state);
+  t.same(applyV1Operation(message(), { p: '/message/status', o: 'explode', v: 1 }), message());
   for (const odd of [null, 1, 'x', [], {}, { p: '/message/status' }, { c: 3 }]) {
     const result = applyV1Delta(state, odd, INITIAL_V1_CURSOR);
     t.equal(result.state, state, JSON.stringify(odd));
@@ -304,5 +301,32 @@ t.test('many appends to one path reuse its parsed form without growing without b
   state = applyV1Operation(state, { p: '/k0', o: 'replace', v: 'again' });
   t.equal(pick(state, 'k0'), 'again');
   t.equal(pick(state, 'k299'), 299);
+  t.end();
+});
+
+t.test('__proto__ and constructor keys stay plain keys and never reach a prototype', (t) => {
+  const polluted = (): unknown => (({}) as Record<string, unknown>).polluted;
+  let state: unknown = JSON.parse('{"message": {"metadata": {}}}');
+  for (const delta of [
+    { p: '/__proto__/polluted', o: 'replace', v: 1 },
+    { p: '/message/__proto__/polluted', o: 'append', v: 'x' },
+    { p: '/constructor/prototype/polluted', o: 'replace', v: 1 },
+    JSON.parse('{"p": "/message/metadata", "o": "append", "v": {"__proto__": {"polluted": 1}}}'),
+  ]) {
+    state = applyV1Delta(state, delta, INITIAL_V1_CURSOR).state;
+  }
+  t.equal(polluted(), undefined, 'Object.prototype is untouched');
+  const metadata = pick(state, 'message.metadata') as object;
+  t.equal(Object.getPrototypeOf(metadata), Object.prototype);
+  t.ok(Object.hasOwn(metadata, '__proto__'), 'merged as an own key');
+  t.ok(Object.hasOwn(state as object, '__proto__'));
+  t.end();
+});
+
+t.test('an array append of an array to itself ends', (t) => {
+  const list: unknown[] = [1, 2];
+  const state = { list };
+  applyV1Operation(state, { p: '/list', o: 'append', v: list });
+  t.same(state.list, [1, 2, 1, 2]);
   t.end();
 });

@@ -1,8 +1,11 @@
 /**
  * The `v1` delta encoding of the ChatGPT backend: operations on a state object whose root is
- * `{message, conversation_id, …}`. Every function here is pure: it returns a new state and shares
- * the untouched branches with the old one, so applying an operation costs the depth of its path,
- * never the size of the text already streamed. Odd input is ignored, never thrown.
+ * `{message, conversation_id, …}`. The state is a private document changed in place: applying an
+ * operation costs the depth of its path plus the size of its value, never the size of what was
+ * accumulated (copying the containers on the path made long streams quadratic: 4,000 object
+ * merges took seconds). So the caller owns the state it passes, and an operation's value becomes
+ * part of it. The functions return the state's new root (the same object unless the root itself
+ * was replaced). Odd input is ignored, never thrown; `__proto__` keys stay plain keys.
  */
 
 /** One operation with its path `p`, operation `o` and value `v`, as resolved from the stream. */
@@ -61,29 +64,74 @@ function arrayIndex(key: string, length: number): number | undefined {
   return /^(0|[1-9]\d*)$/.test(key) ? Number(key) : undefined;
 }
 
-/** `append`: strings concatenate, arrays take the value's items (or the value), objects merge. */
+/** An own property only: `__proto__`, `constructor` and the like never reach the prototype. */
+function getOwn(node: Json, key: string): unknown {
+  return Object.hasOwn(node, key) ? node[key] : undefined;
+}
+
+/** Sets an own data property; a `__proto__` key stays a plain key instead of a prototype. */
+function setOwn(node: Json, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(node, key, {
+      value,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  } else node[key] = value;
+}
+
+/**
+ * `append`: strings concatenate, arrays take the value's items (or the value), objects merge.
+ * Arrays and objects grow in place, at the cost of the value, not of what they already hold.
+ */
 function appendValue(current: unknown, value: unknown): unknown {
   if (current === undefined || current === null) return value;
   if (typeof current === 'string') return typeof value === 'string' ? current + value : current;
-  if (Array.isArray(current)) return current.concat(Array.isArray(value) ? value : [value]);
-  if (isObject(current)) return isObject(value) ? { ...current, ...value } : current;
+  if (Array.isArray(current)) {
+    const items: unknown[] = Array.isArray(value) ? value : [value];
+    // A loop, not push(...items): a spread of a huge array overflows the stack.
+    for (let i = 0, n = items.length; i < n; i++) current.push(items[i]);
+    return current;
+  }
+  if (isObject(current)) {
+    if (isObject(value)) for (const key of Object.keys(value)) setOwn(current, key, value[key]);
+    return current;
+  }
   return current;
 }
 
-/** `truncate`: a string or array shortened to `value` items. */
+/** `truncate`: a string or array shortened to `value` items (an array in place). */
 function truncateValue(current: unknown, value: unknown): unknown {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) return current;
-  if (typeof current === 'string' || Array.isArray(current)) return current.slice(0, value);
+  if (typeof current === 'string') return current.slice(0, value);
+  if (Array.isArray(current) && value < current.length) current.length = value;
   return current;
 }
 
 const REMOVE = Symbol('remove');
 type Leaf = (current: unknown) => unknown;
 
+/** Puts `next` at `index` of an array in place: set, insert (`add`) or remove. */
+function updateArray(
+  node: unknown[],
+  index: number,
+  old: unknown,
+  next: unknown,
+  insert: boolean,
+): void {
+  if (next === REMOVE) {
+    if (index < node.length) node.splice(index, 1);
+  } else if (insert) node.splice(index, 0, next);
+  else if (next !== old) node[index] = next;
+}
+
 /**
- * Copies the containers along `keys` (from `depth` on) and puts `leaf(old)` at the end; `REMOVE`
- * deletes the key. `insert` makes an array index shift the items after it (JSON Patch `add`)
- * instead of overwriting. A path through a string or number, or a bad index, changes nothing.
+ * Walks `keys` (from `depth` on) and puts `leaf(old)` at the end, changing the containers on the
+ * way in place; `REMOVE` deletes the key. `insert` makes an array index shift the items after it
+ * (JSON Patch `add`) instead of overwriting. Returns the node for its parent: the same container,
+ * or a new value (a leaf, or a container created for a missing one). A path through a string or
+ * number, or a bad index, changes nothing.
  */
 function updateIn(
   node: unknown,
@@ -100,32 +148,26 @@ function updateIn(
     if (index === undefined || index > node.length) return node;
     const old: unknown = node[index];
     const next = isLast ? leaf(old) : updateIn(old, keys, depth + 1, leaf, insert);
-    if (next === old && !(insert && isLast)) return node;
-    const copy = node.slice();
-    if (next === REMOVE) {
-      if (index < node.length) copy.splice(index, 1);
-    } else if (insert && isLast) copy.splice(index, 0, next);
-    else copy[index] = next;
-    return copy;
+    updateArray(node, index, old, next, insert && isLast);
+    return node;
   }
   if (node === undefined || node === null || isObject(node)) {
     const base: Json = node ?? {};
-    const old = base[key];
+    const old = getOwn(base, key);
     // A missing container on the way is created, as an array when the next key is an index.
     const nextKey = keys[depth + 1];
     const child =
       old === undefined && nextKey !== undefined && arrayIndex(nextKey, 0) === 0 ? [] : old;
     const next = isLast ? leaf(old) : updateIn(child, keys, depth + 1, leaf, insert);
     if (next === old) return node;
-    const copy: Json = { ...base };
-    if (next === REMOVE) Reflect.deleteProperty(copy, key);
-    else copy[key] = next;
-    return copy;
+    if (next === REMOVE) Reflect.deleteProperty(base, key);
+    else setOwn(base, key, next);
+    return base;
   }
   return node;
 }
 
-/** Applies one operation to `state` and returns the new state; unknown operations change nothing. */
+/** Applies one operation to `state` in place and returns its root; unknown operations change nothing. */
 export function applyV1Operation(state: unknown, op: V1Operation): unknown {
   const keys = keysOf(op.p);
   const { v } = op;
