@@ -21,6 +21,11 @@ export default tseslint.config(
     extends: [tseslint.configs.disableTypeChecked],
   },
   {
+    // The committed bin launchers and the repository's scripts are plain Node.js scripts.
+    files: ['packages/*/bin/*.js', 'scripts/*.js'],
+    languageOptions: { globals: { process: 'readonly', URL: 'readonly', Buffer: 'readonly' } },
+  },
+  {
     // Tests poke at parsed JSON of unknown shape; strict any-rules there add noise, not safety.
     files: ['test/**/*.ts', 'packages/*/test/**/*.ts'],
     rules: {
