@@ -19,6 +19,7 @@ export {
   compileAllowlist,
   createPassThrough,
   type PassThrough,
+  type BufferedBytes,
   type PassThroughOptions,
   type RequestNote,
 } from './pass-through.js';

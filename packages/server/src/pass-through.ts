@@ -3,12 +3,16 @@ import {
   ServerResponse,
   type ClientRequest,
   type IncomingMessage,
+  type OutgoingHttpHeaders,
 } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { createProxyServer } from 'http-proxy-3';
 import { RestError, isRestError, type Authenticator, type TokenPool } from '@chatgpt-rest/core';
 import { endToEndHeaders } from './hop-headers.js';
+import { StreamRedactor, redactAll, secretBytes } from './redact.js';
 import type { RequestTarget } from './request-target.js';
 
 /** The backend calls forwarded by default: the endpoints of docs/spec/backend-protocol.md §1–§5. */
@@ -57,6 +61,23 @@ export interface PassThroughOptions {
    * @default 60000
    */
   timeoutMs?: number;
+  /**
+   * Server-held mode: the held access tokens, redacted (with the caller's API key) from every
+   * body relayed to a client.
+   */
+  heldTokens?: readonly string[];
+  /**
+   * Largest upstream error body (non-2xx, server-held mode) read whole to learn from a 401/429
+   * and to redact secrets, in bytes (after decompression); a larger one is answered 502.
+   * @default 65536
+   */
+  errorBodyLimit?: number;
+}
+
+/** Upstream body bytes the pass-through holds in memory: now and the most ever. */
+export interface BufferedBytes {
+  readonly current: number;
+  readonly peak: number;
 }
 
 /** The hardened `/backend-api/*` reverse proxy. */
@@ -67,6 +88,8 @@ export interface PassThrough {
   stopStreams(message: string): void;
   /** Live pass-through responses. */
   readonly active: number;
+  /** Upstream body bytes held in memory for sniffing and redaction. */
+  readonly buffered: BufferedBytes;
   /** Drops the keep-alive connections to the upstream. */
   close(): void;
 }
@@ -86,6 +109,8 @@ interface Flight {
   timedOut: boolean;
   proxyReq: ClientRequest | undefined;
   stop: ((message: string) => void) | undefined;
+  /** Byte strings never relayed to the client (server-held mode), longest first. */
+  secrets: Buffer[];
 }
 
 const ID_SEGMENT = '[A-Za-z0-9_-]+';
@@ -132,8 +157,15 @@ function dropRequestHeader(name: string): boolean {
   );
 }
 
+/** `WWW-Authenticate` of a 401 (RFC 9110 §11.6.1): `invalid_token` when a credential was given. */
+export function wwwAuthenticate(error: RestError): string {
+  return error.code === 'missing_token'
+    ? 'Bearer realm="chatgpt-rest"'
+    : 'Bearer realm="chatgpt-rest", error="invalid_token"';
+}
+
 function sendError(res: ServerResponse, error: RestError): void {
-  if (res.destroyed) return;
+  if (res.destroyed || res.writableEnded) return;
   if (res.headersSent) {
     res.destroy();
     return;
@@ -141,6 +173,7 @@ function sendError(res: ServerResponse, error: RestError): void {
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
   if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
   if (error.allow !== undefined) headers.allow = error.allow.join(', ');
+  if (error.status === 401) headers['www-authenticate'] = wwwAuthenticate(error);
   // Unread request bytes would be taken for the next request on this connection.
   if (!res.req.readableEnded) headers.connection = 'close';
   res.writeHead(error.status, headers);
@@ -169,6 +202,34 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+/** An error body decoded as the upstream encoded it (capped), or undefined if it cannot be. */
+function decoded(
+  body: Buffer,
+  encoding: OutgoingHttpHeaders[string],
+  limit: number,
+): Buffer | undefined {
+  const name = (typeof encoding === 'string' ? encoding : '').trim().toLowerCase();
+  const options = { maxOutputLength: Math.max(1, limit) };
+  try {
+    if (name === '' || name === 'identity') return body;
+    if (name === 'gzip' || name === 'x-gzip') return gunzipSync(body, options);
+    if (name === 'deflate') return inflateSync(body, options);
+    if (name === 'br') return brotliDecompressSync(body, options);
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+/** The API key (or token) the caller authenticated with, as the core's authenticator reads it. */
+function callerSecret(req: IncomingMessage): string | undefined {
+  const key = req.headers['x-api-key'];
+  if (typeof key === 'string' && key.trim() !== '') return key.trim();
+  const value = (req.headers.authorization ?? '').trim();
+  const token = (/^bearer\s+(.*)$/i.exec(value)?.[1] ?? value).trim();
+  return token === '' ? undefined : token;
 }
 
 function conversationIdOf(path: string, body: Buffer): string | undefined {
@@ -200,6 +261,19 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
   const rules = compileAllowlist(options.allow ?? DEFAULT_PASS_THROUGH_ALLOW);
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
   const timeoutMs = options.timeoutMs ?? 60_000;
+  const errorBodyLimit = options.errorBodyLimit ?? 64 * 1024;
+  const heldTokens = options.heldTokens ?? [];
+  const buffering = {
+    current: 0,
+    peak: 0,
+    hold(bytes: number) {
+      this.current += bytes;
+      this.peak = Math.max(this.peak, this.current);
+    },
+    release(bytes: number) {
+      this.current -= bytes;
+    },
+  };
   const { pool, authenticate } = options;
   const agent =
     upstream.protocol === 'https:'
@@ -222,13 +296,19 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
       sendError(res, errorForProxyFailure(error, flights.get(req)));
   });
 
-  proxy.on('proxyReq', (proxyReq, req) => {
+  proxy.on('proxyReq', (proxyReq, req, res) => {
     const flight = flights.get(req);
     if (flight === undefined) return;
     flight.proxyReq = proxyReq;
     proxyReq.setTimeout(timeoutMs, () => {
       flight.timedOut = true;
       proxyReq.destroy();
+    });
+    // A 101 would otherwise leave the request hanging: nothing here speaks another protocol.
+    proxyReq.on('upgrade', (upgraded: IncomingMessage, socket: Socket) => {
+      socket.destroy();
+      flight.note.upstreamStatus = upgraded.statusCode;
+      refuse(upgraded, res, upgraded.statusCode ?? 101);
     });
   });
 
@@ -239,51 +319,149 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
   });
 
   function respond(flight: Flight, proxyRes: IncomingMessage, res: ServerResponse): void {
-    const status = proxyRes.statusCode ?? 502;
+    const status = proxyRes.statusCode ?? 0;
     flight.note.upstreamStatus = status;
     // A listener is a must: an unheard 'error' on the upstream response would crash the process.
     proxyRes.on('error', () => undefined);
-    const headers = endToEndHeaders(proxyRes.headers);
-    if (flight.label !== undefined && (status === 401 || status === 429)) {
-      // Small error bodies: read whole so the pool can learn from them, then pass them on.
-      const chunks: Buffer[] = [];
-      proxyRes.on('data', (chunk: Buffer) => chunks.push(chunk));
-      proxyRes.on('end', () => {
-        const body = Buffer.concat(chunks);
-        pool?.observe(flight.label as string, status, body.toString('utf8'));
-        res.writeHead(status, headers);
-        res.end(body);
-      });
-      proxyRes.on('close', () => {
-        if (!proxyRes.complete) res.destroy();
-      });
+    // Node would throw on writeHead(99) and send 1xx or 600+ as if they were final answers.
+    if (status < 200 || status > 599) {
+      refuse(proxyRes, res, status);
       return;
     }
+    const headers = endToEndHeaders(proxyRes.headers);
+    if (status === 204 || status === 304) {
+      // Bodyless by definition: a length would make clients wait for bytes that never come.
+      delete headers['content-length'];
+      res.writeHead(status, headers);
+      res.end();
+      proxyRes.resume();
+      return;
+    }
+    // 205 must be empty; error bodies are sniffed (401/429) and redacted in server-held mode.
+    if (status === 205 || (flight.secrets.length > 0 && status >= 300)) {
+      buffered(flight, proxyRes, res, headers);
+      return;
+    }
+    relay(flight, proxyRes, res, headers);
+  }
+
+  /** The upstream answer cannot be relayed: 502 to the client, the upstream connection dropped. */
+  function refuse(
+    proxyRes: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    why?: string,
+  ): void {
+    proxyRes.destroy();
+    sendError(
+      res,
+      new RestError(
+        'upstream_error',
+        why ?? `The upstream answered with status ${status}, which cannot be relayed.`,
+      ),
+    );
+  }
+
+  /** Reads a small body whole (capped), lets the pool learn from it, redacts it, sends it. */
+  function buffered(
+    flight: Flight,
+    proxyRes: IncomingMessage,
+    res: ServerResponse,
+    headers: OutgoingHttpHeaders,
+  ): void {
+    const status = proxyRes.statusCode ?? 0;
+    const limit = status === 205 ? 0 : errorBodyLimit;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (): void => {
+      settled = true;
+      buffering.release(size);
+    };
+    proxyRes.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      size += chunk.length;
+      buffering.hold(chunk.length);
+      chunks.push(chunk);
+      if (size <= limit) return;
+      settle();
+      // The pool still learns from the start of an oversized 401/429 (JSON error fields come first).
+      observe(flight, status, Buffer.concat(chunks).subarray(0, limit));
+      const why =
+        status === 205
+          ? 'The upstream answered 205 with a body.'
+          : `The upstream error body is larger than ${limit} bytes.`;
+      refuse(proxyRes, res, status, why);
+    });
+    proxyRes.on('end', () => {
+      if (settled) return;
+      settle();
+      sendBuffered(flight, res, status, headers, Buffer.concat(chunks));
+    });
+    proxyRes.on('close', () => {
+      if (settled) return;
+      settle();
+      if (!proxyRes.complete) res.destroy();
+    });
+  }
+
+  function sendBuffered(
+    flight: Flight,
+    res: ServerResponse,
+    status: number,
+    headers: OutgoingHttpHeaders,
+    raw: Buffer,
+  ): void {
+    const body = decoded(raw, headers['content-encoding'], errorBodyLimit);
+    if (body === undefined) {
+      sendError(res, new RestError('upstream_error', 'The upstream error body could not be read.'));
+      return;
+    }
+    observe(flight, status, body);
+    const redacted = redactAll(body, flight.secrets);
+    delete headers['content-encoding'];
+    headers['content-length'] = String(redacted.length);
     res.writeHead(status, headers);
+    res.end(redacted);
+  }
+
+  function observe(flight: Flight, status: number, body: Buffer): void {
+    if (flight.label !== undefined && (status === 401 || status === 429)) {
+      pool?.observe(flight.label, status, body.toString('utf8'));
+    }
+  }
+
+  /** Streams the body as it comes (redacted on the fly in server-held mode). */
+  function relay(
+    flight: Flight,
+    proxyRes: IncomingMessage,
+    res: ServerResponse,
+    headers: OutgoingHttpHeaders,
+  ): void {
+    const redactor = flight.secrets.length > 0 ? new StreamRedactor(flight.secrets) : undefined;
+    // Redaction may change the length: the body goes chunked instead.
+    if (redactor !== undefined) delete headers['content-length'];
+    res.writeHead(proxyRes.statusCode ?? 200, headers);
     const stream = (proxyRes.headers['content-type'] ?? '').startsWith('text/event-stream');
     if (stream) res.flushHeaders();
     let stopped = false;
     let tail = '\n\n';
-    let sniffed = flight.message && flight.label !== undefined ? 0 : SNIFF_LIMIT;
-    let sniffText = '';
+    const sniff = conversationSniffer(flight);
+    const send = (bytes: Buffer): void => {
+      if (bytes.length === 0) return;
+      if (stream) tail = (tail + bytes.toString('latin1')).slice(-2);
+      if (!res.write(bytes)) proxyRes.pause();
+    };
     proxyRes.on('data', (chunk: Buffer) => {
       if (stopped) return;
-      if (sniffed < SNIFF_LIMIT) {
-        sniffed += chunk.length;
-        sniffText += chunk.toString('utf8');
-        const found = CONVERSATION_ID.exec(sniffText);
-        if (found?.[1] !== undefined) {
-          pool?.remember(found[1], flight.label as string);
-          sniffed = SNIFF_LIMIT;
-          sniffText = '';
-        }
-      }
-      if (stream) tail = (tail + chunk.toString('latin1')).slice(-2);
-      if (!res.write(chunk)) proxyRes.pause();
+      sniff(chunk);
+      send(redactor === undefined ? chunk : redactor.push(chunk));
     });
     res.on('drain', () => proxyRes.resume());
     proxyRes.on('end', () => {
-      if (!stopped) res.end();
+      if (stopped) return;
+      if (redactor !== undefined) send(redactor.flush());
+      res.end();
     });
     proxyRes.on('close', () => {
       // Ending cleanly would tell the client the reply is complete; a cut upstream cuts it too.
@@ -301,6 +479,23 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
         proxyRes.destroy();
       };
     }
+  }
+
+  /** Remembers the conversation a new message stream names (its first 64 KiB are searched). */
+  function conversationSniffer(flight: Flight): (chunk: Buffer) => void {
+    let sniffed = flight.message && flight.label !== undefined ? 0 : SNIFF_LIMIT;
+    let sniffText = '';
+    return (chunk) => {
+      if (sniffed >= SNIFF_LIMIT) return;
+      sniffed += chunk.length;
+      sniffText += chunk.toString('utf8');
+      const found = CONVERSATION_ID.exec(sniffText);
+      if (found?.[1] !== undefined || sniffed >= SNIFF_LIMIT) {
+        if (found?.[1] !== undefined) pool?.remember(found[1], flight.label as string);
+        sniffed = SNIFF_LIMIT;
+        sniffText = '';
+      }
+    };
   }
 
   async function serve(
@@ -323,7 +518,9 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
         allow,
       });
     }
-    const body = await readBody(req, bodyLimit);
+    const read = await readBody(req, bodyLimit);
+    // A GET or HEAD body means nothing to the upstream: it is read (framing) and dropped.
+    const body = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : read;
     const credentials = authenticate(webHeaders(req), conversationIdOf(path, body));
     note.principal = credentials.label;
     const held = pool?.labelOf(credentials.token) === undefined ? undefined : credentials.label;
@@ -356,6 +553,10 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
       timedOut: false,
       proxyReq: undefined,
       stop: undefined,
+      secrets:
+        held === undefined
+          ? []
+          : secretBytes([...heldTokens, credentials.token, callerSecret(req)]),
       finish: () => {
         if (finished) return;
         finished = true;
@@ -369,9 +570,9 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
     res.once('close', flight.finish);
     const forwarded = endToEndHeaders(req.headers, dropRequestHeader);
     forwarded.authorization = `Bearer ${credentials.token}`;
-    if (body.length > 0 || (method !== 'GET' && method !== 'HEAD')) {
-      forwarded['content-length'] = String(body.length);
-    }
+    // Server-held mode scans relayed bodies for secrets: they must come uncompressed.
+    if (held !== undefined) forwarded['accept-encoding'] = 'identity';
+    if (method !== 'GET' && method !== 'HEAD') forwarded['content-length'] = String(body.length);
     // http-proxy-3 copies `req.headers` and `req.url`: hand it the checked versions only.
     req.headers = forwarded as IncomingMessage['headers'];
     req.url = path + target.query;
@@ -397,6 +598,9 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
     },
     get active() {
       return live.size;
+    },
+    get buffered() {
+      return { current: buffering.current, peak: buffering.peak };
     },
     close() {
       agent.destroy();

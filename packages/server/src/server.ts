@@ -23,6 +23,7 @@ import {
   DEFAULT_PASS_THROUGH_ALLOW,
   PASS_THROUGH_PREFIX,
   createPassThrough,
+  type PassThrough,
   type RequestNote,
 } from './pass-through.js';
 import { checkRequestTarget } from './request-target.js';
@@ -51,6 +52,12 @@ export interface SidecarOptions {
   fetch?: typeof fetch;
   /** How long `/readyz` waits for the upstream, in ms. @default 2000 */
   readyTimeoutMs?: number;
+  /**
+   * Largest upstream error body the pass-through reads whole in server-held mode (to learn
+   * from 401/429 and to redact secrets), in bytes; a larger one is answered 502.
+   * @default 65536
+   */
+  passThroughErrorBodyLimit?: number;
   /** Further core options (timeouts, cache, limits…). */
   core?: Omit<ChatGptRestOptions, 'upstream' | 'dialect' | 'auth' | 'logger' | 'fetch'>;
   /** Where {@link Sidecar.listen} binds. @default 8000 and '127.0.0.1' */
@@ -64,6 +71,8 @@ export interface Sidecar {
   readonly server: Server;
   /** The held tokens' pool (server-held mode only). */
   readonly pool: TokenPool | undefined;
+  /** The `/backend-api` pass-through (undefined when it is off). */
+  readonly passThrough: PassThrough | undefined;
   /** Starts listening; resolves with the base URL, e.g. `http://127.0.0.1:8000`. */
   listen(): Promise<string>;
   /**
@@ -150,8 +159,14 @@ export function createServer(options: SidecarOptions): Sidecar {
   const logger = options.logger ?? createJsonLogger();
   const upstream = options.upstream.replace(/\/+$/, '');
   const dialect = resolveDialect(options.dialect ?? 'auto', upstream);
+  const { timeouts, limits } = options.core ?? {};
   const baseFetch =
-    options.fetch ?? createNodeFetch({ connectTimeout: options.core?.timeouts?.connect ?? 10_000 });
+    options.fetch ??
+    createNodeFetch({
+      connectTimeout: timeouts?.connect ?? 10_000,
+      ...(timeouts?.idle === undefined ? {} : { idleTimeout: timeouts.idle }),
+      ...(limits?.upstreamBody === undefined ? {} : { maxBodyBytes: limits.upstreamBody }),
+    });
   const tokens = options.tokens ?? [];
   const pool =
     tokens.length === 0
@@ -206,6 +221,8 @@ export function createServer(options: SidecarOptions): Sidecar {
           allow,
           bodyLimit: handler.options.limits.body,
           timeoutMs: handler.options.timeouts.idle,
+          heldTokens: tokens.map((held) => held.token),
+          errorBodyLimit: options.passThroughErrorBodyLimit,
         });
 
   const restStreams = new Set<() => void>();
@@ -369,6 +386,7 @@ export function createServer(options: SidecarOptions): Sidecar {
   return {
     server,
     pool,
+    passThrough,
     async listen() {
       server.listen(options.port ?? 8000, options.host ?? '127.0.0.1');
       await once(server, 'listening');

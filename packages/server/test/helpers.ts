@@ -171,7 +171,7 @@ export async function rawUpstream(
     socket.on('error', () => undefined);
     socket.on('close', () => sockets.delete(socket));
     socket.on('data', (chunk: Buffer) => {
-      received[index] += chunk.toString('latin1');
+      received[index] = (received[index] ?? '') + chunk.toString('latin1');
       const text = received[index] ?? '';
       const end = text.indexOf('\r\n\r\n');
       if (answered || end === -1) return;
