@@ -139,6 +139,13 @@ export interface ChatGptRestOptions {
      * @default 100000
      */
     prompt?: number;
+    /**
+     * Largest upstream answer read whole (conversation trees, lists, error pages), in bytes;
+     * a longer one is a 502 `upstream_error`, refused as soon as it passes the cap. Streams
+     * are never read whole and have no size cap, only the idle timeout.
+     * @default 16777216 (16 MiB)
+     */
+    upstreamBody?: number;
   };
   /**
    * Idle time after which a streaming response sends a `: ping` comment, in milliseconds.
@@ -178,7 +185,7 @@ export interface ResolvedOptions {
   autocontinueLimit: number;
   cache: false | { max: number; maxSize: number; ttl: number };
   timeouts: { connect: number; headers: number; idle: number };
-  limits: { body: number; prompt: number };
+  limits: { body: number; prompt: number; upstreamBody: number };
   pingInterval: number;
   prefix: string;
   fetch: typeof fetch;
@@ -255,6 +262,7 @@ export function resolveOptions(
     headers: positive('timeouts.headers', options.timeouts?.headers, 30_000),
     idle: positive('timeouts.idle', options.timeouts?.idle, 60_000),
   };
+  const upstreamBody = positive('limits.upstreamBody', options.limits?.upstreamBody, 16 * MiB);
   return {
     upstream,
     dialect,
@@ -279,10 +287,17 @@ export function resolveOptions(
     limits: {
       body: positive('limits.body', options.limits?.body, MiB),
       prompt: positive('limits.prompt', options.limits?.prompt, 100_000),
+      upstreamBody,
     },
     pingInterval: positive('pingInterval', options.pingInterval, 15_000),
     prefix,
-    fetch: options.fetch ?? createNodeFetch({ connectTimeout: timeouts.connect }),
+    fetch:
+      options.fetch ??
+      createNodeFetch({
+        connectTimeout: timeouts.connect,
+        idleTimeout: timeouts.idle,
+        maxBodyBytes: upstreamBody,
+      }),
     logger: options.logger ?? silentLogger,
     auth,
   };

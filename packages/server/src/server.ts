@@ -111,6 +111,7 @@ function bearer(value: string | null): string | undefined {
 function interruptible(
   body: ReadableStream<Uint8Array>,
   stoppers: Set<() => void>,
+  abortRequest: (reason: RestError) => void,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let wake: () => void = () => undefined;
@@ -131,7 +132,11 @@ function interruptible(
             // The core writes whole events, so the error comes after a complete one.
             controller.enqueue(SHUTDOWN_FRAME);
             controller.close();
-            await reader.cancel(new RestError('upstream_unavailable', SHUTDOWN_MESSAGE));
+            const reason = new RestError('upstream_unavailable', SHUTDOWN_MESSAGE);
+            // The request's own signal aborts first: the core then takes the abort it sees for
+            // what it is (intended), not for an internal error to log.
+            abortRequest(reason);
+            await reader.cancel(reason);
             return;
           }
           if (result.done) {
@@ -227,10 +232,16 @@ export function createServer(options: SidecarOptions): Sidecar {
 
   const restStreams = new Set<() => void>();
   const served: WebHandler = async (request) => {
-    const response = await handler(request);
+    // Shutdown aborts a stream through its request's signal, as a client that leaves would.
+    const stopper = new AbortController();
+    const abortRequest = (): void => stopper.abort(request.signal.reason);
+    if (request.signal.aborted) abortRequest();
+    else request.signal.addEventListener('abort', abortRequest, { once: true });
+    const response = await handler(new Request(request, { signal: stopper.signal }));
     const type = response.headers.get('content-type') ?? '';
     if (response.body === null || !type.startsWith('text/event-stream')) return response;
-    return new Response(interruptible(response.body, restStreams), {
+    const stop = (reason: RestError): void => stopper.abort(reason);
+    return new Response(interruptible(response.body, restStreams, stop), {
       status: response.status,
       headers: response.headers,
     });

@@ -124,18 +124,24 @@ export async function* runTurn(
   for (let continues = 0; ; continues++) {
     const body = messageBody(options, turn, action, parentId, conversationId);
     const response = await upstream.sendMessage(caller.token, body, caller.signal);
+    // Checked before `start`: a bodiless 2xx (204, 205) is a plain 502, not a broken stream.
+    if (response.body === null) {
+      throw new RestError('upstream_error', 'The upstream answered the message without a body.');
+    }
     if (!started) {
       started = true;
       yield { type: 'start' };
     }
-    if (response.body === null) {
-      throw new RestError('upstream_error', 'The upstream answered the message without a body.');
-    }
     let complete: { message: BackendMessage; conversationId: string; text: string } | undefined;
+    // The text of earlier continues: a rewrite's text is this stream's whole text so far.
+    const before = text;
     for await (const event of readReply(response.body, { signal: caller.signal })) {
       if (event.type === 'delta') {
         text += event.text;
         yield { type: 'delta', text: event.text };
+      } else if (event.type === 'rewrite') {
+        text = before + event.text;
+        yield { type: 'rewrite', text };
       } else if (event.type === 'title') {
         title = event.title;
       } else if (event.type === 'complete') {
@@ -145,6 +151,8 @@ export async function* runTurn(
     if (complete === undefined) {
       throw new RestError('upstream_error', 'The upstream stream ended without a reply.');
     }
+    // What the deltas and rewrites gave is the stream's text; the cache keeps the same.
+    text = before + complete.text;
     conversationId = complete.conversationId;
     // A continue may carry on the same message id (its text is only the new part) or answer
     // with a new message under the cut one; the tree keeps each message's own text.

@@ -6,12 +6,49 @@ import { Readable } from 'node:stream';
 export interface NodeFetchOptions {
   /** Milliseconds to wait for a connection (TCP and TLS) before failing with `ETIMEDOUT`. */
   connectTimeout: number;
+  /**
+   * Largest body that is read whole (anything but an event stream), in bytes; a longer one
+   * fails with `EUPSTREAMBODYTOOLARGE` as soon as it passes the cap, before it is all in memory.
+   * @default 16777216 (16 MiB)
+   */
+  maxBodyBytes?: number;
+  /**
+   * Longest silence while a whole body is read, in ms; then it fails with `EUPSTREAMIDLE`.
+   * @default 60000
+   */
+  idleTimeout?: number;
+}
+
+/**
+ * The non-standard `init` field the core's upstream client passes: called once the response
+ * headers are in, before a whole body is read (its headers timeout stops there). Other `fetch`
+ * implementations ignore it.
+ */
+export interface UpstreamFetchInit extends RequestInit {
+  onResponseHeaders?: () => void;
 }
 
 type FetchInput = Parameters<typeof fetch>[0];
-type FetchInit = NonNullable<Parameters<typeof fetch>[1]>;
 
-function headerRecord(headers: FetchInit['headers']): Record<string, string> {
+/** Statuses whose response has no body by definition (the `Response` constructor refuses one). */
+const NULL_BODY_STATUSES = new Set([204, 205, 304]);
+
+/** The error codes this transport gives its failures (in `cause.code`, as undici does). */
+export const TRANSPORT_ERRORS = {
+  badStatus: 'EUPSTREAMSTATUS',
+  tooLarge: 'EUPSTREAMBODYTOOLARGE',
+  idle: 'EUPSTREAMIDLE',
+} as const;
+
+function fetchFailed(cause: unknown): TypeError {
+  return new TypeError('fetch failed', { cause });
+}
+
+function coded(message: string, code: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+function headerRecord(headers: RequestInit['headers']): Record<string, string> {
   const record: Record<string, string> = {};
   new Headers(headers).forEach((value, name) => {
     record[name] = value;
@@ -23,39 +60,109 @@ function responseHeaders(res: http.IncomingMessage): Headers {
   const headers = new Headers();
   for (const [name, value] of Object.entries(res.headers)) {
     if (value === undefined) continue;
-    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-    else headers.set(name, value);
+    try {
+      if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+      else headers.set(name, value);
+    } catch {
+      // A header value `Headers` refuses (it is not ours to repair): leave it out.
+    }
   }
   return headers;
 }
 
-/** Reads a whole (short) body with Node's own buffers: far cheaper than a web stream. */
-function readWhole(res: http.IncomingMessage): Promise<Buffer> {
+/** Limits of a whole-body read. */
+interface ReadLimits {
+  maxBytes: number;
+  idleMs: number;
+}
+
+/**
+ * Reads a whole (short) body with Node's own buffers, far cheaper than a web stream, within
+ * `maxBytes` and never silent for more than `idleMs`; past either, the response is destroyed.
+ */
+function readWhole(res: http.IncomingMessage, limits: ReadLimits): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    res.on('data', (chunk: Buffer) => chunks.push(chunk));
-    res.once('end', () => resolve(Buffer.concat(chunks)));
-    res.once('error', reject);
-    res.once('aborted', () =>
-      reject(Object.assign(new Error('terminated'), { code: 'ECONNRESET' })),
-    );
+    let size = 0;
+    let settled = false;
+    const fail = (error: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(error);
+      res.destroy();
+    };
+    const idle = (): void =>
+      fail(coded(`no body bytes for ${limits.idleMs} ms`, TRANSPORT_ERRORS.idle));
+    const timer = setTimeout(idle, limits.idleMs);
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > limits.maxBytes) {
+        fail(coded(`body over ${limits.maxBytes} bytes`, TRANSPORT_ERRORS.tooLarge));
+        return;
+      }
+      chunks.push(chunk);
+      timer.refresh();
+    });
+    res.once('end', () => {
+      settled = true;
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    res.on('error', (error) => fail(error));
+    // `close` before `end`: the connection broke mid-body.
+    res.once('close', () => fail(coded('terminated', 'ECONNRESET')));
   });
+}
+
+/** A status a `Response` can carry: 200–599 (1xx never reach a `response` event but 101). */
+function isRelayableStatus(status: number): boolean {
+  return Number.isInteger(status) && status >= 200 && status <= 599;
+}
+
+/** Builds the `Response` for `res`, reading a non-stream body whole. Never throws: rejects. */
+async function toResponse(
+  res: http.IncomingMessage,
+  method: string,
+  limits: ReadLimits,
+): Promise<Response> {
+  const status = res.statusCode ?? 0;
+  if (!isRelayableStatus(status)) {
+    res.destroy();
+    throw coded(`upstream status ${status} is not a final HTTP status`, TRANSPORT_ERRORS.badStatus);
+  }
+  const headers = responseHeaders(res);
+  if (NULL_BODY_STATUSES.has(status) || method === 'HEAD') {
+    // A body after 204/205/304 is a protocol error of the upstream; it is never read.
+    res.resume();
+    return new Response(null, { status, headers });
+  }
+  if ((res.headers['content-type'] ?? '').includes('event-stream')) {
+    return new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status, headers });
+  }
+  const bytes = await readWhole(res, limits);
+  return new Response(new Uint8Array(bytes), { status, headers });
 }
 
 /**
  * A `fetch` on `node:http`/`node:https` with keep-alive agents and a connect timeout: the core's
  * default upstream transport. Measured on this project's benchmarks it costs about half the CPU
  * of the global `fetch` per request. Event streams stay streams with back-pressure; other bodies
- * (JSON answers, error pages) are read whole, as the client reads them anyway. Aborting
- * `init.signal` destroys the request. Only what the upstream client uses is supported: string
- * bodies, no redirects, no compression (none is asked for).
+ * (JSON answers, error pages) are read whole, within a size cap and an idle timeout. A status
+ * outside 200–599 (or a 101 upgrade) rejects with `EUPSTREAMSTATUS`: nothing the upstream sends
+ * can throw outside the returned promise. Aborting `init.signal` destroys the request. Only what
+ * the upstream client uses is supported: string bodies, no redirects, no compression.
  */
 export function createNodeFetch(options: NodeFetchOptions): typeof fetch {
   const agents = {
     'http:': new http.Agent({ keepAlive: true }),
     'https:': new https.Agent({ keepAlive: true }),
   };
-  return (input: FetchInput, init: FetchInit = {}) =>
+  const limits: ReadLimits = {
+    maxBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,
+    idleMs: options.idleTimeout ?? 60_000,
+  };
+  return (input: FetchInput, init: UpstreamFetchInit = {}) =>
     new Promise<Response>((resolve, reject) => {
       const url = new URL(input instanceof Request ? input.url : String(input));
       const agent = agents[url.protocol as keyof typeof agents] as http.Agent | undefined;
@@ -63,9 +170,10 @@ export function createNodeFetch(options: NodeFetchOptions): typeof fetch {
         reject(new TypeError(`Unsupported protocol ${url.protocol}`));
         return;
       }
+      const method = init.method ?? 'GET';
       const signal = init.signal ?? undefined;
       const request = (url.protocol === 'https:' ? https : http).request(url, {
-        method: init.method ?? 'GET',
+        method,
         headers: headerRecord(init.headers),
         agent,
         ...(signal === undefined ? {} : { signal }),
@@ -73,30 +181,33 @@ export function createNodeFetch(options: NodeFetchOptions): typeof fetch {
       request.once('socket', (socket) => {
         if (!socket.connecting) return;
         const timer = setTimeout(() => {
-          request.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
+          request.destroy(coded('connect timeout', 'ETIMEDOUT'));
         }, options.connectTimeout);
         socket.once('connect', () => clearTimeout(timer));
         socket.once('close', () => clearTimeout(timer));
       });
-      request.once('error', (error) => reject(new TypeError('fetch failed', { cause: error })));
+      // `on`, not `once`: a second error event without a listener would crash the process.
+      // Once the response is in, its body reports failures, and a later request error (the
+      // socket destroyed past a cap) is not the promise's any more.
+      let answered = false;
+      request.on('error', (error) => {
+        if (!answered) reject(fetchFailed(error));
+      });
+      // A 101 answer to a request that asked for no upgrade: Node hands over the socket.
+      request.once('upgrade', (_res, socket) => {
+        socket.destroy();
+        reject(fetchFailed(coded('upstream status 101', TRANSPORT_ERRORS.badStatus)));
+      });
       request.once('response', (res) => {
-        const status = res.statusCode ?? 502;
-        const headers = responseHeaders(res);
-        const type = res.headers['content-type'] ?? '';
-        const bodiless = status === 204 || status === 304 || init.method === 'HEAD';
-        if (bodiless) {
-          res.resume();
-          resolve(new Response(null, { status, headers }));
-        } else if (!type.includes('event-stream')) {
-          readWhole(res).then(
-            (bytes) => resolve(new Response(new Uint8Array(bytes), { status, headers })),
-            (error: unknown) => reject(new TypeError('fetch failed', { cause: error })),
-          );
-        } else {
-          resolve(
-            new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status, headers }),
-          );
+        answered = true;
+        try {
+          init.onResponseHeaders?.();
+        } catch {
+          // The caller's hook is a notification; its failure is not the response's.
         }
+        toResponse(res, method, limits).then(resolve, (error: unknown) =>
+          reject(fetchFailed(error)),
+        );
       });
       request.end(typeof init.body === 'string' ? init.body : undefined);
     });

@@ -5,7 +5,9 @@ import type {
 } from '../backend/types.js';
 import { RestError, isRestError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
-import { upstreamErrorFromBody } from './upstream-errors.js';
+import { asConversation, asConversationList } from '../backend/shapes.js';
+import { TRANSPORT_ERRORS, type UpstreamFetchInit } from './node-transport.js';
+import { isCloudflareChallenge, upstreamErrorFromBody } from './upstream-errors.js';
 
 /** Largest error body read from the upstream; Cloudflare pages are big and only sniffed. */
 const ERROR_BODY_LIMIT = 64 * 1024;
@@ -61,6 +63,77 @@ async function readLimited(response: Response): Promise<string> {
     }
   }
   return text + decoder.decode();
+}
+
+/**
+ * Reads a whole body within `limit` bytes, never silent for more than `idleMs`: the built-in
+ * transport has already enforced both, an injected `fetch` streams and is held to them here.
+ */
+async function readCapped(response: Response, limit: number, idleMs: number): Promise<string> {
+  if (response.body === null) return '';
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let size = 0;
+  let text = '';
+  let timer: NodeJS.Timeout | undefined;
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(idleError(idleMs)), idleMs);
+  });
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), idle]);
+      if (done) return text + decoder.decode();
+      size += value.byteLength;
+      if (size > limit) throw tooLargeError(limit);
+      text += decoder.decode(value, { stream: true });
+      timer?.refresh();
+    }
+  } catch (error) {
+    void reader.cancel().catch(() => undefined);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function tooLargeError(limit: number): RestError {
+  return new RestError('upstream_error', `The upstream answer was larger than ${limit} bytes.`);
+}
+
+function idleError(idleMs: number): RestError {
+  return new RestError(
+    'upstream_timeout',
+    `The upstream answer was silent for more than ${idleMs} ms.`,
+  );
+}
+
+/** The RestError of a transport failure the built-in transport names, else undefined. */
+function transportError(error: unknown, options: ResolvedOptions): RestError | undefined {
+  const code = causeCode(error) ?? '';
+  // llhttp's parse errors: the upstream answered, but not in HTTP (a bad status line, a body
+  // after a 1xx/204/304, broken chunking).
+  if (code.startsWith('HPE_')) {
+    return new RestError('upstream_error', 'The upstream answered with malformed HTTP.');
+  }
+  switch (code) {
+    case TRANSPORT_ERRORS.badStatus:
+      return new RestError('upstream_error', 'The upstream answered with an invalid HTTP status.');
+    case TRANSPORT_ERRORS.tooLarge:
+      return tooLargeError(options.limits.upstreamBody);
+    case TRANSPORT_ERRORS.idle:
+      return idleError(options.timeouts.idle);
+    default:
+      return undefined;
+  }
+}
+
+/** A 2xx HTML page where JSON or an event stream was expected: a challenge, or a broken proxy. */
+async function htmlError(response: Response): Promise<RestError> {
+  const text = await readLimited(response).catch(() => '');
+  if (isCloudflareChallenge(text)) return upstreamErrorFromBody(403, text, response.headers);
+  return new RestError('upstream_error', 'The upstream answered with an HTML page.', {
+    upstreamStatus: response.status,
+  });
 }
 
 function causeCode(error: unknown): string | undefined {
@@ -138,53 +211,30 @@ export class UpstreamClient {
 
   /** Performs one request; resolves with a 2xx response, else throws the mapped RestError. */
   async call(token: string, request: UpstreamRequest, signal: AbortSignal): Promise<Response> {
-    const { fetch, upstream, timeouts } = this.#options;
+    const { timeouts } = this.#options;
     const controller = new AbortController();
     const onAbort = (): void => controller.abort(signal.reason);
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => controller.abort(HEADERS_TIMEOUT), timeouts.headers);
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${token}`,
-      accept: request.accept ?? 'application/json',
-      'user-agent': USER_AGENT,
-      ...this.#sender.headers?.(token),
-      ...request.headers,
-    };
-    if (request.body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
-      response = await fetch(upstream + request.path, {
-        method: request.method,
-        headers,
-        ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
-        signal: controller.signal,
-      });
+      response = await this.#fetch(token, request, controller.signal, () => clearTimeout(timer));
     } catch (error) {
       signal.removeEventListener('abort', onAbort);
-      if (controller.signal.reason === HEADERS_TIMEOUT) {
-        throw new RestError(
-          'upstream_timeout',
-          `The upstream sent no response headers within ${timeouts.headers} ms.`,
-        );
-      }
-      if (signal.aborted) throw error;
-      // The token pool refuses with its own answer (conversation_busy) before any network call.
-      if (isRestError(error)) throw error;
-      throw new RestError('upstream_unavailable', 'The upstream could not be reached.', {
-        cause: causeCode(error) ?? 'fetch failed',
-      });
+      throw this.#fetchError(error, controller.signal, signal);
     } finally {
       clearTimeout(timer);
     }
-    if (!response.ok) {
+    const type = response.headers.get('content-type') ?? '';
+    if (!response.ok || type.includes('text/html')) {
       signal.removeEventListener('abort', onAbort);
+      if (response.ok) throw await htmlError(response);
       const text = await readLimited(response).catch(() => '');
       throw upstreamErrorFromBody(response.status, text, response.headers);
     }
     // Only event streams are long-lived; a JSON answer is read at once by `json()`.
-    const streaming = (response.headers.get('content-type') ?? '').includes('event-stream');
-    if (response.body === null || !streaming) return response;
+    if (response.body === null || !type.includes('event-stream')) return response;
     const body = guardBody(
       response.body,
       timeouts.idle,
@@ -198,18 +248,63 @@ export class UpstreamClient {
     });
   }
 
+  /** The one `fetch` call of {@link call}; `onHeaders` stops the headers timeout. */
+  #fetch(
+    token: string,
+    request: UpstreamRequest,
+    signal: AbortSignal,
+    onHeaders: () => void,
+  ): Promise<Response> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${token}`,
+      accept: request.accept ?? 'application/json',
+      'user-agent': USER_AGENT,
+      ...this.#sender.headers?.(token),
+      ...request.headers,
+    };
+    if (request.body !== undefined) headers['content-type'] = 'application/json';
+    const init: UpstreamFetchInit = {
+      method: request.method,
+      headers,
+      ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+      signal,
+      onResponseHeaders: onHeaders,
+    };
+    return this.#options.fetch(this.#options.upstream + request.path, init);
+  }
+
+  /** The RestError for a failed `fetch` (or the caller's own abort reason, rethrown). */
+  #fetchError(error: unknown, callSignal: AbortSignal, clientSignal: AbortSignal): unknown {
+    if (callSignal.reason === HEADERS_TIMEOUT) {
+      return new RestError(
+        'upstream_timeout',
+        `The upstream sent no response headers within ${this.#options.timeouts.headers} ms.`,
+      );
+    }
+    if (clientSignal.aborted) return error;
+    // The token pool refuses with its own answer (conversation_busy) before any network call.
+    if (isRestError(error)) return error;
+    return (
+      transportError(error, this.#options) ??
+      new RestError('upstream_unavailable', 'The upstream could not be reached.', {
+        cause: causeCode(error) ?? 'fetch failed',
+      })
+    );
+  }
+
   /** A JSON request; a 2xx body that is not JSON is an `upstream_error`. */
-  async json<T>(token: string, request: UpstreamRequest, signal: AbortSignal): Promise<T> {
+  async json(token: string, request: UpstreamRequest, signal: AbortSignal): Promise<unknown> {
     const response = await this.call(token, request, signal);
+    const { limits, timeouts } = this.#options;
     let text: string;
     try {
-      text = await response.text();
+      text = await readCapped(response, limits.upstreamBody, timeouts.idle);
     } catch (error) {
       if (signal.aborted || isRestError(error)) throw error;
       throw new RestError('upstream_error', 'The upstream connection broke while it answered.');
     }
     try {
-      return JSON.parse(text) as T;
+      return JSON.parse(text) as unknown;
     } catch {
       throw new RestError('upstream_error', 'The upstream answered with a body that is not JSON.');
     }
@@ -226,12 +321,15 @@ export class UpstreamClient {
       limit: String(page.limit),
       order: 'updated',
     });
-    return this.json(token, { method: 'GET', path: `/conversations?${query.toString()}` }, signal);
+    const path = `/conversations?${query.toString()}`;
+    return this.json(token, { method: 'GET', path }, signal).then(asConversationList);
   }
 
   /** `GET /conversation/{id}`. */
   getConversation(token: string, id: string, signal: AbortSignal): Promise<BackendConversation> {
-    return this.json(token, { method: 'GET', path: `/conversation/${id}` }, signal);
+    return this.json(token, { method: 'GET', path: `/conversation/${id}` }, signal).then(
+      asConversation,
+    );
   }
 
   /** `PATCH /conversation/{id}` (rename, hide, archive). */
@@ -260,12 +358,13 @@ export class UpstreamClient {
     body: { message_id: string; model: string },
     signal: AbortSignal,
   ): Promise<string | undefined> {
-    const result = await this.json<{ title?: unknown }>(
+    const result = await this.json(
       token,
       { method: 'POST', path: `/conversation/gen_title/${id}`, body },
       signal,
     );
-    return typeof result.title === 'string' ? result.title : undefined;
+    const title = (result as { title?: unknown } | null)?.title;
+    return typeof title === 'string' ? title : undefined;
   }
 
   /** Sends a message with the dialect's send path; resolves with the streaming response. */
