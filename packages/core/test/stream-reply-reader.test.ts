@@ -99,12 +99,27 @@ t.test(
   },
 );
 
-t.test('a shorter legacy snapshot emits nothing and the last snapshot is the text', async (t) => {
-  const list = await events(
-    sse(legacy('a', 'Hello'), legacy('a', 'Help'), legacy('a', 'Help me'), '[DONE]'),
+t.test('a legacy snapshot that no longer starts with the sent text is a rewrite', async (t) => {
+  const text = sse(legacy('a', 'Hello'), legacy('a', 'Help'), legacy('a', 'Help me'), '[DONE]');
+  const list = await drain(readReply(chunks(...text.split(/(?<=\n\n)/))));
+  t.same(
+    list.filter((e) => e.type === 'delta' || e.type === 'rewrite').map((e) => [e.type, e.text]),
+    [
+      ['delta', 'Hello'],
+      ['rewrite', 'Help'],
+      ['delta', ' me'],
+    ],
   );
-  t.same(deltas(list), ['Hello', 'me'], 'only lengths are compared, never whole texts');
   t.equal(completeOf(list).text, 'Help me');
+  const oneChunk = await events(text);
+  t.same(
+    oneChunk.filter((e) => e.type === 'delta' || e.type === 'rewrite').map((e) => [e.type, e.text]),
+    [
+      ['rewrite', 'Help'],
+      ['delta', ' me'],
+    ],
+    'in one chunk, the rewrite replaces the deltas before it',
+  );
 });
 
 t.test('the user echo is reported once, system and hidden messages are skipped', async (t) => {
@@ -238,24 +253,31 @@ t.test('the encoding is detected from the data alone, without event lines', asyn
   t.equal(marked.text, 'y');
 });
 
-t.test('a patch that rewrites the text is followed by the text past what was sent', async (t) => {
-  const list = await events(
-    sse(
+t.test(
+  'a patch that rewrites sent text emits a rewrite; appends after it are deltas',
+  async (t) => {
+    const text = sse(
       add(assistant('m1')),
       { p: '/message/content/parts/0', o: 'append', v: 'Hello' },
       { p: '/message/content/parts/0', o: 'replace', v: 'Hello world' },
       { p: '/message/content/parts/0', o: 'truncate', v: 5 },
       { p: '/message/content/parts/0', o: 'append', v: ' there!' },
       '[DONE]',
-    ),
-  );
-  t.same(
-    deltas(list),
-    ['Hello', ' world', '!'],
-    'deltas only ever add; the final text is the state',
-  );
-  t.equal(completeOf(list).text, 'Hello there!');
-});
+    );
+    const list = await drain(readReply(chunks(...text.split(/(?<=\n\n)/))));
+    t.same(
+      list.filter((e) => e.type === 'delta' || e.type === 'rewrite').map((e) => [e.type, e.text]),
+      [
+        ['delta', 'Hello'],
+        ['delta', ' world'],
+        ['rewrite', 'Hello'],
+        ['delta', ' there!'],
+      ],
+      'a replace that extends the text is a delta; a truncate is a rewrite',
+    );
+    t.equal(completeOf(list).text, 'Hello there!');
+  },
+);
 
 t.test('hidden assistant output is not part of the reply', async (t) => {
   const list = await events(

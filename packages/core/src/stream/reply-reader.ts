@@ -19,6 +19,16 @@ export interface ReplyDeltaEvent {
   messageId: string;
 }
 
+/**
+ * The upstream changed text already sent as deltas other than by appending (a `v1` replace or
+ * truncate, a legacy snapshot that no longer starts with it): `text` is the whole reply text so
+ * far, which replaces everything the deltas gave; later deltas append to it.
+ */
+export interface ReplyRewriteEvent {
+  type: 'rewrite';
+  text: string;
+}
+
 /** A title the backend generated; it may come twice, and the last one wins. */
 export interface ReplyTitleEvent {
   type: 'title';
@@ -59,6 +69,7 @@ export interface ReplyCompleteEvent {
 /** What {@link readReply} yields. */
 export type ReplyEvent =
   | ReplyDeltaEvent
+  | ReplyRewriteEvent
   | ReplyTitleEvent
   | ReplyCommentEvent
   | ReplyUserMessageEvent
@@ -142,9 +153,17 @@ function mayRewriteText(op: V1Operation): boolean {
 
 interface Tracked {
   message: Json;
-  /** Length of this message's text already sent as deltas: lengths, never whole strings, compare. */
-  emitted: number;
+  /** This message's text as already sent (deltas or rewrites); held, compared only when needed. */
+  sent: string;
   visible: boolean;
+}
+
+/** Characters of rewrite events one stream may cause: each repeats the whole text so far. */
+export const MAX_REWRITE_CHARS = 32 * 1024 * 1024;
+
+/** True when an operation replaces the whole state (a new message starts). */
+function replacesRoot(op: V1Operation): boolean {
+  return op.p === '' || op.p === '/';
 }
 
 /**
@@ -165,6 +184,9 @@ export class ReplyAssembler {
   private readonly visibleIds: string[] = [];
   private lastOtherId: string | undefined;
   private readonly echoed = new Set<string>();
+  /** The id of the `v1` message being patched, to follow a `replace` of its id. */
+  private currentId: string | undefined;
+  private rewriteChars = 0;
 
   /** Handles one SSE message and returns the reply events it produced; throws a `RestError`. */
   push(message: SseMessage): ReplyEvent[] {
@@ -219,6 +241,7 @@ export class ReplyAssembler {
       this.encoding ??= 'legacy';
       this.state = data;
       this.cursor = INITIAL_V1_CURSOR;
+      this.currentId = undefined;
       this.sync(undefined, events);
     } else if (isDelta) {
       this.encoding ??= 'v1';
@@ -234,6 +257,7 @@ export class ReplyAssembler {
           this.conversationId = root.conversation_id;
         }
       }
+      if (result.applied.some(replacesRoot)) this.currentId = undefined;
       this.sync(result.applied, events);
     }
   }
@@ -271,20 +295,22 @@ export class ReplyAssembler {
   /**
    * Records the current message after a state change and emits its new visible text. For `v1`
    * appends the appended strings are the delta; otherwise (legacy snapshots, odd patches) the
-   * text past the length already sent is, so no event re-reads the whole text.
+   * text is compared with what was sent: its new end is the delta, and a text that no longer
+   * starts with what was sent is a rewrite.
    */
   private sync(applied: V1Operation[] | undefined, events: ReplyEvent[]): void {
     const root = this.state;
     if (!isObject(root) || !isObject(root.message) || typeof root.message.id !== 'string') return;
     const message = root.message;
     const id = root.message.id;
+    if (applied !== undefined) this.follow(id);
     const role = roleOf(message);
     if (role === 'user') this.echoUser(message, events);
     else if (role === 'assistant' || role === 'tool') this.lastOtherId = id;
 
     let tracked = this.messages.get(id);
     if (tracked === undefined) {
-      tracked = { message, emitted: 0, visible: false };
+      tracked = { message, sent: '', visible: false };
       this.messages.set(id, tracked);
     } else tracked.message = message;
     if (!isVisibleReply(message)) return;
@@ -292,24 +318,71 @@ export class ReplyAssembler {
       tracked.visible = true;
       this.visibleIds.push(id);
     }
+    const delta = this.newText(tracked, textOf(message), applied);
+    if (delta === undefined) this.rewrite(events);
+    else if (delta !== '') events.push({ type: 'delta', text: delta, messageId: id });
+  }
 
-    const text = textOf(message);
-    if (text.length <= tracked.emitted) return;
-    let delta: string | undefined;
+  /**
+   * The text to send after `sent`: the appended strings when the operations only appended (no
+   * comparison), else the end of `text` past `sent`; undefined when `text` rewrote `sent`.
+   */
+  private newText(
+    tracked: Tracked,
+    text: string,
+    applied: V1Operation[] | undefined,
+  ): string | undefined {
+    const { sent } = tracked;
+    tracked.sent = text;
     if (applied !== undefined && applied.every((op) => isTextAppend(op) || !mayRewriteText(op))) {
       const appended = applied.filter(isTextAppend).map((op) => op.v);
       const length = appended.reduce((sum, part) => sum + part.length, 0);
-      if (tracked.emitted + length === text.length) delta = appended.join('');
+      if (sent.length + length === text.length) return appended.join('');
     }
-    delta ??= text.slice(tracked.emitted);
-    tracked.emitted = text.length;
-    events.push({ type: 'delta', text: delta, messageId: id });
+    if (text.length >= sent.length && text.startsWith(sent)) return text.slice(sent.length);
+    return undefined;
+  }
+
+  /** Emits the whole reply text so far, within the stream's budget of rewrite characters. */
+  private rewrite(events: ReplyEvent[]): void {
+    const text = this.visibleText();
+    this.rewriteChars += text.length;
+    if (this.rewriteChars > MAX_REWRITE_CHARS) {
+      throw new RestError(
+        'upstream_error',
+        'The upstream rewrote the streamed reply text too often.',
+        { upstreamStatus: 200 },
+      );
+    }
+    events.push({ type: 'rewrite', text });
+  }
+
+  /**
+   * Follows the `v1` message being patched: a `replace` of its `/message/id` renames it rather
+   * than starting another message (whose text would repeat it).
+   */
+  private follow(id: string): void {
+    const previous = this.currentId;
+    this.currentId = id;
+    if (previous === undefined || previous === id || this.messages.has(id)) return;
+    const tracked = this.messages.get(previous);
+    if (tracked === undefined) return;
+    this.messages.delete(previous);
+    this.messages.set(id, tracked);
+    const index = this.visibleIds.indexOf(previous);
+    if (index >= 0) this.visibleIds[index] = id;
+    if (this.lastOtherId === previous) this.lastOtherId = id;
+  }
+
+  /** The visible assistant messages' texts, concatenated: the reply text so far. */
+  private visibleText(): string {
+    return this.visibleIds.map((id) => textOf(this.messages.get(id)?.message ?? {})).join('');
   }
 
   /** The final event; throws `upstream_error` when the stream carried no reply message at all. */
   complete(): ReplyCompleteEvent {
     const visible = this.visibleIds.map((id) => this.messages.get(id)?.message ?? {});
-    const text = visible.map(textOf).join('');
+    const text = this.visibleText();
     const last = visible.at(-1);
     let message: BackendMessage;
     if (last !== undefined) {
@@ -368,6 +441,18 @@ function bareBodyCollector(): {
 }
 
 /**
+ * The events of one network chunk without the deltas and rewrites a later rewrite of the same
+ * chunk replaces (it carries the whole text), so a burst of rewrites costs one.
+ */
+function withoutSupersededText(events: ReplyEvent[]): ReplyEvent[] {
+  const last = events.findLastIndex((event) => event.type === 'rewrite');
+  if (last <= 0) return events;
+  return events.filter(
+    (event, index) => index >= last || (event.type !== 'delta' && event.type !== 'rewrite'),
+  );
+}
+
+/**
  * Reads a backend reply stream (legacy or `v1`) into reply events, ending with `complete` at
  * `[DONE]`. Throws a `RestError`: `upstream_error` for a stream without `[DONE]`, an in-stream
  * error, a blocked moderation or an over-long line; the mapped code for a `detail` error body.
@@ -379,18 +464,24 @@ export async function* readReply(
   const assembler = new ReplyAssembler();
   const bare = bareBodyCollector();
   for await (const batch of readSseBatches(body, { ...options, onUnknownLine: bare.add })) {
-    for (const item of batch) {
-      if (item.type === 'comment') {
-        yield { type: 'comment', text: item.text };
-      } else if (item.type === 'message') {
-        bare.stop();
-        yield* assembler.push(item);
-        if (assembler.done) {
-          // Returning here cancels the rest of the body: nothing after `[DONE]` matters.
-          yield assembler.complete();
-          return;
+    const events: ReplyEvent[] = [];
+    try {
+      for (const item of batch) {
+        if (item.type === 'comment') events.push({ type: 'comment', text: item.text });
+        else if (item.type === 'message') {
+          bare.stop();
+          for (const event of assembler.push(item)) events.push(event);
+          if (assembler.done) break;
         }
       }
+    } finally {
+      // What came before a failure is still delivered, then the failure is thrown.
+      yield* withoutSupersededText(events);
+    }
+    if (assembler.done) {
+      // Returning here cancels the rest of the body: nothing after `[DONE]` matters.
+      yield assembler.complete();
+      return;
     }
   }
   throw (
