@@ -1,6 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
@@ -53,6 +59,11 @@ export interface SidecarOptions {
   /** How long `/readyz` waits for the upstream, in ms. @default 2000 */
   readyTimeoutMs?: number;
   /**
+   * How long `/readyz` reuses its upstream check, in ms (0: one upstream GET per call).
+   * @default 5000
+   */
+  readyCacheMs?: number;
+  /**
    * Largest upstream error body the pass-through reads whole in server-held mode (to learn
    * from 401/429 and to redact secrets), in bytes; a larger one is answered 502.
    * @default 65536
@@ -102,6 +113,30 @@ function sendJson(res: ServerResponse, status: number, body: unknown, close = fa
 
 function bearer(value: string | null): string | undefined {
   return /^bearer\s+(\S+)\s*$/i.exec(value ?? '')?.[1];
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/** True when the request carries one of `apiKeys` (compared in constant time, every key tried). */
+function hasApiKey(req: IncomingMessage, apiKeys: readonly string[]): boolean {
+  const header = req.headers['x-api-key'];
+  const given =
+    typeof header === 'string' && header.trim() !== ''
+      ? header.trim()
+      : (/^bearer\s+(.*)$/i.exec((req.headers.authorization ?? '').trim())?.[1] ?? '').trim();
+  if (given === '') return false;
+  const digest = sha256(given);
+  let ok = false;
+  for (const key of apiKeys) ok = timingSafeEqual(sha256(key), digest) || ok;
+  return ok;
+}
+
+/** What `/readyz` learnt from the upstream. */
+interface UpstreamCheck {
+  reachable: boolean;
+  status?: number;
 }
 
 /**
@@ -248,9 +283,10 @@ export function createServer(options: SidecarOptions): Sidecar {
   };
 
   const readyTimeoutMs = options.readyTimeoutMs ?? 2000;
-  async function readiness(): Promise<{ ready: boolean; body: Record<string, unknown> }> {
-    let reachable = false;
-    let status: number | undefined;
+  const readyCacheMs = options.readyCacheMs ?? 5000;
+  let lastCheck: { at: number; result: Promise<UpstreamCheck> } | undefined;
+
+  async function checkUpstream(): Promise<UpstreamCheck> {
     try {
       // Any HTTP answer proves the upstream is reachable; no token is sent for it.
       const response = await baseFetch(`${upstream}/`, {
@@ -258,24 +294,42 @@ export function createServer(options: SidecarOptions): Sidecar {
         headers: { accept: 'application/json' },
         signal: AbortSignal.timeout(readyTimeoutMs),
       });
-      status = response.status;
-      reachable = true;
       await response.body?.cancel().catch(() => undefined);
+      return { reachable: true, status: response.status };
     } catch {
-      reachable = false;
+      return { reachable: false };
     }
-    const ready = reachable && (pool === undefined || pool.usable);
+  }
+
+  /** The upstream check, shared by every call within `readyCacheMs` (a running one included). */
+  function upstreamCheck(): Promise<UpstreamCheck> {
+    const now = performance.now();
+    if (lastCheck === undefined || now - lastCheck.at >= readyCacheMs) {
+      lastCheck = { at: now, result: checkUpstream() };
+    }
+    return lastCheck.result;
+  }
+
+  /** Ready or not for anyone; labels, states and load only for a caller with an API key. */
+  async function readiness(
+    details: boolean,
+  ): Promise<{ ready: boolean; body: Record<string, unknown> }> {
+    const check = await upstreamCheck();
+    const ready = check.reachable && (pool === undefined || pool.usable);
+    const status = ready ? 'ready' : 'not_ready';
+    if (!details) return { ready, body: { status } };
     return {
       ready,
       body: {
-        status: ready ? 'ready' : 'not_ready',
-        upstream: { reachable, ...(status === undefined ? {} : { status }) },
+        status,
+        upstream: check,
         ...(pool === undefined
           ? { auth: 'passthrough' }
           : { auth: 'server', tokens: pool.status() }),
       },
     };
   }
+  const apiKeys = pool === undefined ? [] : (options.apiKeys ?? []);
 
   const active = new Set<ServerResponse>();
   let closing = false;
@@ -325,7 +379,8 @@ export function createServer(options: SidecarOptions): Sidecar {
     }
     if (target.path === '/readyz') {
       note.route = '/readyz';
-      void readiness().then(({ ready, body }) => sendJson(res, ready ? 200 : 503, body));
+      const details = hasApiKey(req, apiKeys);
+      void readiness(details).then(({ ready, body }) => sendJson(res, ready ? 200 : 503, body));
       return;
     }
     if (target.path === PASS_THROUGH_PREFIX || target.path.startsWith(`${PASS_THROUGH_PREFIX}/`)) {

@@ -30,11 +30,8 @@ t.test('GET /readyz is ready when the upstream answers, without sending any toke
   const { port, emulator } = await start(t);
   const reply = await raw(port, 'GET', '/readyz');
   t.equal(reply.status, 200);
-  t.match(JSON.parse(reply.body), {
-    status: 'ready',
-    upstream: { reachable: true },
-    auth: 'passthrough',
-  });
+  // Passthrough mode has no API keys, so nobody gets the details.
+  t.same(JSON.parse(reply.body), { status: 'ready' });
   t.equal(emulator.requests.length, 1);
   t.notOk('authorization' in (emulator.requests[0]?.headers ?? {}));
 });
@@ -43,7 +40,7 @@ t.test('GET /readyz is 503 when the upstream cannot be reached', async (t) => {
   const { port } = await start(t, { upstream: await deadUpstream() });
   const reply = await raw(port, 'GET', '/readyz');
   t.equal(reply.status, 503);
-  t.match(JSON.parse(reply.body), { status: 'not_ready', upstream: { reachable: false } });
+  t.same(JSON.parse(reply.body), { status: 'not_ready' });
 });
 
 t.test(

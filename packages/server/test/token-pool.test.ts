@@ -92,7 +92,7 @@ t.test('a token that got a 401 is taken out of rotation and reported', async (t)
   const refused = await post(`${url}/conversations/new`, { prompt: 'hello' });
   t.equal(refused.status, 401);
   t.equal(((await refused.json()) as { code: string }).code, 'token_expired');
-  const ready = await fetch(`${url}/readyz`);
+  const ready = await fetch(`${url}/readyz`, { headers: { 'x-api-key': KEY } });
   t.equal(ready.status, 200, 'still ready: b is usable');
   const body = (await ready.json()) as { tokens: { label: string; state: string }[] };
   t.same(
@@ -113,7 +113,7 @@ t.test('a token that got a 401 is taken out of rotation and reported', async (t)
   const none = await post(`${url}/conversations/new`, { prompt: 'nothing left' });
   t.equal(none.status, 503);
   t.equal(((await none.json()) as { code: string }).code, 'upstream_unavailable');
-  const notReady = await fetch(`${url}/readyz`);
+  const notReady = await fetch(`${url}/readyz`, { headers: { 'x-api-key': KEY } });
   t.equal(notReady.status, 503, 'not ready once no token is usable');
   t.notOk(logLines.join('').includes(A), 'no log line holds a token');
 });
@@ -146,7 +146,9 @@ t.test(
     t.equal(all.headers.get('retry-after'), '30', 'the earliest cap to clear');
     t.equal(body.retry_after, 30);
     t.equal(emulator.requests.length, before, 'no upstream request while every token is capped');
-    const ready = (await (await fetch(`${url}/readyz`)).json()) as {
+    const ready = (await (
+      await fetch(`${url}/readyz`, { headers: { 'x-api-key': KEY } })
+    ).json()) as {
       tokens: { state: string; retryAfter: number }[];
     };
     t.same(
