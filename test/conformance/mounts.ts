@@ -141,6 +141,9 @@ function koaMount(name: string, Koa: typeof Koa3): Mount {
     name,
     start: ({ options, prefix, bodyParser: parse }) => {
       const app = new Koa();
+      const routes = koaRoutes({ ...options, prefix });
+      // The documented order: our error catcher, the app's body parser, then the routes.
+      app.use(routes.errors);
       if (parse) app.use(bodyParser());
       app.use(async (ctx, next) => {
         if (ctx.path === '/health') {
@@ -153,7 +156,7 @@ function koaMount(name: string, Koa: typeof Koa3): Mount {
         }
         await next();
       });
-      app.use(koaRoutes({ ...options, prefix }));
+      app.use(routes);
       const callback = app.callback();
       return listen(createServer((req, res) => void callback(req, res)));
     },
@@ -173,7 +176,7 @@ export const sidecar: Mount = {
   name: 'sidecar',
   start: ({ options, prefix }) => {
     // The suite sets only these options; logger and fetch are the sidecar's own.
-    const { upstream = '', dialect = 'auto', timeouts, encoding, auth } = options;
+    const { upstream = '', dialect = 'auto', timeouts, limits, encoding, auth } = options;
     const server = createSidecar({
       upstream,
       dialect,
@@ -182,6 +185,7 @@ export const sidecar: Mount = {
       core: {
         prefix,
         ...(timeouts === undefined ? {} : { timeouts }),
+        ...(limits === undefined ? {} : { limits }),
         ...(encoding === undefined ? {} : { encoding }),
       },
     });

@@ -16,7 +16,7 @@ export {
 } from './options.js';
 export { RestError, STATUS_BY_CODE, isRestError, type ErrorCode } from './errors.js';
 export { bodyParserError } from './http/request-body.js';
-export { errorResponse } from './http/responses.js';
+export { authenticateChallenge, errorResponse } from './http/responses.js';
 export type { Reply, ThreadMessage } from './conversation/reply.js';
 export { silentLogger, type Logger } from './logger.js';
 export { createAuthenticator, tokenPoolOf, type Authenticator, type Credentials } from './auth.js';

@@ -583,13 +583,20 @@ t.test('query strings, the Host header and x-forwarded-proto make the URL', asyn
   );
 });
 
-t.test('a hostile Host header falls back to localhost and a // path stays a path', async (t) => {
+t.test('a hostile Host header falls back to localhost', async (t) => {
   const port = await serve(t, echo);
   const reply = await send(port, {
-    path: '//evil.example/x',
+    path: '/evil.example/x',
     headers: { host: 'user@evil.example/path', 'x-forwarded-proto': 'gopher' },
   });
-  t.equal(JSON.parse(reply.body).url, 'http://localhost//evil.example/x');
+  t.equal(JSON.parse(reply.body).url, 'http://localhost/evil.example/x');
+});
+
+t.test('a // path is refused with 400, never read as another host', async (t) => {
+  const port = await serve(t, echo);
+  const reply = await send(port, { path: '//evil.example/x' });
+  t.equal(reply.status, 400);
+  t.equal(JSON.parse(reply.body).code, 'invalid_request');
 });
 
 t.test('an absolute-form request target keeps only its path and query', async (t) => {

@@ -3,7 +3,12 @@
  * app. All behaviour lives in @chatgpt-rest/core; this file only bridges.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHandler, serveNode, type ChatGptRestOptions } from '@chatgpt-rest/core';
+import {
+  bodyParserError,
+  createHandler,
+  serveNode,
+  type ChatGptRestOptions,
+} from '@chatgpt-rest/core';
 
 export * from '@chatgpt-rest/core';
 
@@ -15,15 +20,28 @@ interface KoaContext {
   res: ServerResponse;
   request: { body?: unknown };
   respond?: boolean;
+  status: number;
+  body: unknown;
+  type: string;
 }
 
 /** Koa middleware: `(ctx, next)`. */
-export type ChatGptMiddleware = (ctx: KoaContext, next: () => Promise<unknown>) => Promise<unknown>;
+export type KoaMiddleware = (ctx: KoaContext, next: () => Promise<unknown>) => Promise<unknown>;
+
+/** The routes' middleware, with the error catcher that goes before the app's body parser. */
+export type ChatGptMiddleware = KoaMiddleware & {
+  /**
+   * Mount it before a body parser (`app.use(routes.errors)`, then the parser, then `routes`):
+   * the parser's failures on our paths (malformed JSON, too large, wrong type) become the
+   * spec's JSON errors instead of Koa's `text/plain` ones. Other errors and paths pass through.
+   */
+  errors: KoaMiddleware;
+};
 
 /** Koa middleware serving the REST API; unknown paths go on to `next()`. */
 export function chatGptRoutes(options: ChatGptRestOptions = {}): ChatGptMiddleware {
   const handler = createHandler(options);
-  return async (ctx, next) => {
+  const routes: KoaMiddleware = async (ctx, next) => {
     if (!handler.handles(ctx.path)) return next();
     // We write the response ourselves (streams, back-pressure); Koa must not touch `res`.
     ctx.respond = false;
@@ -34,4 +52,17 @@ export function chatGptRoutes(options: ChatGptRestOptions = {}): ChatGptMiddlewa
     });
     return undefined;
   };
+  const errors: KoaMiddleware = async (ctx, next) => {
+    try {
+      return await next();
+    } catch (error) {
+      const restError = handler.handles(ctx.path) ? bodyParserError(error) : undefined;
+      if (restError === undefined) throw error;
+      ctx.status = restError.status;
+      ctx.type = 'application/json';
+      ctx.body = JSON.stringify(restError.toJSON());
+      return undefined;
+    }
+  };
+  return Object.assign(routes, { errors });
 }

@@ -24,6 +24,29 @@ async function readText(request: Request, limit: number): Promise<string> {
   return text + decoder.decode();
 }
 
+/** Deepest JSON nesting a request body may have: the API's fields are flat. */
+export const MAX_BODY_DEPTH = 64;
+
+/** The 400 for a body nested deeper than {@link MAX_BODY_DEPTH}. */
+export function tooDeep(): RestError {
+  return new RestError(
+    'invalid_request',
+    `The request body is nested more than ${MAX_BODY_DEPTH} levels deep.`,
+  );
+}
+
+/** True when `value` nests deeper than {@link MAX_BODY_DEPTH}; iterative, so any depth is safe. */
+export function nestsTooDeep(value: unknown): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [item, depth] = top;
+    if (typeof item !== 'object' || item === null) continue;
+    if (depth >= MAX_BODY_DEPTH) return true;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 function tooLarge(limit: number): RestError {
   return new RestError('payload_too_large', `The request body is larger than ${limit} bytes.`);
 }
@@ -49,6 +72,7 @@ export async function readBodyFields(request: Request, limit: number): Promise<B
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new RestError('invalid_request', 'The request body must be a JSON object.');
     }
+    if (nestsTooDeep(parsed)) throw tooDeep();
     return parsed as BodyFields;
   }
   throw new RestError(

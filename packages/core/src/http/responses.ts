@@ -13,10 +13,25 @@ export function jsonResponse(
   return new Response(text, { status, headers: h });
 }
 
-/** The spec's error response for a {@link RestError}: JSON body, `Retry-After` and `Allow` when known. */
+/**
+ * The `WWW-Authenticate` challenge of a 401 (RFC 9110 §11.6.1 requires one): the realm, plus
+ * `error="invalid_token"` (RFC 6750 §3.1) when a credential was sent and refused.
+ */
+export function authenticateChallenge(error: RestError): string {
+  const refused = error.code === 'invalid_token' || error.code === 'token_expired';
+  return refused
+    ? 'Bearer realm="chatgpt-rest", error="invalid_token"'
+    : 'Bearer realm="chatgpt-rest"';
+}
+
+/**
+ * The spec's error response for a {@link RestError}: JSON body, `Retry-After` and `Allow` when
+ * known, `WWW-Authenticate` on a 401.
+ */
 export function errorResponse(error: RestError): Response {
   const headers = new Headers();
   if (error.retryAfter !== undefined) headers.set('retry-after', String(error.retryAfter));
   if (error.allow !== undefined) headers.set('allow', error.allow.join(', '));
+  if (error.status === 401) headers.set('www-authenticate', authenticateChallenge(error));
   return jsonResponse(error.status, error.toJSON(), headers);
 }

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { RestError } from '../errors.js';
+import { unsafePathReason } from '../http/path-safety.js';
+import { nestsTooDeep, tooDeep } from '../http/request-body.js';
 
 /** The body limit when none is given: 1 MiB, as the REST spec says. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -34,7 +36,11 @@ const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 /** A Host header we are willing to put in a URL: a name or IPv4 or [IPv6], with a port. */
 const SAFE_HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
 
-/** A Node request as a web `Request` that aborts when the client leaves (405 for CONNECT/TRACE). */
+/**
+ * A Node request as a web `Request` that aborts when the client leaves. Throws a `RestError`:
+ * 405 for CONNECT/TRACE; 400 for a raw path with dot segments, encoded separators or
+ * backslashes, which the URL parser would otherwise resolve behind the host app's back.
+ */
 export function toWebRequest(
   req: IncomingMessage,
   res: ServerResponse,
@@ -43,6 +49,13 @@ export function toWebRequest(
   const method = (req.method ?? 'GET').toUpperCase();
   if (FORBIDDEN_METHODS.has(method)) {
     throw new RestError('method_not_allowed', `The method ${method} is not allowed.`);
+  }
+  // Express strips its mount path from `req.url` (and Express 4 folds `//`): the target as the
+  // client sent it is `originalUrl` there. Both it and what the adapter hands us are checked.
+  const original = (req as IncomingMessage & { originalUrl?: unknown }).originalUrl;
+  for (const target of [options.url, typeof original === 'string' ? original : req.url]) {
+    const unsafe = target === undefined ? undefined : unsafePathReason(rawPath(target));
+    if (unsafe !== undefined) throw new RestError('invalid_request', unsafe);
   }
   const headers = toHeaders(req);
   const body =
@@ -78,6 +91,12 @@ function requestUrl(req: IncomingMessage, override: string | undefined): string 
   }
   // Concatenation, never `new URL(path, origin)`: a path like `//evil.example/x` must stay a path.
   return URL.canParse(origin + path) ? origin + path : `${origin}/`;
+}
+
+/** The raw path of a target, also of an absolute-form one (`http://host/path`), unparsed. */
+function rawPath(target: string): string {
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*(.*)$/i.exec(target);
+  return absolute === null ? target : (absolute[1] ?? '');
 }
 
 function pathAndQuery(url: URL): string {
@@ -157,6 +176,9 @@ function rebuildBody(body: unknown, headers: Headers): RequestBody {
   }
   // JSON is the only other shape a parser makes of an object; the core decides on the type.
   if (type === '') headers.set('content-type', 'application/json');
+  // Re-serialising a body nested thousands deep would overflow the stack: refuse it as the
+  // core refuses the same bytes (400), before recursing.
+  if (nestsTooDeep(body)) throw tooDeep();
   return JSON.stringify(body);
 }
 
