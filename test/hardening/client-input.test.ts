@@ -42,7 +42,7 @@ function raw(
         res.on('end', () =>
           resolve({
             status: res.statusCode ?? 0,
-            type: String(res.headers['content-type'] ?? ''),
+            type: res.headers['content-type'] ?? '',
             body: text,
             headers: res.headers,
           }),
