@@ -86,6 +86,22 @@ interface Attempt {
   proofSolved: boolean;
   /** When the requirements token expires (local clock), if the upstream said. */
   expiresAt: number | undefined;
+  /** The token's lifetime in seconds (`expire_after`), if the upstream said. */
+  ttl: number | undefined;
+  /** False when the prepare answer held no conduit token (the message goes without one). */
+  conduit: boolean;
+  /** True when a proof of work was required and solved. */
+  proved: boolean;
+}
+
+/** What the send loop did, so that a refusal can say it. */
+interface SendHistory {
+  /** Message POSTs made. */
+  sends: number;
+  /** Attempts dropped before their POST because their requirements token had expired. */
+  expiredSkips: number;
+  /** True when the refused POST carried a token already past its `expire_after`. */
+  sentExpired: boolean;
 }
 
 /** The options the web sender reads. */
@@ -170,55 +186,72 @@ export function webSender(options: WebSenderOptions): MessageSender {
       await context.call({ method: 'POST', path: '/f/conversation/prepare', body: prepareBody }),
       'prepare',
     );
-    if (typeof prepared.conduit_token === 'string') {
-      headers['x-conduit-token'] = prepared.conduit_token;
-    }
+    const conduit = typeof prepared.conduit_token === 'string' && prepared.conduit_token !== '';
+    if (conduit) headers['x-conduit-token'] = prepared.conduit_token as string;
+    else
+      logger.warn({ conduit: false }, 'the prepare answer held no conduit token; sending anyway');
 
-    const ttl = requirements.expire_after;
+    const ttl =
+      typeof requirements.expire_after === 'number' ? requirements.expire_after : undefined;
     return {
       headers,
       unanswered,
       proofSolved,
-      expiresAt: typeof ttl === 'number' ? receivedAt + ttl * 1000 : undefined,
+      expiresAt: ttl === undefined ? undefined : receivedAt + ttl * 1000,
+      ttl,
+      conduit,
+      proved: pow?.required === true && proofSolved,
     };
   }
 
-  function refusedError(attempt: Attempt, cause: RestError): RestError {
+  /** The refusal of the last POST, saying what was sent and what is known to be wrong with it. */
+  function refusedError(attempt: Attempt, cause: RestError, history: SendHistory): RestError {
+    const refused = (why: string): RestError =>
+      new RestError('upstream_blocked', `The upstream refused the message: ${why}`, {
+        upstreamStatus: 403,
+        cause,
+      });
     if (attempt.unanswered.length > 0) {
       const names = attempt.unanswered.map((kind) => CHALLENGE_NAMES[kind]).join(' and ');
       const verb = attempt.unanswered.length > 1 ? 'were' : 'was';
-      return new RestError(
-        'upstream_blocked',
-        `The upstream refused the message: ${names} ${verb} required and no solveChallenge hook answered it.`,
-        { upstreamStatus: 403, cause },
-      );
+      return refused(`${names} ${verb} required and no solveChallenge hook answered it.`);
     }
     if (!attempt.proofSolved) {
-      return new RestError(
-        'upstream_blocked',
-        `The upstream refused the message: no proof-of-work answer was found within ${web.maxProofIterations} tries.`,
-        { upstreamStatus: 403, cause },
+      return refused(`no proof-of-work answer was found within ${web.maxProofIterations} tries.`);
+    }
+    if (!attempt.conduit) {
+      return refused(
+        'the prepare call returned no conduit token, so the message was sent without one.',
       );
     }
-    return new RestError(
-      'upstream_blocked',
-      'The upstream refused the message twice, with a fresh requirements token and proof of work; it distrusts this device or IP.',
-      { upstreamStatus: 403, cause },
-    );
+    if (history.sentExpired) {
+      return refused(
+        `its chat-requirements token had already expired when it was sent (it lived ${attempt.ttl ?? 0} s).`,
+      );
+    }
+    return new RestError('upstream_blocked', sendsSentence(history, attempt.proved), {
+      upstreamStatus: 403,
+      cause,
+    });
   }
 
   return {
     headers: (token) => webHeaders(token, web.accountId),
 
     async send(context, body) {
+      const history: SendHistory = { sends: 0, expiredSkips: 0, sentExpired: false };
       for (let attemptNo = 1; ; attemptNo++) {
         const attempt = await prepareAttempt(context, body);
         const last = attemptNo >= MAX_ATTEMPTS;
-        if (attempt.expiresAt !== undefined && Date.now() >= attempt.expiresAt && !last) {
+        const expired = attempt.expiresAt !== undefined && Date.now() >= attempt.expiresAt;
+        if (expired && !last) {
           // The token died while the proof was solved: a POST would only be refused.
           logger.warn({ attempt: attemptNo }, 'chat-requirements token expired before sending');
+          history.expiredSkips++;
           continue;
         }
+        history.sends++;
+        history.sentExpired = expired;
         try {
           return await context.call({
             method: 'POST',
@@ -230,7 +263,7 @@ export function webSender(options: WebSenderOptions): MessageSender {
         } catch (error) {
           if (!isSentinelRefusal(error)) throw error;
           // A missing challenge answer will not appear on a retry: name it now.
-          if (last || attempt.unanswered.length > 0) throw refusedError(attempt, error);
+          if (last || attempt.unanswered.length > 0) throw refusedError(attempt, error, history);
           logger.warn(
             { attempt: attemptNo },
             'message refused by the sentinel; retrying with a fresh requirements token',
@@ -239,6 +272,20 @@ export function webSender(options: WebSenderOptions): MessageSender {
       }
     },
   };
+}
+
+/** What the send loop did, when nothing else explains a refusal. */
+function sendsSentence(history: SendHistory, proved: boolean): string {
+  const fresh = `a fresh requirements token${proved ? ' and proof of work' : ''}`;
+  if (history.sends > 1) {
+    const times = history.sends === 2 ? 'twice' : `${history.sends} times`;
+    return `The upstream refused the message ${times}, each with ${fresh}; it distrusts this device or IP.`;
+  }
+  const skipped =
+    history.expiredSkips > 0
+      ? `; ${history.expiredSkips} earlier requirements token expired before it could be sent`
+      : '';
+  return `The upstream refused the message, sent once with ${fresh}${skipped}; it may distrust this device or IP.`;
 }
 
 /** The {@link MessageSender} of the resolved dialect. */
