@@ -157,9 +157,12 @@ function dropRequestHeader(name: string): boolean {
   );
 }
 
-/** `WWW-Authenticate` of a 401 (RFC 9110 §11.6.1): `invalid_token` when a credential was given. */
-export function wwwAuthenticate(error: RestError): string {
-  return error.code === 'missing_token'
+/**
+ * `WWW-Authenticate` of a 401 (RFC 9110 §11.6.1) by its error code: `invalid_token` unless no
+ * credential was given at all (`missing_token`).
+ */
+export function wwwAuthenticate(code: unknown): string {
+  return code === 'missing_token'
     ? 'Bearer realm="chatgpt-rest"'
     : 'Bearer realm="chatgpt-rest", error="invalid_token"';
 }
@@ -173,7 +176,7 @@ function sendError(res: ServerResponse, error: RestError): void {
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
   if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
   if (error.allow !== undefined) headers.allow = error.allow.join(', ');
-  if (error.status === 401) headers['www-authenticate'] = wwwAuthenticate(error);
+  if (error.status === 401) headers['www-authenticate'] = wwwAuthenticate(error.code);
   // Unread request bytes would be taken for the next request on this connection.
   if (!res.req.readableEnded) headers.connection = 'close';
   res.writeHead(error.status, headers);
@@ -329,6 +332,10 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
       return;
     }
     const headers = endToEndHeaders(proxyRes.headers);
+    // A 401 relayed to the client is ours to answer too: it gets a challenge if it had none.
+    if (status === 401 && headers['www-authenticate'] === undefined) {
+      headers['www-authenticate'] = wwwAuthenticate('invalid_token');
+    }
     if (status === 204 || status === 304) {
       // Bodyless by definition: a length would make clients wait for bytes that never come.
       delete headers['content-length'];

@@ -29,6 +29,7 @@ import {
   DEFAULT_PASS_THROUGH_ALLOW,
   PASS_THROUGH_PREFIX,
   createPassThrough,
+  wwwAuthenticate,
   type PassThrough,
   type RequestNote,
 } from './pass-through.js';
@@ -131,6 +132,21 @@ function hasApiKey(req: IncomingMessage, apiKeys: readonly string[]): boolean {
   let ok = false;
   for (const key of apiKeys) ok = timingSafeEqual(sha256(key), digest) || ok;
   return ok;
+}
+
+/** A 401 of the core without `WWW-Authenticate` gets one (RFC 9110 §11.6.1), by its code. */
+async function withChallenge(response: Response): Promise<Response> {
+  if (response.status !== 401 || response.headers.has('www-authenticate')) return response;
+  const text = await response.text();
+  let code: unknown;
+  try {
+    code = (JSON.parse(text) as { code?: unknown }).code;
+  } catch {
+    code = undefined;
+  }
+  const headers = new Headers(response.headers);
+  headers.set('www-authenticate', wwwAuthenticate(code));
+  return new Response(text, { status: 401, headers });
 }
 
 /** What `/readyz` learnt from the upstream. */
@@ -272,7 +288,9 @@ export function createServer(options: SidecarOptions): Sidecar {
     const abortRequest = (): void => stopper.abort(request.signal.reason);
     if (request.signal.aborted) abortRequest();
     else request.signal.addEventListener('abort', abortRequest, { once: true });
-    const response = await handler(new Request(request, { signal: stopper.signal }));
+    const response = await withChallenge(
+      await handler(new Request(request, { signal: stopper.signal })),
+    );
     const type = response.headers.get('content-type') ?? '';
     if (response.body === null || !type.startsWith('text/event-stream')) return response;
     const stop = (reason: RestError): void => stopper.abort(reason);
