@@ -62,6 +62,20 @@ export interface WebOptions {
    */
   maxProofIterations?: number;
   /**
+   * Milliseconds of hashing one proof of work may take (time on the event loop, not waiting):
+   * past it the message fails with `upstream_blocked` instead of burning more CPU.
+   * @default 10000
+   */
+  maxProofMs?: number;
+  /**
+   * Proofs of work one handler solves at once; the others wait in a queue. Each solver holds the
+   * event loop for a few ms at a time, so this bounds the delay they add to other requests.
+   * @default 2
+   */
+  maxConcurrentProofs?: number;
+  /** Proofs of work that may wait for a solver; past this a message fails with 503. @default 32 */
+  maxQueuedProofs?: number;
+  /**
    * Produces a Turnstile or Arkose token when the sentinel requires one. Without it the message
    * is sent anyway (logged-in accounts often pass) and a refusal names the challenge.
    */
@@ -177,6 +191,9 @@ export interface ResolvedOptions {
   web: {
     minDifficulty: string;
     maxProofIterations: number;
+    maxProofMs: number;
+    maxConcurrentProofs: number;
+    maxQueuedProofs: number;
     solveChallenge: WebOptions['solveChallenge'];
     accountId: string | undefined;
   };
@@ -201,6 +218,26 @@ function positive(name: string, value: number | undefined, fallback: number): nu
     throw new TypeError(`chatgpt-rest: option ${name} must be a positive number`);
   }
   return value;
+}
+
+/** The proof-of-work bounds of the `web` options, checked. */
+function resolveProofLimits(web: WebOptions | undefined): {
+  maxProofMs: number;
+  maxConcurrentProofs: number;
+  maxQueuedProofs: number;
+} {
+  const integer = (name: string, value: number | undefined, fallback: number, min: number) => {
+    const resolved = value ?? fallback;
+    if (!Number.isInteger(resolved) || resolved < min) {
+      throw new TypeError(`chatgpt-rest: option web.${name} must be an integer >= ${min}`);
+    }
+    return resolved;
+  };
+  return {
+    maxProofMs: positive('web.maxProofMs', web?.maxProofMs, 10_000),
+    maxConcurrentProofs: integer('maxConcurrentProofs', web?.maxConcurrentProofs, 2, 1),
+    maxQueuedProofs: integer('maxQueuedProofs', web?.maxQueuedProofs, 32, 0),
+  };
 }
 
 /** Hosts that speak the `web` dialect; `auto` picks `legacy` for every other host (proxies). */
@@ -238,6 +275,7 @@ export function resolveOptions(
   if (!Number.isInteger(maxProofIterations) || maxProofIterations < 1) {
     throw new TypeError('chatgpt-rest: option web.maxProofIterations must be an integer >= 1');
   }
+  const proofLimits = resolveProofLimits(options.web);
   const auth = options.auth ?? { mode: 'passthrough' };
   if (auth.mode === 'server') {
     if (auth.tokens.length === 0) {
@@ -269,6 +307,7 @@ export function resolveOptions(
     web: {
       minDifficulty: minDifficulty.toLowerCase(),
       maxProofIterations,
+      ...proofLimits,
       solveChallenge: options.web?.solveChallenge,
       accountId: options.web?.accountId,
     },
