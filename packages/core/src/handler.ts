@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createAuthenticator, tokenPoolOf, type Credentials } from './auth.js';
 import type { BackendConversation } from './backend/types.js';
 import { ConversationCache } from './conversation/conversation-cache.js';
-import { threadMessages } from './conversation/message-tree.js';
+import { isoTime, threadMessages } from './conversation/message-tree.js';
 import { messageRole, messageText, type Reply } from './conversation/reply.js';
 import { newMessageId, runTurn, type TurnEvent, type TurnRequest } from './conversation/turn.js';
 import { RestError, isRestError } from './errors.js';
@@ -61,8 +61,49 @@ export interface RouteInfo {
   methods: string[];
 }
 
-function isoTime(value: unknown): unknown {
-  return typeof value === 'number' ? new Date(value * 1000).toISOString() : value;
+/** A list item with its times in the one format. */
+function summaryTimes<T extends { create_time?: unknown; update_time?: unknown }>(item: T): T {
+  return {
+    ...item,
+    create_time: isoTime(item.create_time),
+    update_time: isoTime(item.update_time),
+  };
+}
+
+/** Shortest secret worth scanning for: shorter strings would redact ordinary words. */
+const MIN_SECRET_LENGTH = 8;
+
+/**
+ * `error` with every occurrence of `secrets` in its message replaced: an upstream (or a proxy
+ * before it) may echo the credential it was sent, and its text can reach an error message.
+ */
+function redacted(error: RestError, secrets: readonly string[]): RestError {
+  let message = error.message;
+  for (const secret of secrets) {
+    if (secret.length >= MIN_SECRET_LENGTH) message = message.split(secret).join('[redacted]');
+  }
+  if (message === error.message) return error;
+  return new RestError(error.code, message, {
+    ...(error.field === undefined ? {} : { field: error.field }),
+    ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
+    ...(error.allow === undefined ? {} : { allow: error.allow }),
+    ...(error.upstreamStatus === undefined ? {} : { upstreamStatus: error.upstreamStatus }),
+  });
+}
+
+/** The credential a request carries in `Authorization` or `X-API-Key`, if any. */
+function sentCredentials(headers: Headers): string[] {
+  const sent: string[] = [];
+  const authorization = headers.get('authorization');
+  if (authorization !== null) sent.push(authorization.replace(/^\s*bearer\s+/i, '').trim());
+  const apiKey = headers.get('x-api-key');
+  if (apiKey !== null) sent.push(apiKey.trim());
+  return sent;
+}
+
+/** True for an abort this process asked for (shutdown, client gone): never an internal error. */
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
 }
 
 /** Creates the REST API handler: `(request: Request) => Promise<Response>`. */
@@ -77,6 +118,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
   const cache = new ConversationCache(options.cache);
   const authenticate = createAuthenticator(options.auth, pool);
   const deps = { options, upstream, cache };
+  const heldTokens = options.auth.mode === 'server' ? options.auth.tokens.map((t) => t.token) : [];
 
   /**
    * A conversation's tree, from the cache when there (`whole`: only a tree the upstream sent,
@@ -128,7 +170,8 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
           controller.abort();
           cleanup();
         },
-        toError: (error) => toRestError(error, context.request),
+        toError: (error) =>
+          redacted(toRestError(error, context.request), secretsOf(context.request)),
       });
     } catch (error) {
       controller.abort();
@@ -201,7 +244,9 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
           if (!Array.isArray(list.items)) {
             throw new RestError('upstream_error', 'The upstream list had no items.');
           }
-          return jsonResponse(200, list.items, { 'x-total-count': String(list.total) });
+          return jsonResponse(200, list.items.map(summaryTimes), {
+            'x-total-count': String(list.total),
+          });
         },
       },
     },
@@ -363,11 +408,20 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
     return path.length > 1 ? path.replace(/\/$/, '') : path;
   }
 
+  /** Every secret an answer to `request` must not hold: held tokens and what the client sent. */
+  function secretsOf(request: Request): string[] {
+    return [...heldTokens, ...sentCredentials(request.headers)];
+  }
+
   function toRestError(error: unknown, request: Request): RestError {
     if (isRestError(error)) return error;
     if (request.signal.aborted) {
       // The client left and the upstream read was aborted on its behalf: no bug, nobody to tell.
       return new RestError('upstream_error', 'The client closed the request.');
+    }
+    if (isAbort(error)) {
+      // An abort this process chose (a shutdown ending live streams): an answer, not a bug.
+      return new RestError('upstream_unavailable', 'The server stopped this request.');
     }
     const requestId = randomUUID().slice(0, 8);
     logger.error(
@@ -411,7 +465,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
         },
         'request failed',
       );
-      return errorResponse(restError);
+      return errorResponse(redacted(restError, secretsOf(request)));
     }
   };
 

@@ -29,8 +29,17 @@ export function isVisibleMessage(message: BackendMessage): boolean {
   return messageText(message).trim() !== '';
 }
 
-function isoTime(epochSeconds: number | null | undefined): string | null {
-  return typeof epochSeconds === 'number' ? new Date(epochSeconds * 1000).toISOString() : null;
+/**
+ * A time as ISO 8601 with `Z`, whether the upstream gave epoch seconds (trees) or a Python
+ * `isoformat()` string such as `2026-12-02T00:13:45.256000+00:00` (lists): one format everywhere.
+ */
+export function isoTime(value: unknown): string | null {
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    return new Date(value * 1000).toISOString();
+  }
+  if (typeof value !== 'string') return null;
+  const parsed = Date.parse(value);
+  return Number.isNaN(parsed) ? value : new Date(parsed).toISOString();
 }
 
 /** The `/messages` list: the visible messages of the current branch, oldest first. */

@@ -51,11 +51,12 @@ export interface TurnDeps {
   cache: ConversationCache;
 }
 
-function userMessage(id: string, text: string): BackendMessage {
+/** The user message as the cache keeps it, stamped with the time it was sent (`sentAt`). */
+function userMessage(id: string, text: string, sentAt: number): BackendMessage {
   return {
     id,
     author: { role: 'user', name: null, metadata: {} },
-    create_time: Date.now() / 1000,
+    create_time: sentAt,
     update_time: null,
     content: { content_type: 'text', parts: [text] },
     status: 'finished_successfully',
@@ -73,6 +74,7 @@ function messageBody(
   action: BackendMessageRequest['action'],
   parentId: string,
   conversationId: string | undefined,
+  sentAt: number,
 ): BackendMessageRequest {
   const body: BackendMessageRequest = {
     action,
@@ -83,7 +85,7 @@ function messageBody(
             {
               id: turn.userMessage.id,
               author: { role: 'user' },
-              create_time: Date.now() / 1000,
+              create_time: sentAt,
               content: { content_type: 'text', parts: [turn.userMessage.text] },
               metadata: {},
             },
@@ -120,9 +122,11 @@ export async function* runTurn(
   let title: string | undefined;
   let started = false;
   const assistantMessages: BackendMessage[] = [];
+  // One time for the user message, upstream and in the cache: before any answer to it.
+  const sentAt = Date.now() / 1000;
 
   for (let continues = 0; ; continues++) {
-    const body = messageBody(options, turn, action, parentId, conversationId);
+    const body = messageBody(options, turn, action, parentId, conversationId, sentAt);
     const response = await upstream.sendMessage(caller.token, body, caller.signal);
     // Checked before `start`: a bodiless 2xx (204, 205) is a plain 502, not a broken stream.
     if (response.body === null) {
@@ -195,7 +199,7 @@ export async function* runTurn(
     }
   }
 
-  updateCache(cache, caller.principal, id, turn, assistantMessages, title);
+  updateCache(cache, caller.principal, id, { ...turn, sentAt }, assistantMessages, title);
 
   if (title !== undefined) yield { type: 'title', title };
   const reply = toReply(finalMessage, id, text);
@@ -211,7 +215,7 @@ function updateCache(
   cache: ConversationCache,
   principal: string,
   id: string,
-  turn: TurnRequest,
+  turn: TurnRequest & { sentAt: number },
   assistantMessages: BackendMessage[],
   title: string | undefined,
 ): void {
@@ -229,7 +233,12 @@ function updateCache(
   if (turn.action === 'next') {
     conversation = withMessage(
       conversation,
-      userMessage(turn.userMessage.id, turn.userMessage.text),
+      // Never after its answer, whatever the two clocks say: the tree's order is the times'.
+      userMessage(
+        turn.userMessage.id,
+        turn.userMessage.text,
+        firstTime(turn.sentAt, assistantMessages),
+      ),
       turn.parentId,
     );
   }
@@ -240,6 +249,12 @@ function updateCache(
   }
   if (title !== undefined) conversation = { ...conversation, title };
   cache.set(principal, id, { conversation, complete });
+}
+
+/** `sentAt`, or the first answer's time when the upstream's clock says that was earlier. */
+function firstTime(sentAt: number, answers: BackendMessage[]): number {
+  const answered = answers[0]?.create_time;
+  return typeof answered === 'number' && answered < sentAt ? answered : sentAt;
 }
 
 /** A fresh upstream id for a message. */
