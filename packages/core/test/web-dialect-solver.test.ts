@@ -15,7 +15,7 @@ t.test('the expected work of a difficulty grows as its hex value shrinks', (t) =
   t.equal(expectedProofHashes('00ffff'), 256);
   t.equal(Math.round(expectedProofHashes('073682')), 35);
   t.equal(Math.round(expectedProofHashes('000032')), 328_965);
-  t.equal(expectedProofHashes('not hex'), 1);
+  t.equal(expectedProofHashes('not hex'), Infinity, 'unreadable counts as too hard, not free');
   t.end();
 });
 
@@ -145,6 +145,9 @@ t.test('web options are checked and defaulted in resolveOptions', (t) => {
     {
       minDifficulty: '000032',
       maxProofIterations: 500_000,
+      maxProofMs: 10_000,
+      maxConcurrentProofs: 2,
+      maxQueuedProofs: 32,
       solveChallenge: undefined,
       accountId: undefined,
     },
@@ -152,6 +155,13 @@ t.test('web options are checked and defaulted in resolveOptions', (t) => {
   t.equal(resolveOptions({ web: { minDifficulty: '00FFFF' } }, {}).web.minDifficulty, '00ffff');
   t.throws(() => resolveOptions({ web: { minDifficulty: 'zz' } }, {}), /web.minDifficulty/);
   t.throws(() => resolveOptions({ web: { maxProofIterations: 0 } }, {}), /web.maxProofIterations/);
+  t.throws(() => resolveOptions({ web: { maxProofMs: 0 } }, {}), /web.maxProofMs/);
+  t.throws(
+    () => resolveOptions({ web: { maxConcurrentProofs: 0 } }, {}),
+    /web.maxConcurrentProofs/,
+  );
+  t.throws(() => resolveOptions({ web: { maxQueuedProofs: -1 } }, {}), /web.maxQueuedProofs/);
+  t.equal(resolveOptions({ web: { maxQueuedProofs: 0 } }, {}).web.maxQueuedProofs, 0);
   t.throws(() => resolveOptions({ dialect: 'x' as 'web' }, {}), /"legacy", "web" or "auto"/);
   t.end();
 });

@@ -10,7 +10,7 @@ import { buildProofConfig, buildRequirementsToken } from '../backend/proof-of-wo
 import type { BackendMessageRequest, ChatRequirements } from '../backend/types.js';
 import { RestError, isRestError } from '../errors.js';
 import type { ResolvedOptions, WebChallenge } from '../options.js';
-import { solveProof } from './proof-of-work-solver.js';
+import { ProofLimiter, solveProof } from './proof-of-work-solver.js';
 import { legacySender, type MessageSender, type SendContext } from './upstream-client.js';
 
 /** The browser the web headers and the proof's config array describe; both must agree. */
@@ -110,6 +110,8 @@ export type WebSenderOptions = Pick<ResolvedOptions, 'web' | 'logger'>;
 /** The `web` dialect's {@link MessageSender}. */
 export function webSender(options: WebSenderOptions): MessageSender {
   const { web, logger } = options;
+  // One limiter per handler: its solves share the event loop, and so the cap.
+  const limiter = new ProofLimiter(web.maxConcurrentProofs, web.maxQueuedProofs);
 
   async function answerChallenge(
     kind: WebChallenge['kind'],
@@ -165,6 +167,8 @@ export function webSender(options: WebSenderOptions): MessageSender {
       const solution = await solveProof(pow.seed, pow.difficulty, {
         minDifficulty: web.minDifficulty,
         maxIterations: web.maxProofIterations,
+        maxMs: web.maxProofMs,
+        limiter,
         config,
         signal: context.signal,
       });
