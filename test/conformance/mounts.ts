@@ -176,7 +176,7 @@ export const sidecar: Mount = {
   name: 'sidecar',
   start: ({ options, prefix }) => {
     // The suite sets only these options; logger and fetch are the sidecar's own.
-    const { upstream = '', dialect = 'auto', timeouts, limits, encoding, auth } = options;
+    const { upstream = '', dialect = 'auto', timeouts, limits, encoding, auth, cors } = options;
     const server = createSidecar({
       upstream,
       dialect,
@@ -186,6 +186,7 @@ export const sidecar: Mount = {
         prefix,
         ...(timeouts === undefined ? {} : { timeouts }),
         ...(limits === undefined ? {} : { limits }),
+        ...(cors === undefined ? {} : { cors }),
         ...(encoding === undefined ? {} : { encoding }),
       },
     });

@@ -821,6 +821,83 @@ export const CASES: Case[] = [
     },
   ],
   [
+    'CORS: a preflight from an allowed origin is answered, one from another origin is not',
+    async ({ t, emulator }) => {
+      const app = await startExtra({
+        upstream: emulator.url,
+        cors: { origins: ['https://app.example'] },
+      });
+      try {
+        const preflight = (origin: string, method = 'POST') =>
+          fetch(`${app.url}/conversations/new`, {
+            method: 'OPTIONS',
+            headers: {
+              origin,
+              'access-control-request-method': method,
+              'access-control-request-headers': 'authorization, content-type, x-evil',
+            },
+          });
+        const allowed = await preflight('https://app.example');
+        t.equal(allowed.status, 204);
+        t.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example');
+        t.match(allowed.headers.get('access-control-allow-methods'), /POST/);
+        t.equal(allowed.headers.get('access-control-allow-headers'), 'authorization, content-type');
+        t.match(allowed.headers.get('vary'), /Origin/);
+        t.ok(Number(allowed.headers.get('access-control-max-age')) > 0);
+        const other = await preflight('https://evil.example');
+        t.equal(other.headers.get('access-control-allow-origin'), null, 'no CORS for others');
+        const wrongMethod = await preflight('https://app.example', 'PUT');
+        t.equal(
+          wrongMethod.headers.get('access-control-allow-origin'),
+          null,
+          'PUT is no method here',
+        );
+      } finally {
+        await app.close();
+      }
+    },
+  ],
+  [
+    'CORS: a cross-origin call reads its reply, its stream, its errors and X-Total-Count',
+    async ({ t, emulator, credential }) => {
+      const app = await startExtra({ upstream: emulator.url, cors: { origins: '*' } });
+      try {
+        const origin = 'https://page.example';
+        const headers = {
+          origin,
+          authorization: `Bearer ${credential}`,
+          'content-type': 'application/json',
+        };
+        const created = await fetch(`${app.url}/conversations/new`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ prompt: 'Hello', stream: true }),
+        });
+        t.equal(created.status, 200);
+        t.equal(created.headers.get('access-control-allow-origin'), '*');
+        const events = await allEvents(created);
+        t.ok(
+          events.some((e) => e.event === 'reply'),
+          'the stream reached the page',
+        );
+        const list = await fetch(`${app.url}/conversations`, { headers });
+        t.equal(list.headers.get('access-control-allow-origin'), '*');
+        t.match(list.headers.get('access-control-expose-headers'), /X-Total-Count/);
+        await list.arrayBuffer();
+        const denied = await fetch(`${app.url}/conversations`, { headers: { origin } });
+        t.equal(denied.status, 401);
+        t.equal(denied.headers.get('access-control-allow-origin'), '*', 'errors are readable');
+        t.match(denied.headers.get('access-control-expose-headers'), /WWW-Authenticate/);
+        await denied.arrayBuffer();
+        const same = await fetch(`${app.url}/openapi.json`);
+        t.equal(same.headers.get('access-control-allow-origin'), null, 'no Origin, no CORS');
+        await same.arrayBuffer();
+      } finally {
+        await app.close();
+      }
+    },
+  ],
+  [
     'the upstream being unreachable is a 503 and an upstream that sends no headers in time a 504',
     async ({ t, emulator, token, sendPath, credential }) => {
       const unreachable = await startExtra({ upstream: 'http://127.0.0.1:9/backend-api' });

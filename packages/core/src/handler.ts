@@ -432,6 +432,11 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
   }
 
   const handler = async (request: Request): Promise<Response> => {
+    const response = await dispatch(request);
+    return options.cors === undefined ? response : options.cors.decorate(request, response);
+  };
+
+  async function dispatch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     try {
       const path = routePath(url);
@@ -439,6 +444,8 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
       if (found === undefined) {
         throw new RestError('not_found', `No route for ${request.method} ${url.pathname}.`);
       }
+      const preflight = options.cors?.preflight(request, Object.keys(found.entry.methods));
+      if (preflight !== undefined) return preflight;
       const route = found.entry.methods[request.method];
       if (route === undefined) {
         const allow = Object.keys(found.entry.methods);
@@ -467,7 +474,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
       );
       return errorResponse(redacted(restError, secretsOf(request)));
     }
-  };
+  }
 
   return Object.assign(handler, {
     handles: (pathname: string) => {

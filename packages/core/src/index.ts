@@ -14,6 +14,7 @@ export {
   type WebOptions,
   type ResolvedOptions,
 } from './options.js';
+export type { CorsOptions, CorsPolicy } from './http/cors.js';
 export { RestError, STATUS_BY_CODE, isRestError, type ErrorCode } from './errors.js';
 export { bodyParserError } from './http/request-body.js';
 export { authenticateChallenge, errorResponse } from './http/responses.js';

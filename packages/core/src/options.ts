@@ -1,5 +1,6 @@
 import type { Dialect } from './backend/types.js';
 import type { TokenPool } from './auth/token-pool.js';
+import { corsPolicy, type CorsOptions, type CorsPolicy } from './http/cors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { createNodeFetch } from './upstream/node-transport.js';
 
@@ -178,6 +179,13 @@ export interface ChatGptRestOptions {
    * global `fetch` per request)
    */
   fetch?: typeof fetch;
+  /**
+   * CORS, for pages on other origins calling the API from a browser: preflights are answered
+   * and every answer (errors and streams too) names the origin that may read it.
+   * @default false (no CORS headers; `OPTIONS` is a 405)
+   * @example { origins: ['https://app.example.com'] }
+   */
+  cors?: CorsOptions | false;
   /** A pino-compatible logger. @default silent */
   logger?: Logger;
   /** Authentication mode. @default { mode: 'passthrough' } */
@@ -206,6 +214,7 @@ export interface ResolvedOptions {
   pingInterval: number;
   prefix: string;
   fetch: typeof fetch;
+  cors: CorsPolicy | undefined;
   logger: Logger;
   auth: AuthOptions;
 }
@@ -337,6 +346,7 @@ export function resolveOptions(
         idleTimeout: timeouts.idle,
         maxBodyBytes: upstreamBody,
       }),
+    cors: corsPolicy(options.cors),
     logger: options.logger ?? silentLogger,
     auth,
   };

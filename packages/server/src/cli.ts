@@ -74,6 +74,11 @@ export async function main(
     queueSize: config.queueSize,
     queueWait: config.queueWait,
     passThroughAllow: config.passThroughAllow,
+    ...(config.corsOrigins.length === 0
+      ? {}
+      : {
+          core: { cors: { origins: config.corsOrigins.includes('*') ? '*' : config.corsOrigins } },
+        }),
     logger,
     port: config.port,
     host: config.host,

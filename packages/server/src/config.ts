@@ -37,6 +37,8 @@ export interface SidecarConfig {
   queueWait: number;
   /** Forwarded backend calls (`METHOD /path`); empty switches the pass-through off. */
   passThroughAllow: string[];
+  /** Origins allowed to call the REST API from a browser (`*` for any); empty: no CORS. */
+  corsOrigins: string[];
 }
 
 type Kind = 'string' | 'integer' | 'boolean' | 'list';
@@ -193,6 +195,16 @@ export const OPTIONS: readonly OptionSpec[] = [
     shown: 'the protocol endpoints',
     meaning:
       'backend calls forwarded under /backend-api, e.g. "GET /conversations,POST /conversation"; "none" turns it off',
+    inFile: true,
+  },
+  {
+    key: 'corsOrigins',
+    flag: 'cors-origin',
+    env: 'CHATGPT_REST_CORS_ORIGIN',
+    kind: 'list',
+    shown: 'none (no CORS)',
+    meaning:
+      'origins whose pages may call the REST API from a browser, e.g. "https://app.example.com,https://admin.example.com"; "*" for any',
     inFile: true,
   },
   {
@@ -514,6 +526,21 @@ export function loadConfig(
       queueSize: asInteger(spec('queueSize'), get('queueSize') ?? 8, 0, 10_000),
       queueWait: asInteger(spec('queueWait'), get('queueWait') ?? 20_000, 1, 3_600_000),
       passThroughAllow,
+      corsOrigins: corsOrigins(get('corsOrigins')),
     },
   };
+}
+
+/** The CORS origins setting: each `*` or an http(s) origin (scheme, host, port; no path). */
+function corsOrigins(value: unknown): string[] {
+  if (value === undefined) return [];
+  const origins = asList(spec('corsOrigins'), value);
+  for (const origin of origins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s?#]+$/i.test(origin)) {
+      throw new ConfigError(
+        `${where(spec('corsOrigins'))}: "${origin}" is not an origin such as https://app.example.com`,
+      );
+    }
+  }
+  return origins;
 }

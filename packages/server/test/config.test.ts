@@ -264,3 +264,15 @@ t.test('the CLI reports a port it cannot listen on', async (t) => {
   t.equal(code, 1);
   t.match(err.join('\n'), /cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/);
 });
+
+t.test('--cors-origin takes origins (or *) and refuses anything else', (t) => {
+  t.same(config([]).corsOrigins, []);
+  t.same(config(['--cors-origin', 'https://a.example,http://localhost:5173']).corsOrigins, [
+    'https://a.example',
+    'http://localhost:5173',
+  ]);
+  t.same(config([], { CHATGPT_REST_CORS_ORIGIN: '*' }).corsOrigins, ['*']);
+  t.match(refusal(['--cors-origin', 'https://a.example/path']), /is not an origin/);
+  t.match(refusal(['--cors-origin', 'a.example']), /is not an origin/);
+  t.end();
+});
