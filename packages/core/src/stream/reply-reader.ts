@@ -313,7 +313,8 @@ export class ReplyAssembler {
       tracked = { message, sent: '', visible: false };
       this.messages.set(id, tracked);
     } else tracked.message = message;
-    if (!isVisibleReply(message)) return;
+    // A message once visible stays part of the reply: if it turns odd, its text is what it shows.
+    if (!tracked.visible && !isVisibleReply(message)) return;
     if (!tracked.visible) {
       tracked.visible = true;
       this.visibleIds.push(id);
