@@ -166,8 +166,8 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
       }
       return sseResponse(toSse(events, cleanup), {
         pingInterval: options.pingInterval,
-        cancel: () => {
-          controller.abort();
+        cancel: (reason) => {
+          controller.abort(reason);
           cleanup();
         },
         toError: (error) =>

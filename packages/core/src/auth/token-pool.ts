@@ -3,6 +3,7 @@ import { RestError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { HeldToken } from '../options.js';
 import { upstreamErrorFromBody } from '../upstream/upstream-errors.js';
+import { readLimited } from '../upstream/read-limited.js';
 
 /** Options of {@link TokenPool}. */
 export interface TokenPoolOptions {
@@ -314,10 +315,8 @@ export class TokenPool {
         end();
       };
       if (response.status === 401 || response.status === 429) {
-        const text = await response
-          .clone()
-          .text()
-          .catch(() => '');
+        // Sniffed within a cap: an endless 401 body must not be buffered to learn from it.
+        const text = await readLimited(response.clone()).catch(() => '');
         this.observe(label, response.status, text, response.headers);
       }
       if (response.body === null) {

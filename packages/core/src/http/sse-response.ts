@@ -33,7 +33,7 @@ export function sseResponse(
     toError,
   }: {
     pingInterval: number;
-    cancel: () => void;
+    cancel: (reason?: unknown) => void;
     toError: (error: unknown) => RestError;
   },
 ): Response {
@@ -64,8 +64,9 @@ export function sseResponse(
           clearTimeout(timer);
         }
       },
-      cancel() {
-        cancel();
+      cancel(reason) {
+        // The reason (a host's shutdown RestError, a client gone) goes on to the upstream abort.
+        cancel(reason);
       },
     },
     { highWaterMark: 0 },

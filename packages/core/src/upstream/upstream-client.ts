@@ -6,11 +6,9 @@ import type {
 import { RestError, isRestError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { asConversation, asConversationList } from '../backend/shapes.js';
+import { readLimited } from './read-limited.js';
 import { TRANSPORT_ERRORS, type UpstreamFetchInit } from './node-transport.js';
 import { isCloudflareChallenge, upstreamErrorFromBody } from './upstream-errors.js';
-
-/** Largest error body read from the upstream; Cloudflare pages are big and only sniffed. */
-const ERROR_BODY_LIMIT = 64 * 1024;
 
 const USER_AGENT =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/143.0.0.0 Safari/537.36';
@@ -47,23 +45,6 @@ export const legacySender: MessageSender = {
   send: (context, body) =>
     context.call({ method: 'POST', path: '/conversation', body, accept: 'text/event-stream' }),
 };
-
-async function readLimited(response: Response): Promise<string> {
-  if (response.body === null) return '';
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-    if (text.length >= ERROR_BODY_LIMIT) {
-      await reader.cancel();
-      break;
-    }
-  }
-  return text + decoder.decode();
-}
 
 /**
  * Reads a whole body within `limit` bytes, never silent for more than `idleMs`: the built-in

@@ -1,0 +1,25 @@
+/** Largest error body read from the upstream; Cloudflare pages are big and only sniffed. */
+export const ERROR_BODY_LIMIT = 64 * 1024;
+
+/**
+ * The first `limit` characters of a body (an error page, a 401 or 429 to learn from), the rest
+ * cancelled unread: an error body is sniffed, never buffered whole.
+ */
+export async function readLimited(response: Response, limit = ERROR_BODY_LIMIT): Promise<string> {
+  if (response.body === null) return '';
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+    if (text.length >= limit) {
+      // Not awaited: cancelling one branch of a tee (a cloned response) settles only when the
+      // other branch is cancelled too.
+      reader.cancel().catch(() => undefined);
+      break;
+    }
+  }
+  return text + decoder.decode();
+}
