@@ -124,3 +124,74 @@ export function parseRow(
     nsPerTextByte: round((ms * 1e6) / (kib * 1024), 1),
   };
 }
+
+/** A long `v1` stream of one kind of patch, the pathological cases of issue 10 #17. */
+export type PatchKind = 'object merges' | 'citation appends' | 'text appends';
+
+export interface PatchRow {
+  kind: PatchKind;
+  patches: number;
+  inputBytes: number;
+  /** Median time of one `collectReply` over the whole stream. */
+  ms: number;
+  /** Per patch: flat when applying a patch costs the patch, growing when it costs the state. */
+  nsPerPatch: number;
+}
+
+const PATCH_START =
+  'event: delta_encoding\ndata: "v1"\n\n' +
+  'data: {"v": {"message": {"id": "m1", "author": {"role": "assistant"}, "content": ' +
+  '{"content_type": "text", "parts": [""]}, "status": "in_progress", "metadata": ' +
+  '{"citations": []}, "recipient": "all"}, "conversation_id": "c1"}, "c": 0}\n\n';
+
+const PATCH_EVENT: Record<PatchKind, (i: number) => string> = {
+  'object merges': (i) => `{"p": "/message/metadata", "o": "append", "v": {"k${i}": ${i}}}`,
+  'citation appends': (i) =>
+    `{"p": "/message/metadata/citations", "o": "append", "v": [{"start_ix": ${i}}]}`,
+  'text appends': () => '{"p": "/message/content/parts/0", "o": "append", "v": "w "}',
+};
+
+/** The stream of `patches` patches of one kind, in 16 KiB chunks as a socket would give them. */
+export function patchStream(kind: PatchKind, patches: number): Uint8Array[] {
+  const lines = [PATCH_START];
+  for (let i = 0; i < patches; i++) lines.push(`data: ${PATCH_EVENT[kind](i)}\n\n`);
+  lines.push('data: {"p": "/message/content/parts/0", "o": "append", "v": "end"}\n\n');
+  lines.push('data: [DONE]\n\n');
+  const all = new TextEncoder().encode(lines.join(''));
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < all.length; at += 16_384) chunks.push(all.subarray(at, at + 16_384));
+  return chunks;
+}
+
+/** Times `collectReply` over streams of 10k, 40k and 100k patches of each kind (linear: flat ns/patch). */
+export async function patchLinearity(runs = 3): Promise<PatchRow[]> {
+  const rows: PatchRow[] = [];
+  for (const kind of Object.keys(PATCH_EVENT) as PatchKind[]) {
+    for (const patches of [10_000, 40_000, 100_000]) {
+      const chunks = patchStream(kind, patches);
+      const times: number[] = [];
+      for (let run = 0; run < 1 + runs; run++) {
+        const start = performance.now();
+        await collectReply(replay(chunks));
+        if (run > 0) times.push(performance.now() - start);
+      }
+      const ms = median(times);
+      rows.push({
+        kind,
+        patches,
+        inputBytes: chunks.reduce((sum, chunk) => sum + chunk.length, 0),
+        ms: round(ms, 1),
+        nsPerPatch: round((ms * 1e6) / patches, 0),
+      });
+    }
+  }
+  return rows;
+}
+
+// `node --conditions=@chatgpt-rest/source --import tsx bench/parse-time.ts`: the patch rows alone.
+if (
+  process.argv[1] !== undefined &&
+  import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))
+) {
+  console.table(await patchLinearity());
+}
