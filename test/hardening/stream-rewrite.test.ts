@@ -154,3 +154,37 @@ t.test('rewrites past the budget end the stream instead of amplifying it', async
   }
   await t.rejects(collectReply(body()), { code: 'upstream_error', message: /rewrote/ });
 });
+
+const { createBackendEmulator } = await import('@chatgpt-rest/core/testing');
+
+for (const [dialect, encoding] of [
+  ['legacy', 'legacy'],
+  ['legacy', 'v1'],
+  ['web', 'v1'],
+] as const) {
+  t.test(`emulator rewrite_text fault (${dialect}, ${encoding}): all views agree`, async (t) => {
+    const emulator = await createBackendEmulator({ dialect, replyWords: 30 });
+    t.teardown(() => emulator.close());
+    const handler = createHandler({ upstream: emulator.url, dialect, encoding });
+    emulator.inject({
+      match: { method: 'POST', path: /\/conversation$/ },
+      fault: { type: 'rewrite_text', afterEvents: 3, cut: 4 },
+    });
+    const streamed = await rest(handler, 'POST', '/conversations/new', {
+      body: { prompt: 'tell me a story', stream: true },
+    });
+    const events = sseEvents(streamed.text);
+    const reply = events.find((e) => e.event === 'reply')?.data;
+    t.ok(
+      events.some((e) => e.event === 'rewrite'),
+      'a rewrite was streamed',
+    );
+    t.equal(clientText(events), reply.message, 'deltas and rewrites give the reply');
+    const id = String(reply.conversation_id);
+    const cached = await rest(handler, 'GET', `/conversations/${id}/messages`);
+    t.equal(cached.json.at(-1).message, reply.message, '/messages from the cache');
+    const fresh = createHandler({ upstream: emulator.url, dialect, encoding });
+    const stored = await rest(fresh, 'GET', `/conversations/${id}/messages`);
+    t.equal(stored.json.at(-1).message, reply.message, 'the upstream stored the same text');
+  });
+}

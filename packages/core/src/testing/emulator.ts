@@ -368,6 +368,7 @@ export async function createBackendEmulator(
       }),
       streamFaults,
       turn.conversation.id,
+      turn.text,
     );
     busy.set(owner, (busy.get(owner) ?? 0) + 1);
     inFlight += 1;

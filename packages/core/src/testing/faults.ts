@@ -47,7 +47,13 @@ export type StreamFault =
   /** One socket write per byte, so every event and UTF-8 sequence is split. */
   | { type: 'split_bytes' }
   /** One line padded to `bytes` (default 2 MiB) after N events (default 1). */
-  | { type: 'long_line'; bytes?: number; afterEvents?: number };
+  | { type: 'long_line'; bytes?: number; afterEvents?: number }
+  /**
+   * After the first text event at or past N events (default 2), the text already sent is cut by
+   * `cut` characters (default 3; a v1 `truncate`, or a shorter legacy snapshot), then restored
+   * (a v1 `append`, or the snapshot again): a rewrite of streamed text; the final text is unchanged.
+   */
+  | { type: 'rewrite_text'; afterEvents?: number; cut?: number };
 
 /** Any injectable fault. */
 export type Fault = StatusFault | StreamFault;
@@ -199,6 +205,7 @@ const NAME_ONLY = new Set([
   'unauthorized_in_stream',
   'split_bytes',
   'long_line',
+  'rewrite_text',
 ]);
 
 /**

@@ -41,11 +41,59 @@ function every(frames: Frame[], step: number, make: () => Frame): Frame[] {
   return out;
 }
 
-/** Applies the frame-rewriting faults to a stream. */
+const TEXT_PATH = '/message/content/parts/0';
+
+/**
+ * The frames that cut the text sent so far (`text`, after a text frame) by `cut` characters and
+ * restore it: a v1 truncate then append (paths given, so the cursor stays a text append), or a
+ * legacy snapshot with the shorter text then the original snapshot. Undefined for other frames.
+ */
+function rewriteAfter(frame: Frame, cut: number, text: string): Frame[] | undefined {
+  if (frame.kind !== 'event' || frame.textEnd === undefined || frame.textEnd <= cut) return;
+  let data: unknown;
+  try {
+    data = JSON.parse(frame.data);
+  } catch {
+    return undefined;
+  }
+  if (typeof data !== 'object' || data === null) return undefined;
+  const record = data as Record<string, unknown>;
+  const end = frame.textEnd;
+  const isV1Append =
+    typeof record.v === 'string' &&
+    (record.p === undefined || record.p === TEXT_PATH) &&
+    (record.o === undefined || record.o === 'append');
+  if (isV1Append) {
+    return [
+      dataFrame({ p: TEXT_PATH, o: 'truncate', v: end - cut }, end - cut),
+      dataFrame({ p: TEXT_PATH, o: 'append', v: text.slice(end - cut, end) }, end),
+    ];
+  }
+  const message = record.message as { content?: { parts?: unknown[] } } | undefined;
+  const snapshot = message?.content?.parts?.[0];
+  if (typeof snapshot !== 'string') return undefined;
+  const shorter = structuredClone(record) as { message: { content: { parts: unknown[] } } };
+  shorter.message.content.parts[0] = snapshot.slice(0, end - cut);
+  return [dataFrame(shorter, end - cut), frame];
+}
+
+/** Inserts a rewrite of streamed text after the first text frame at or past `after` frames. */
+function withRewrite(frames: Frame[], after: number, cut: number, text: string): Frame[] {
+  for (let index = Math.max(0, after - 1); index < frames.length; index++) {
+    const inserted = rewriteAfter(frames[index] as Frame, Math.max(1, Math.floor(cut)), text);
+    if (inserted !== undefined) {
+      return [...frames.slice(0, index + 1), ...inserted, ...frames.slice(index + 1)];
+    }
+  }
+  return frames;
+}
+
+/** Applies the frame-rewriting faults to a stream; `text` is the reply text the frames carry. */
 export function rewriteFrames(
   input: Frame[],
   faults: StreamFault[],
   conversationId: string,
+  text = '',
 ): Frame[] {
   let frames = [...input];
   for (const fault of faults) {
@@ -96,6 +144,9 @@ export function rewriteFrames(
         );
         break;
       }
+      case 'rewrite_text':
+        frames = withRewrite(frames, fault.afterEvents ?? 2, fault.cut ?? 3, text);
+        break;
       case 'end_without_done':
         frames = frames.filter((f) => !(f.kind === 'event' && f.data === '[DONE]'));
         if (fault.afterEvents !== undefined) frames = frames.slice(0, fault.afterEvents);
