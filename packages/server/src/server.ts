@@ -70,6 +70,18 @@ export interface SidecarOptions {
    * @default 65536
    */
   passThroughErrorBodyLimit?: number;
+  /**
+   * Longest time a client may take to send a request's headers (slowloris), in ms; then the
+   * connection gets 408 and is closed.
+   * @default 20000
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Longest time a client may take to send a whole request, headers and body (a slow body),
+   * in ms. Responses, streams included, are not limited by it.
+   * @default 60000
+   */
+  requestTimeoutMs?: number;
   /** Further core options (timeouts, cache, limits…). */
   core?: Omit<ChatGptRestOptions, 'upstream' | 'dialect' | 'auth' | 'logger' | 'fetch'>;
   /** Where {@link Sidecar.listen} binds. @default 8000 and '127.0.0.1' */
@@ -359,76 +371,91 @@ export function createServer(options: SidecarOptions): Sidecar {
     return path.replace(/^\/conversations\/(?!new$|all$)[^/]+/, '/conversations/:id');
   }
 
-  const server = createHttpServer((req, res) => {
-    const started = performance.now();
-    const note: RequestNote = { principal: defaultPrincipal };
-    active.add(res);
-    res.once('close', () => {
-      active.delete(res);
-      if (closing && active.size === 0) idle?.();
-      logger.info(
-        {
-          method: req.method,
-          route: note.route ?? '(unmatched)',
-          status: res.statusCode,
-          durationMs: Math.round(performance.now() - started),
-          principal: note.principal,
-          upstreamStatus: note.upstreamStatus ?? null,
-          ...(res.writableFinished ? {} : { aborted: true }),
-        },
-        'request',
-      );
-    });
-    if (closing) {
-      note.route = '(shutting down)';
-      sendJson(res, 503, new RestError('upstream_unavailable', SHUTDOWN_MESSAGE).toJSON(), true);
-      return;
-    }
-    const target = checkRequestTarget(req.url);
-    if ('refused' in target) {
-      note.route = '(invalid target)';
-      sendJson(res, 400, new RestError('invalid_request', target.refused).toJSON(), true);
-      return;
-    }
-    if (target.path === '/healthz') {
-      note.route = '/healthz';
-      sendJson(res, 200, { status: 'ok' });
-      return;
-    }
-    if (target.path === '/readyz') {
-      note.route = '/readyz';
-      const details = hasApiKey(req, apiKeys);
-      void readiness(details).then(({ ready, body }) => sendJson(res, ready ? 200 : 503, body));
-      return;
-    }
-    if (target.path === PASS_THROUGH_PREFIX || target.path.startsWith(`${PASS_THROUGH_PREFIX}/`)) {
-      if (passThrough === undefined) {
-        note.route = `${PASS_THROUGH_PREFIX}/*`;
-        sendJson(res, 404, new RestError('not_found', 'The pass-through is off.').toJSON());
+  const server = createHttpServer(
+    {
+      headersTimeout: options.headersTimeoutMs ?? 20_000,
+      requestTimeout: options.requestTimeoutMs ?? 60_000,
+      // How often Node looks for requests past those limits (its default is 30 s).
+      connectionsCheckingInterval: 1000,
+    },
+    (req, res) => {
+      const started = performance.now();
+      const note: RequestNote = { principal: defaultPrincipal };
+      active.add(res);
+      res.once('close', () => {
+        active.delete(res);
+        if (closing && active.size === 0) idle?.();
+        logger.info(
+          {
+            method: req.method,
+            route: note.route ?? '(unmatched)',
+            status: res.statusCode,
+            durationMs: Math.round(performance.now() - started),
+            principal: note.principal,
+            upstreamStatus: note.upstreamStatus ?? null,
+            ...(res.writableFinished ? {} : { aborted: true }),
+          },
+          'request',
+        );
+      });
+      if (closing) {
+        note.route = '(shutting down)';
+        sendJson(res, 503, new RestError('upstream_unavailable', SHUTDOWN_MESSAGE).toJSON(), true);
         return;
       }
-      passThrough.handle(req, res, target, note);
-      return;
-    }
-    note.route = route(target.path);
-    void notes.run(note, () =>
-      serveNode(served, req, res, {
-        bodyLimit: handler.options.limits.body,
-        onError: (error) =>
-          logger.error(
-            { route: note.route, err: error instanceof Error ? error.name : 'unknown' },
-            'request failed inside the server',
-          ),
-      }),
-    );
-  });
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) {
-      const body = JSON.stringify(
-        new RestError('invalid_request', 'The request could not be parsed.').toJSON(),
+      const target = checkRequestTarget(req.url);
+      if ('refused' in target) {
+        note.route = '(invalid target)';
+        sendJson(res, 400, new RestError('invalid_request', target.refused).toJSON(), true);
+        return;
+      }
+      if (target.path === '/healthz') {
+        note.route = '/healthz';
+        sendJson(res, 200, { status: 'ok' });
+        return;
+      }
+      if (target.path === '/readyz') {
+        note.route = '/readyz';
+        const details = hasApiKey(req, apiKeys);
+        void readiness(details).then(({ ready, body }) => sendJson(res, ready ? 200 : 503, body));
+        return;
+      }
+      if (
+        target.path === PASS_THROUGH_PREFIX ||
+        target.path.startsWith(`${PASS_THROUGH_PREFIX}/`)
+      ) {
+        if (passThrough === undefined) {
+          note.route = `${PASS_THROUGH_PREFIX}/*`;
+          sendJson(res, 404, new RestError('not_found', 'The pass-through is off.').toJSON());
+          return;
+        }
+        passThrough.handle(req, res, target, note);
+        return;
+      }
+      note.route = route(target.path);
+      void notes.run(note, () =>
+        serveNode(served, req, res, {
+          bodyLimit: handler.options.limits.body,
+          onError: (error) =>
+            logger.error(
+              { route: note.route, err: error instanceof Error ? error.name : 'unknown' },
+              'request failed inside the server',
+            ),
+        }),
       );
+    },
+  );
+  server.on('clientError', (error: Error & { code?: string }, socket) => {
+    if (socket.writable) {
+      // A request that took longer than headersTimeoutMs/requestTimeoutMs to arrive: 408.
+      const late = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      const message = late
+        ? 'The request took too long to arrive.'
+        : 'The request could not be parsed.';
+      const body = JSON.stringify(new RestError('invalid_request', message).toJSON());
+      const status = late ? '408 Request Timeout' : '400 Bad Request';
       socket.end(
-        `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
     } else {
       socket.destroy();
