@@ -49,7 +49,7 @@ t.test('a slowloris is cut with 408 after headersTimeoutMs', async (t) => {
   const { url } = await sidecar(t);
   const head = 'GET /conversations HTTP/1.1\r\nhost: x\r\nauthorization: Bearer slow-token-1\r\n';
   const started = Date.now();
-  const answer = await trickle(Number(url.port), [...head], 100);
+  const answer = await trickle(Number(url.port), Array.from(head), 100);
   t.match(answer, /^HTTP\/1\.1 408/);
   t.match(answer, /"code":"invalid_request"/);
   t.ok(Date.now() - started < 5000, 'cut within seconds, not minutes');
@@ -59,7 +59,7 @@ t.test('a slow body is cut with 408 after requestTimeoutMs', async (t) => {
   const { url } = await sidecar(t);
   const body = '{"prompt":"hello there"}';
   const head = `POST /conversations/new HTTP/1.1\r\nhost: x\r\nauthorization: Bearer slow-token-2\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`;
-  const answer = await trickle(Number(url.port), [head, ...body], 200);
+  const answer = await trickle(Number(url.port), [head, ...Array.from(body)], 200);
   t.match(answer, /^HTTP\/1\.1 408/);
 });
 
