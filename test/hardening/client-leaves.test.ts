@@ -37,7 +37,7 @@ for (const mount of MOUNTS) {
       await pending;
       const closure = await Promise.race([
         emulator.requests[mark]!.closed,
-        new Promise<undefined>((resolve) => setTimeout(resolve, 2000)),
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2000)),
       ]);
       t.equal(closure?.aborted, true, `stream=${stream}: the upstream request was aborted`);
     }

@@ -8,9 +8,9 @@ import net from 'node:net';
 import { silentLogger } from '@chatgpt-rest/core';
 import { createBackendEmulator } from '@chatgpt-rest/core/testing';
 import { createServer } from '@chatgpt-rest/server';
-import t from 'tap';
+import t, { type Test } from 'tap';
 
-async function sidecar(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function sidecar(t: Test) {
   const emulator = await createBackendEmulator({ dialect: 'legacy', pacingMs: 150 });
   const server = createServer({
     upstream: emulator.url,
