@@ -366,9 +366,10 @@ export function createServer(options: SidecarOptions): Sidecar {
   let idle: (() => void) | undefined;
   const defaultPrincipal = pool === undefined ? 'passthrough' : '-';
 
+  /** The route template for logs (`/conversations/:id/ask`): the core's router says it. */
   function route(path: string): string {
-    if (!handler.handles(path)) return '(unmatched)';
-    return path.replace(/^\/conversations\/(?!new$|all$)[^/]+/, '/conversations/:id');
+    const template = handler.routeOf(path);
+    return template === undefined ? '(unmatched)' : handler.options.prefix + template;
   }
 
   const server = createHttpServer(

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type {
   BackendConversation,
   BackendConversationList,
@@ -38,12 +39,16 @@ export interface MessageSender {
   send(context: SendContext, body: BackendMessageRequest): Promise<Response>;
   /** Headers the dialect adds to every upstream request (web: device id, origin, account id). */
   headers?(token: string): Record<string, string>;
+  /** The `parent_message_id` of a new conversation's first message. */
+  newConversationParent(): string;
 }
 
 /** The legacy send path: one `POST /conversation`. */
 export const legacySender: MessageSender = {
   send: (context, body) =>
     context.call({ method: 'POST', path: '/conversation', body, accept: 'text/event-stream' }),
+  // The client names the root of a new conversation with an id of its own.
+  newConversationParent: () => randomUUID(),
 };
 
 /**
@@ -346,6 +351,11 @@ export class UpstreamClient {
     );
     const title = (result as { title?: unknown } | null)?.title;
     return typeof title === 'string' ? title : undefined;
+  }
+
+  /** The `parent_message_id` of a new conversation's first message, as the dialect wants it. */
+  newConversationParent(): string {
+    return this.#sender.newConversationParent();
   }
 
   /** Sends a message with the dialect's send path; resolves with the streaming response. */

@@ -241,6 +241,8 @@ export function webSender(options: WebSenderOptions): MessageSender {
 
   return {
     headers: (token) => webHeaders(token, web.accountId),
+    // chatgpt.com starts a conversation under this fixed parent; the client makes no root id.
+    newConversationParent: () => 'client-created-root',
 
     async send(context, body) {
       const history: SendHistory = { sends: 0, expiredSkips: 0, sentExpired: false };

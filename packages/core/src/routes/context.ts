@@ -1,0 +1,63 @@
+/** What every route handler receives: the request, its caller, and the core's services. */
+import type { Credentials } from '../auth.js';
+import type { BackendConversation } from '../backend/types.js';
+import type { ConversationCache } from '../conversation/conversation-cache.js';
+import type { FailureMapper } from '../http/failures.js';
+import type { ResolvedOptions } from '../options.js';
+import type { UpstreamClient } from '../upstream/upstream-client.js';
+
+/** The services routes use, built once per handler. */
+export interface Services {
+  options: ResolvedOptions;
+  upstream: UpstreamClient;
+  cache: ConversationCache;
+  /** What a failure becomes for the client (SSE error events use it too). */
+  toRestError: FailureMapper;
+}
+
+/** One request, as a route sees it. */
+export interface RouteContext {
+  request: Request;
+  url: URL;
+  credentials: Credentials;
+  signal: AbortSignal;
+  services: Services;
+}
+
+/** A request to a route with `:id`: the conversation id, checked to be a UUID. */
+export interface IdContext extends RouteContext {
+  id: string;
+}
+
+/** A route without `:id` (a collection) or with it (one conversation). */
+export type Route =
+  | {
+      kind: 'collection';
+      path: string;
+      /** Served without credentials (the API description). */
+      public?: boolean;
+      methods: Partial<Record<string, (context: RouteContext) => Promise<Response>>>;
+    }
+  | {
+      kind: 'member';
+      path: `${string}:id${string}`;
+      public?: false;
+      methods: Partial<Record<string, (context: IdContext) => Promise<Response>>>;
+    };
+
+/**
+ * A conversation's tree, from the cache when there (`whole`: only a tree the upstream sent,
+ * not one rebuilt from streams, which lacks the hidden nodes), else from one upstream GET.
+ */
+export async function loadConversation(
+  context: IdContext,
+  whole = false,
+): Promise<BackendConversation> {
+  const { cache, upstream } = context.services;
+  const { principal, token } = context.credentials;
+  const cached = cache.get(principal, context.id);
+  if (cached !== undefined && (cached.complete || !whole)) return cached.conversation;
+  const fetched = await upstream.getConversation(token, context.id, context.signal);
+  cache.set(principal, context.id, { conversation: fetched, complete: true });
+  return fetched;
+}
