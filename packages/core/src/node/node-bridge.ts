@@ -9,3 +9,4 @@ export {
   type NodeListenerOptions,
   type WebHandler,
 } from './node-listener.js';
+export { frameworkResponse, type FrameworkResponse } from './framework-response.js';
