@@ -2,7 +2,7 @@
  * The REST API handler: wiring (options, upstream client, cache, auth), dispatch through the
  * router to the route modules in `routes/`, and failures turned into the spec's errors.
  */
-import { createAuthenticator, tokenPoolOf, type Credentials } from './auth.js';
+import { createAuthenticator, tokenPoolOf, type Credentials } from './auth/authenticator.js';
 import { ConversationCache } from './conversation/conversation-cache.js';
 import { RestError, isRestError } from './errors.js';
 import { failureMapper } from './http/failures.js';

@@ -20,7 +20,13 @@ export { bodyParserError } from './http/request-body.js';
 export { authenticateChallenge, errorResponse } from './http/responses.js';
 export type { Reply, ThreadMessage } from './conversation/reply.js';
 export { silentLogger, type Logger } from './logger.js';
-export { createAuthenticator, tokenPoolOf, type Authenticator, type Credentials } from './auth.js';
+export { bearerToken } from './auth/bearer.js';
+export {
+  createAuthenticator,
+  tokenPoolOf,
+  type Authenticator,
+  type Credentials,
+} from './auth/authenticator.js';
 export {
   TokenPool,
   type TokenPoolOptions,

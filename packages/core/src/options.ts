@@ -1,44 +1,9 @@
 import type { Dialect } from './backend/types.js';
-import type { TokenPool } from './auth/token-pool.js';
+export type { AuthOptions, HeldToken } from './auth/auth-options.js';
+import type { AuthOptions } from './auth/auth-options.js';
 import { corsPolicy, type CorsOptions, type CorsPolicy } from './http/cors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { createNodeFetch } from './upstream/node-transport.js';
-
-/** One access token the server holds, with the label that names it in logs and cache keys. */
-export interface HeldToken {
-  /** A name for logs and metrics; never the token. */
-  label: string;
-  /** The ChatGPT access token (the `accessToken` of `/api/auth/session`). */
-  token: string;
-}
-
-/** How clients authenticate. */
-export type AuthOptions =
-  | {
-      /** Each request carries the ChatGPT access token in `Authorization` (the seed's way). */
-      mode: 'passthrough';
-    }
-  | {
-      /** The server holds the access tokens; clients send one of `apiKeys`. */
-      mode: 'server';
-      /** The access tokens to use upstream. At least one. */
-      tokens: HeldToken[];
-      /** Keys clients send as `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
-      apiKeys: string[];
-      /** Allow requests without any API key when `apiKeys` is empty. Default `false`: fail closed. */
-      allowOpen?: boolean;
-      /**
-       * Per-token message queue: the upstream answers one message at a time per account, so a
-       * second one waits (at most `size` waiting, each at most `waitMs`) instead of being refused.
-       * @default { size: 8, waitMs: 20000 }
-       */
-      queue?: { size?: number; waitMs?: number };
-      /**
-       * A pool of these tokens shared with another server part (the sidecar's pass-through), so
-       * both count the same load; built from `tokens` when absent.
-       */
-      pool?: TokenPool;
-    };
 
 /** A browser challenge the sentinel asked for, handed to {@link WebOptions.solveChallenge}. */
 export interface WebChallenge {

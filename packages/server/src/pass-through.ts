@@ -10,7 +10,13 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { createProxyServer } from 'http-proxy-3';
-import { RestError, isRestError, type Authenticator, type TokenPool } from '@chatgpt-rest/core';
+import {
+  RestError,
+  isRestError,
+  type Authenticator,
+  type TokenPool,
+  bearerToken,
+} from '@chatgpt-rest/core';
 import { endToEndHeaders } from './hop-headers.js';
 import { StreamRedactor, redactAll, secretBytes } from './redact.js';
 import type { RequestTarget } from './request-target.js';
@@ -230,9 +236,7 @@ function decoded(
 function callerSecret(req: IncomingMessage): string | undefined {
   const key = req.headers['x-api-key'];
   if (typeof key === 'string' && key.trim() !== '') return key.trim();
-  const value = (req.headers.authorization ?? '').trim();
-  const token = (/^bearer\s+(.*)$/i.exec(value)?.[1] ?? value).trim();
-  return token === '' ? undefined : token;
+  return bearerToken(req.headers.authorization);
 }
 
 function conversationIdOf(path: string, body: Buffer): string | undefined {

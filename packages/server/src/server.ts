@@ -22,6 +22,7 @@ import {
   type HeldToken,
   type Logger,
   type WebHandler,
+  bearerToken,
 } from '@chatgpt-rest/core';
 import type { DialectSetting } from './config.js';
 import { createJsonLogger } from './logger.js';
@@ -124,10 +125,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown, close = fa
   res.end(JSON.stringify(body));
 }
 
-function bearer(value: string | null): string | undefined {
-  return /^bearer\s+(\S+)\s*$/i.exec(value ?? '')?.[1];
-}
-
 function sha256(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
@@ -138,8 +135,8 @@ function hasApiKey(req: IncomingMessage, apiKeys: readonly string[]): boolean {
   const given =
     typeof header === 'string' && header.trim() !== ''
       ? header.trim()
-      : (/^bearer\s+(.*)$/i.exec((req.headers.authorization ?? '').trim())?.[1] ?? '').trim();
-  if (given === '') return false;
+      : bearerToken(req.headers.authorization);
+  if (given === undefined) return false;
   const digest = sha256(given);
   let ok = false;
   for (const key of apiKeys) ok = timingSafeEqual(sha256(key), digest) || ok;
@@ -260,7 +257,7 @@ export function createServer(options: SidecarOptions): Sidecar {
   // The innermost fetch: tells the request log which token label and upstream status it saw.
   const observingFetch: typeof fetch = async (input, init) => {
     const note = notes.getStore();
-    const token = bearer(new Headers(init?.headers).get('authorization'));
+    const token = bearerToken(new Headers(init?.headers).get('authorization'));
     const label = token === undefined ? undefined : pool?.labelOf(token);
     if (note !== undefined && label !== undefined) note.principal = label;
     const response = await baseFetch(input, init);

@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { RestError } from './errors.js';
-import type { Logger } from './logger.js';
-import type { AuthOptions } from './options.js';
-import { TokenPool } from './auth/token-pool.js';
+import { RestError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { AuthOptions } from './auth-options.js';
+import { bearerToken } from './bearer.js';
+import { TokenPool } from './token-pool.js';
 
 /** Who a request acts as: the upstream access token and the principal that keys the cache. */
 export interface Credentials {
@@ -20,14 +21,6 @@ function sha256(value: string): Buffer {
 /** Compares two secrets in constant time (both are hashed first so lengths never leak). */
 function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(sha256(a), sha256(b));
-}
-
-function bearer(header: string | null): string | undefined {
-  if (header === null) return undefined;
-  const value = header.trim();
-  const match = /^bearer\s+(.*)$/i.exec(value);
-  const token = (match?.[1] ?? value).trim();
-  return token === '' ? undefined : token;
 }
 
 /**
@@ -58,7 +51,7 @@ function heldTokenPool(auth: Extract<AuthOptions, { mode: 'server' }>, logger?: 
 export function createAuthenticator(auth: AuthOptions, pool?: TokenPool): Authenticator {
   if (auth.mode === 'passthrough') {
     return (headers) => {
-      const token = bearer(headers.get('authorization'));
+      const token = bearerToken(headers.get('authorization'));
       if (token === undefined) throw new RestError('missing_token', 'access_token is required');
       return {
         token,
@@ -70,7 +63,7 @@ export function createAuthenticator(auth: AuthOptions, pool?: TokenPool): Authen
   const { apiKeys, allowOpen = false } = auth;
   const held = pool ?? heldTokenPool(auth);
   return (headers, conversationId) => {
-    const key = headers.get('x-api-key')?.trim() ?? bearer(headers.get('authorization'));
+    const key = headers.get('x-api-key')?.trim() ?? bearerToken(headers.get('authorization'));
     if (apiKeys.length > 0 || !allowOpen) {
       if (key === undefined) throw new RestError('missing_token', 'An API key is required.');
       // Check every key so the time taken does not tell which one matched.

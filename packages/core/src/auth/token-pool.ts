@@ -1,7 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import { RestError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import type { HeldToken } from '../options.js';
+import { bearerToken } from './bearer.js';
+import type { HeldToken } from './held-token.js';
 import { upstreamErrorFromBody } from '../upstream/upstream-errors.js';
 import { readLimited } from '../upstream/read-limited.js';
 
@@ -74,11 +75,6 @@ const MESSAGE_PATH = /\/(?:f\/)?conversation$/;
 
 function noop(): void {
   // Nothing to release.
-}
-
-function bearer(header: string | null): string | undefined {
-  const match = /^bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return match?.[1];
 }
 
 /**
@@ -292,7 +288,7 @@ export class TokenPool {
    */
   wrapFetch(inner: typeof fetch): typeof fetch {
     return async (input, init) => {
-      const token = bearer(new Headers(init?.headers).get('authorization'));
+      const token = bearerToken(new Headers(init?.headers).get('authorization'));
       const entry = token === undefined ? undefined : this.#byToken.get(token);
       if (entry === undefined) return inner(input, init);
       const label = entry.held.label;

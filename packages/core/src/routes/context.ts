@@ -1,5 +1,5 @@
 /** What every route handler receives: the request, its caller, and the core's services. */
-import type { Credentials } from '../auth.js';
+import type { Credentials } from '../auth/authenticator.js';
 import type { BackendConversation } from '../backend/types.js';
 import type { ConversationCache } from '../conversation/conversation-cache.js';
 import type { FailureMapper } from '../http/failures.js';
