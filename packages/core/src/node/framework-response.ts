@@ -67,6 +67,9 @@ async function nodeBody(
   if (length <= WHOLE_BODY_LIMIT) return Buffer.from(await response.arrayBuffer());
   const stream = Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>);
   res.once('pipe', () => res.flushHeaders());
+  // Once `res` closes nobody reads on: cancel the body (a client gone, or a host that sent
+  // something else), whether or not the framework destroys what it pipes.
+  res.once('close', () => stream.destroy());
   // Ending would tell the client a broken body is complete; an abrupt close tells the truth
   // (Koa 2 pipes without it). The framework logs the error as it logs its own.
   stream.once('error', () => res.destroy());
