@@ -2,7 +2,7 @@
  * @chatgpt-rest/fastify: `app.register(chatGptRoutes, options)` adds the chatgpt-rest REST API to
  * a Fastify 5 app as real routes. All behaviour lives in @chatgpt-rest/core; this file only bridges.
  */
-import { createHandler, serveNode, type ChatGptRestOptions } from '@chatgpt-rest/core';
+import { createHandler, frameworkResponse, type ChatGptRestOptions } from '@chatgpt-rest/core';
 import type { FastifyInstance, FastifyPluginAsync, HTTPMethods } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -26,11 +26,15 @@ const plugin: FastifyPluginAsync<ChatGptRoutesOptions> = async (fastify, options
           method: methods, // every method, so that the core answers 405 with `Allow`
           url: route.path,
           handler: async (request, reply) => {
-            reply.hijack();
-            await serveNode(handler, request.raw, reply.raw, {
+            const answer = await frameworkResponse(handler, request.raw, reply.raw, {
               url: request.url,
               bodyLimit: handler.options.limits.body,
             });
+            // Fastify's own path: the host's onSend/onResponse hooks see our status and headers,
+            // and headers its onRequest hooks set (CORS, helmet) stay unless we set the same.
+            reply.code(answer.status);
+            for (const [name, value] of answer.headers) reply.header(name, value);
+            return reply.send(answer.body);
           },
         });
       }
