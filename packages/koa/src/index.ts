@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   bodyParserError,
   createHandler,
-  serveNode,
+  frameworkResponse,
   type ChatGptRestOptions,
 } from '@chatgpt-rest/core';
 
@@ -19,10 +19,11 @@ interface KoaContext {
   req: IncomingMessage;
   res: ServerResponse;
   request: { body?: unknown };
-  respond?: boolean;
   status: number;
   body: unknown;
   type: string;
+  set(field: string, value: string): void;
+  append(field: string, value: string): void;
 }
 
 /** Koa middleware: `(ctx, next)`. */
@@ -43,13 +44,18 @@ export function chatGptRoutes(options: ChatGptRestOptions = {}): ChatGptMiddlewa
   const handler = createHandler(options);
   const routes: KoaMiddleware = async (ctx, next) => {
     if (!handler.handles(ctx.path)) return next();
-    // We write the response ourselves (streams, back-pressure); Koa must not touch `res`.
-    ctx.respond = false;
-    await serveNode(handler, ctx.req, ctx.res, {
+    const answer = await frameworkResponse(handler, ctx.req, ctx.res, {
       url: ctx.url,
       body: ctx.request.body,
       bodyLimit: handler.options.limits.body,
     });
+    // Koa writes it once the app's middleware around ours has seen it (and maybe changed it).
+    ctx.body = answer.body ?? null; // before the status: Koa makes an empty body a 204
+    ctx.status = answer.status;
+    for (const [name, value] of answer.headers) {
+      if (name === 'set-cookie') ctx.append(name, value);
+      else ctx.set(name, value);
+    }
     return undefined;
   };
   const errors: KoaMiddleware = async (ctx, next) => {
