@@ -6,10 +6,7 @@
  */
 import { RestError } from '../errors.js';
 import type { BackendConversation, BackendConversationList } from './types.js';
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isObject } from './json.js';
 
 function optional(value: unknown, check: (v: unknown) => boolean): boolean {
   return value === undefined || value === null || check(value);

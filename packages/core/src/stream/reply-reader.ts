@@ -8,6 +8,7 @@ import {
 } from './sse-reader.js';
 import { bareBodyError, detailError, inStreamError, moderationError } from './stream-errors.js';
 import { applyV1Delta, INITIAL_V1_CURSOR, type V1Cursor, type V1Operation } from './v1-patch.js';
+import { isObject, type Json } from '../backend/json.js';
 
 /** How the backend encoded the stream: the whole message per event, or `v1` deltas. */
 export type StreamEncoding = 'legacy' | 'v1';
@@ -84,12 +85,6 @@ export interface CollectedReply {
   message: BackendMessage;
   conversationId: string;
   title?: string;
-}
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Content types a person sees as the answer; thoughts, code, recaps and contexts are machinery. */

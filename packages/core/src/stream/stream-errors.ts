@@ -1,11 +1,6 @@
 import { RestError } from '../errors.js';
 import { upstreamErrorFromBody } from '../upstream/upstream-errors.js';
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isObject, type Json } from '../backend/json.js';
 
 const EXCERPT_LENGTH = 160;
 

@@ -7,6 +7,7 @@
  * part of it. The functions return the state's new root (the same object unless the root itself
  * was replaced). Odd input is ignored, never thrown; `__proto__` keys stay plain keys.
  */
+import { isObject, type Json } from '../backend/json.js';
 
 /** One operation with its path `p`, operation `o` and value `v`, as resolved from the stream. */
 export interface V1Operation {
@@ -31,12 +32,6 @@ export interface V1DeltaResult {
 
 /** The cursor before the first delta: a bare `{"v": {message…}}` adds a message at the root. */
 export const INITIAL_V1_CURSOR: V1Cursor = Object.freeze({ p: '', o: 'add' });
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Splits a JSON-pointer-ish path (`/message/content/parts/0`) into keys; `""` is the root. */
 export function parseV1Path(path: string): string[] {
