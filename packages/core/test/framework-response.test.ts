@@ -131,6 +131,16 @@ t.test(
   },
 );
 
+t.test('a large body of known length streams with its length', async (t) => {
+  const big = 'x'.repeat(200 * 1024);
+  const port = await serve(t, () =>
+    Promise.resolve(new Response(big, { headers: { 'content-length': String(big.length) } })),
+  );
+  const response = await fetch(`http://127.0.0.1:${port}/`);
+  t.equal(response.headers.get('content-length'), String(big.length));
+  t.equal((await response.text()).length, big.length);
+});
+
 t.test('several set-cookie headers stay separate', async (t) => {
   const port = await serve(t, () => {
     const headers = new Headers();
