@@ -29,9 +29,10 @@ const BINS = ['chatgpt-rest', 'chatgpt-backend-emulator'];
 
 /** The environment of child processes: no loader or coverage of tap, no settings of `npm run`. */
 function childEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
+  // tap instruments every child process; this pattern excludes every file from its coverage.
+  const env: NodeJS.ProcessEnv = { _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/./' };
   for (const [key, value] of Object.entries(process.env)) {
-    if (key === 'NODE_OPTIONS' || key === 'NODE_V8_COVERAGE' || key.startsWith('TAP')) continue;
+    if (key === 'NODE_OPTIONS' || key === 'NODE_V8_COVERAGE' || /^_?TAP/.test(key)) continue;
     if (/^npm_(package|lifecycle)_/.test(key) || key === 'INIT_CWD') continue;
     if (key.startsWith('npm_config_') && !/cache|registry|userconfig|proxy/.test(key)) continue;
     env[key] = value;
