@@ -1,5 +1,5 @@
 import type { BackendConversation, BackendMessage, MappingNode } from '../backend/types.js';
-import { messageRole, messageText, toReply, type ThreadMessage } from './reply.js';
+import { isForEveryone, messageRole, messageText, toReply, type ThreadMessage } from './reply.js';
 
 /** The path from `current_node` (or `leaf`) up to the root, oldest first. */
 export function currentBranch(conversation: BackendConversation, leaf?: string): MappingNode[] {
@@ -23,10 +23,7 @@ export function currentBranch(conversation: BackendConversation, leaf?: string):
 export function isVisibleMessage(message: BackendMessage): boolean {
   const role = messageRole(message);
   if (role !== 'user' && role !== 'assistant') return false;
-  if (message.metadata?.is_visually_hidden_from_conversation === true) return false;
-  if ((message.recipient ?? 'all') !== 'all') return false;
-  if (message.channel != null && message.channel !== 'final') return false;
-  return messageText(message).trim() !== '';
+  return isForEveryone(message) && messageText(message).trim() !== '';
 }
 
 /**

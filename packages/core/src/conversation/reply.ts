@@ -31,11 +31,39 @@ export function messageText(message: BackendMessage): string {
   return text;
 }
 
-/** The role of a message, from `author.role` or the earliest streams' top-level `role`. */
+/**
+ * The role a message names, from `author.role` or the earliest streams' top-level `role`;
+ * undefined when it names none. Any JSON message may be asked (streams are read unchecked).
+ */
+export function authorRole(message: { author?: unknown; role?: unknown }): string | undefined {
+  const { author, role } = message;
+  const named =
+    typeof author === 'object' && author !== null ? (author as { role?: unknown }).role : undefined;
+  if (typeof named === 'string') return named;
+  return typeof role === 'string' ? role : undefined;
+}
+
+/** The role of a message; a message that names none is the assistant's (the oldest streams). */
 export function messageRole(message: BackendMessage): string {
-  const author = message.author as BackendAuthor | undefined;
-  const legacyRole = (message as { role?: unknown }).role;
-  return author?.role ?? (typeof legacyRole === 'string' ? legacyRole : 'assistant');
+  return authorRole(message) ?? 'assistant';
+}
+
+/**
+ * True for a message addressed to everyone on the final channel and not hidden: what a person
+ * could see, whatever its role and content. The one visibility rule of trees and streams.
+ */
+export function isForEveryone(message: {
+  recipient?: unknown;
+  channel?: unknown;
+  metadata?: unknown;
+}): boolean {
+  const { recipient, channel, metadata } = message;
+  const hidden =
+    typeof metadata === 'object' &&
+    metadata !== null &&
+    (metadata as { is_visually_hidden_from_conversation?: unknown })
+      .is_visually_hidden_from_conversation === true;
+  return (recipient ?? 'all') === 'all' && (channel == null || channel === 'final') && !hidden;
 }
 
 /** Builds the REST reply object of a backend message. */

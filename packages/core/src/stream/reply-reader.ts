@@ -9,6 +9,7 @@ import {
 import { bareBodyError, detailError, inStreamError, moderationError } from './stream-errors.js';
 import { applyV1Delta, INITIAL_V1_CURSOR, type V1Cursor, type V1Operation } from './v1-patch.js';
 import { isObject, type Json } from '../backend/json.js';
+import { authorRole, isForEveryone } from '../conversation/reply.js';
 
 /** How the backend encoded the stream: the whole message per event, or `v1` deltas. */
 export type StreamEncoding = 'legacy' | 'v1';
@@ -93,11 +94,6 @@ const TEXT_PATH = '/message/content/parts/0';
 /** `2023-02-21 07:00:21.653311`: the heartbeat lines of the 2023 backend. */
 const HEARTBEAT = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:?\d{2}|Z)?$/;
 
-/** The role of a message: `author.role`, or the top-level `role` of the earliest streams. */
-function roleOf(message: Json): unknown {
-  return isObject(message.author) ? message.author.role : message.role;
-}
-
 function contentOf(message: Json): Json | undefined {
   return isObject(message.content) ? message.content : undefined;
 }
@@ -108,24 +104,15 @@ function textOf(message: Json): string {
   return typeof first === 'string' ? first : '';
 }
 
-function isHidden(message: Json): boolean {
-  const metadata = message.metadata;
-  return isObject(metadata) && metadata.is_visually_hidden_from_conversation === true;
-}
-
 function hasVisibleContent(message: Json): boolean {
   const type = contentOf(message)?.content_type;
-  return typeof type === 'string' && VISIBLE_CONTENT_TYPES.has(type) && !isHidden(message);
+  return typeof type === 'string' && VISIBLE_CONTENT_TYPES.has(type);
 }
 
 /** True for the answer a person sees: an assistant message to everyone on the final channel. */
 function isVisibleReply(message: Json): boolean {
-  const { recipient, channel } = message;
   return (
-    roleOf(message) === 'assistant' &&
-    (recipient === undefined || recipient === null || recipient === 'all') &&
-    (channel === undefined || channel === null || channel === 'final') &&
-    hasVisibleContent(message)
+    authorRole(message) === 'assistant' && isForEveryone(message) && hasVisibleContent(message)
   );
 }
 
@@ -276,7 +263,7 @@ export class ReplyAssembler {
 
   private echoUser(message: Json, events: ReplyEvent[]): void {
     if (
-      roleOf(message) !== 'user' ||
+      authorRole(message) !== 'user' ||
       typeof message.id !== 'string' ||
       this.echoed.has(message.id) ||
       !hasVisibleContent(message)
@@ -299,7 +286,7 @@ export class ReplyAssembler {
     const message = root.message;
     const id = root.message.id;
     if (applied !== undefined) this.follow(id);
-    const role = roleOf(message);
+    const role = authorRole(message);
     if (role === 'user') this.echoUser(message, events);
     else if (role === 'assistant' || role === 'tool') this.lastOtherId = id;
 
