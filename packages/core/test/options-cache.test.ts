@@ -9,7 +9,8 @@ t.test('defaults are applied in one place', (t) => {
   t.equal(options.dialect, 'web', 'auto picks web for the default chatgpt.com upstream');
   t.equal(options.encoding, 'v1');
   t.equal(options.autocontinueLimit, 3);
-  t.same(options.limits, { body: 1024 * 1024, prompt: 100_000 });
+  t.same(options.limits, { body: 1024 * 1024, prompt: 100_000, upstreamBody: 16 * 1024 * 1024 });
+  t.equal(options.cors, undefined, 'CORS is off by default');
   t.equal(options.pingInterval, 15_000);
   t.same(options.auth, { mode: 'passthrough' });
   t.equal(resolveOptions({ dialect: 'web' }, {}).encoding, 'v1');
