@@ -73,7 +73,7 @@ export function expectedProofHashes(difficulty: string): number {
 
 /**
  * True when `difficulty` is at or below `bound`: for equal lengths this is the string comparison
- * of the protocol page; across lengths it compares the expected work, which is what matters.
+ * of docs/spec/backend-protocol.md; across lengths it compares the expected work, which is what matters.
  */
 export function isProofTooHard(difficulty: string, bound: string): boolean {
   return expectedProofHashes(difficulty) >= expectedProofHashes(bound);
