@@ -1,16 +1,27 @@
 import { RestError } from '../errors.js';
 
-/** An event of the REST stream: its name and JSON data. */
+/**
+ * An event of a stream: its name (none: a `data:`-only frame, as OpenAI's streams are) and its
+ * data, JSON-encoded unless `raw` (OpenAI's closing `[DONE]`).
+ */
 export interface SseEvent {
-  event: string;
+  event?: string;
   data: unknown;
+  raw?: boolean;
 }
 
 const encoder = new TextEncoder();
 const PING = Symbol('ping');
 
 function frame(event: SseEvent): Uint8Array {
-  return encoder.encode(`event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`);
+  const data = event.raw === true ? String(event.data) : JSON.stringify(event.data);
+  const name = event.event === undefined ? '' : `event: ${event.event}\n`;
+  return encoder.encode(`${name}data: ${data}\n\n`);
+}
+
+/** The REST stream's error event: `event: error` with the error's JSON. */
+export function restErrorEvent(error: RestError): SseEvent {
+  return { event: 'error', data: error.toJSON() };
 }
 
 /** The headers of every REST event stream. */
@@ -31,10 +42,13 @@ export function sseResponse(
     pingInterval,
     cancel,
     toError,
+    errorEvent = restErrorEvent,
   }: {
     pingInterval: number;
     cancel: (reason?: unknown) => void;
     toError: (error: unknown) => RestError;
+    /** The event that ends a failed stream. @default the REST stream's `event: error` */
+    errorEvent?: (error: RestError) => SseEvent;
   },
 ): Response {
   let pending: Promise<IteratorResult<SseEvent>> | undefined;
@@ -58,7 +72,7 @@ export function sseResponse(
         } catch (error) {
           pending = undefined;
           const restError = toError(error);
-          controller.enqueue(frame({ event: 'error', data: restError.toJSON() }));
+          controller.enqueue(frame(errorEvent(restError)));
           controller.close();
         } finally {
           clearTimeout(timer);
