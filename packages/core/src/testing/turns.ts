@@ -279,18 +279,26 @@ export function applyTurn(
   }
 
   // `next` (or a variant of a message the tree does not hold, which the backend treats as an edit).
-  const parentOfUser = isNew ? conversation.systemId : parentId;
+  let parentOfUser = isNew ? conversation.systemId : parentId;
   if (conversation.mapping[parentOfUser] === undefined) {
     return fail(unprocessable('parent_message_id is not a message of this conversation'));
   }
-  const user = userMessage(incoming, requestId);
+  // Several messages in one `next` (system instructions, an earlier exchange, as OpenAI-style
+  // clients send a history): each joins the branch in order, and the last one is answered.
+  const last = action === 'next' ? (messages.at(-1) ?? incoming) : incoming;
+  for (const earlier of action === 'next' ? messages.slice(0, -1) : []) {
+    const message = userMessage(earlier, requestId);
+    addMessage(conversation, message, parentOfUser);
+    parentOfUser = message.id;
+  }
+  const user = userMessage(last, requestId);
   if (user.metadata !== undefined && !isNew) user.metadata.parent_id = parentOfUser;
   addMessage(conversation, user, parentOfUser);
   return finishTurn(
     user,
     true,
     user.id,
-    plan(promptOf(incoming), 0),
+    plan(promptOf(last), 0),
     action === 'variant' ? 'variant' : 'next',
   );
 }
