@@ -151,11 +151,49 @@ export interface ChatGptRestOptions {
    * @example { origins: ['https://app.example.com'] }
    */
   cors?: CorsOptions | false;
+  /** The OpenAI-compatible routes (`/v1/chat/completions`, `/v1/models`). */
+  openai?: OpenAiOptions;
   /** A pino-compatible logger. @default silent */
   logger?: Logger;
   /** Authentication mode. @default { mode: 'passthrough' } */
   auth?: AuthOptions;
 }
+
+/** Options of the OpenAI-compatible routes. */
+export interface OpenAiOptions {
+  /**
+   * The models `/v1/models` lists and completions accept (others are a 404 `model_not_found`);
+   * an empty list accepts any model and lets the upstream decide.
+   * @default DEFAULT_OPENAI_MODELS
+   */
+  models?: string[];
+  /**
+   * Ask the upstream to keep no history of these conversations (ChatGPT's temporary chats), so
+   * that a chat client does not fill the account's sidebar.
+   * @default true
+   */
+  temporary?: boolean;
+  /**
+   * When a request's history is a conversation this server answered for the same caller, send
+   * only the new message to that conversation instead of the whole history (the upstream keeps
+   * its own context). A history the upstream lost is sent whole.
+   * @default true
+   */
+  reuseConversations?: boolean;
+}
+
+/** The models the OpenAI-compatible routes offer by default: the backend's usual slugs. */
+export const DEFAULT_OPENAI_MODELS: readonly string[] = [
+  'auto',
+  'gpt-5',
+  'gpt-5-mini',
+  'gpt-5-thinking',
+  'gpt-4o',
+  'gpt-4o-mini',
+  'gpt-4.1',
+  'o3',
+  'o4-mini',
+];
 
 /** Options with every default applied; the rest of the core reads only these. */
 export interface ResolvedOptions {
@@ -180,6 +218,7 @@ export interface ResolvedOptions {
   prefix: string;
   fetch: typeof fetch;
   cors: CorsPolicy | undefined;
+  openai: { models: string[]; temporary: boolean; reuseConversations: boolean };
   logger: Logger;
   auth: AuthOptions;
 }
@@ -312,6 +351,11 @@ export function resolveOptions(
         maxBodyBytes: upstreamBody,
       }),
     cors: corsPolicy(options.cors),
+    openai: {
+      models: [...(options.openai?.models ?? DEFAULT_OPENAI_MODELS)],
+      temporary: options.openai?.temporary ?? true,
+      reuseConversations: options.openai?.reuseConversations ?? true,
+    },
     logger: options.logger ?? silentLogger,
     auth,
   };
