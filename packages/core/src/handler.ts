@@ -17,8 +17,11 @@ import {
   listRoute,
   messagesRoute,
 } from './routes/conversations.js';
+import { completionsRoute, modelRoute, modelsRoute } from './routes/openai.js';
 import { openapiRoute } from './routes/openapi.js';
 import { askRoute, newConversationRoute, regenerateRoute } from './routes/turns.js';
+import { openaiErrorResponse } from './openai/chat-response.js';
+import { ThreadIndex } from './openai/thread-index.js';
 import { UpstreamClient } from './upstream/upstream-client.js';
 import { senderFor } from './upstream/web-sender.js';
 
@@ -51,6 +54,9 @@ const ROUTES: readonly Route[] = [
   askRoute,
   regenerateRoute,
   messagesRoute,
+  completionsRoute,
+  modelsRoute,
+  modelRoute,
 ];
 
 /** The credentials of a public route: it never calls the upstream. */
@@ -73,7 +79,8 @@ function invoke(found: RouteMatch<Route>, base: RouteContext): Promise<Response>
   }
   const run = route.methods[method];
   if (run === undefined) throw methodNotAllowed(route);
-  return run({ ...base, id: uuidField('conversation_id', found.id ?? '') });
+  const check = route.checkId ?? ((raw: string) => uuidField('conversation_id', raw));
+  return run({ ...base, id: check(found.id ?? '') });
 }
 
 /** Creates the REST API handler: `(request: Request) => Promise<Response>`. */
@@ -90,14 +97,15 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
     upstream: new UpstreamClient(upstreamOptions, senderFor(upstreamOptions)),
     cache: new ConversationCache(options.cache),
     toRestError: failureMapper(logger, heldTokens),
+    threads: new ThreadIndex(10_000, 24 * 60 * 60 * 1000),
   };
   const authenticate = createAuthenticator(options.auth, pool);
   const router = createRouter(ROUTES, options.prefix);
 
   async function dispatch(request: Request): Promise<Response> {
     const url = new URL(request.url);
+    const found = router.match(url.pathname);
     try {
-      const found = router.match(url.pathname);
       if (found === undefined) {
         throw new RestError('not_found', `No route for ${request.method} ${url.pathname}.`);
       }
@@ -123,7 +131,8 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
         },
         'request failed',
       );
-      return errorResponse(restError);
+      const response = errorResponse(restError);
+      return found?.route.errors === 'openai' ? openaiErrorResponse(restError, response) : response;
     }
   }
 

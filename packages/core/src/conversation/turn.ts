@@ -42,6 +42,13 @@ export interface TurnRequest {
   autocontinue: boolean;
   /** New conversations only: rename to this title before replying. */
   title?: string;
+  /**
+   * Messages sent in the same upstream turn before `userMessage` (an OpenAI-style history on a
+   * new conversation): system instructions and earlier exchanges, oldest first.
+   */
+  history?: { role: 'system' | 'user' | 'assistant'; text: string }[];
+  /** Ask the upstream to keep no history of this conversation (a temporary chat). */
+  temporary?: boolean;
 }
 
 /** The services a turn needs. */
@@ -68,34 +75,51 @@ function userMessage(id: string, text: string, sentAt: number): BackendMessage {
   };
 }
 
+/** The history messages of a turn as the cache and the upstream know them, with fresh ids. */
+function historyMessages(turn: TurnRequest, sentAt: number): BackendMessage[] {
+  return (turn.history ?? []).map(({ role, text }) => ({
+    ...userMessage(newMessageId(), text, sentAt),
+    author: { role, name: null, metadata: {} },
+  }));
+}
+
+/** What a turn sends, fixed once: when, and the history messages with their ids. */
+interface Sent {
+  at: number;
+  history: BackendMessage[];
+}
+
+/** The `messages` of a `next` or `variant` request: the history (if any), then the user's. */
+function outgoingMessages(
+  turn: TurnRequest,
+  sent: Sent,
+): NonNullable<BackendMessageRequest['messages']> {
+  const user = userMessage(turn.userMessage.id, turn.userMessage.text, sent.at);
+  return [...sent.history, user].map((message) => ({
+    id: message.id,
+    author: { role: message.author.role },
+    create_time: sent.at,
+    content: { content_type: 'text' as const, parts: [messageText(message)] },
+    metadata: {},
+  }));
+}
+
 function messageBody(
   options: ResolvedOptions,
   turn: TurnRequest,
   action: BackendMessageRequest['action'],
   parentId: string,
   conversationId: string | undefined,
-  sentAt: number,
+  sent: Sent,
 ): BackendMessageRequest {
   const body: BackendMessageRequest = {
     action,
-    ...(action === 'continue'
-      ? {}
-      : {
-          messages: [
-            {
-              id: turn.userMessage.id,
-              author: { role: 'user' },
-              create_time: sentAt,
-              content: { content_type: 'text', parts: [turn.userMessage.text] },
-              metadata: {},
-            },
-          ],
-        }),
+    ...(action === 'continue' ? {} : { messages: outgoingMessages(turn, sent) }),
     parent_message_id: parentId,
     model: turn.model,
     timezone_offset_min: 0,
     conversation_mode: { kind: 'primary_assistant' },
-    history_and_training_disabled: false,
+    history_and_training_disabled: turn.temporary === true,
     supports_buffering: true,
     ...(options.encoding === 'v1' ? { supported_encodings: ['v1'] } : {}),
   };
@@ -124,9 +148,10 @@ export async function* runTurn(
   const assistantMessages: BackendMessage[] = [];
   // One time for the user message, upstream and in the cache: before any answer to it.
   const sentAt = Date.now() / 1000;
+  const sent: Sent = { at: sentAt, history: historyMessages(turn, sentAt) };
 
   for (let continues = 0; ; continues++) {
-    const body = messageBody(options, turn, action, parentId, conversationId, sentAt);
+    const body = messageBody(options, turn, action, parentId, conversationId, sent);
     const response = await upstream.sendMessage(caller.token, body, caller.signal);
     // Checked before `start`: a bodiless 2xx (204, 205) is a plain 502, not a broken stream.
     if (response.body === null) {
@@ -199,7 +224,7 @@ export async function* runTurn(
     }
   }
 
-  updateCache(cache, caller.principal, id, { ...turn, sentAt }, assistantMessages, title);
+  updateCache(cache, caller.principal, id, { ...turn, sent }, assistantMessages, title);
 
   if (title !== undefined) yield { type: 'title', title };
   const reply = toReply(finalMessage, id, text);
@@ -215,7 +240,7 @@ function updateCache(
   cache: ConversationCache,
   principal: string,
   id: string,
-  turn: TurnRequest & { sentAt: number },
+  turn: TurnRequest & { sent: Sent },
   assistantMessages: BackendMessage[],
   title: string | undefined,
 ): void {
@@ -231,16 +256,15 @@ function updateCache(
     return; // An ask with an explicit parent on an uncached conversation: the tree is unknown.
   }
   if (turn.action === 'next') {
-    conversation = withMessage(
-      conversation,
-      // Never after its answer, whatever the two clocks say: the tree's order is the times'.
-      userMessage(
-        turn.userMessage.id,
-        turn.userMessage.text,
-        firstTime(turn.sentAt, assistantMessages),
-      ),
-      turn.parentId,
-    );
+    // Never after its answer, whatever the two clocks say: the tree's order is the times'.
+    const at = firstTime(turn.sent.at, assistantMessages);
+    let above = turn.parentId;
+    for (const message of turn.sent.history) {
+      conversation = withMessage(conversation, { ...message, create_time: at }, above);
+      above = message.id;
+    }
+    const user = userMessage(turn.userMessage.id, turn.userMessage.text, at);
+    conversation = withMessage(conversation, user, above);
   }
   let parent = turn.userMessage.id;
   for (const message of assistantMessages) {

@@ -228,5 +228,52 @@ export const OPENAPI_DOCUMENT = {
         },
       },
     },
+    '/v1/chat/completions': {
+      post: {
+        summary: 'OpenAI-compatible chat completion (the `openai` SDK with `baseURL`)',
+        description:
+          'OpenAI Chat Completions: `model`, `messages` (system, developer, user, assistant; text content), `stream`, `stream_options.include_usage`; sampling fields are accepted and ignored. Errors are `{"error": {message, type, param, code}}`. A history this server already answered continues its upstream conversation (`X-ChatGPT-Conversation-Id`). Usage figures are estimates.',
+        requestBody: {
+          required: true,
+          content: json({
+            type: 'object',
+            required: ['messages'],
+            properties: {
+              model: { type: 'string' },
+              messages: { type: 'array', items: { type: 'object' } },
+              stream: { type: 'boolean' },
+              n: { type: 'integer', enum: [1] },
+            },
+          }),
+        },
+        responses: {
+          '200': {
+            description:
+              'A `chat.completion` object, or `chat.completion.chunk` events ending with `data: [DONE]` when `stream` is true',
+            content: {
+              ...(json({ type: 'object' }) as object),
+              'text/event-stream': { schema: { type: 'string' } },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    '/v1/models': {
+      get: {
+        summary: 'The models the OpenAI-compatible routes offer',
+        responses: { '200': { description: 'A list', content: json({ type: 'object' }) } },
+      },
+    },
+    '/v1/models/{model}': {
+      parameters: [{ name: 'model', in: 'path', required: true, schema: { type: 'string' } }],
+      get: {
+        summary: 'One model',
+        responses: {
+          '200': { description: 'The model', content: json({ type: 'object' }) },
+          '404': error('No such model'),
+        },
+      },
+    },
   },
 } as const;

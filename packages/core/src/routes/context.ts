@@ -3,6 +3,7 @@ import type { Credentials } from '../auth/authenticator.js';
 import type { BackendConversation } from '../backend/types.js';
 import type { ConversationCache } from '../conversation/conversation-cache.js';
 import type { FailureMapper } from '../http/failures.js';
+import type { ThreadIndex } from '../openai/thread-index.js';
 import type { ResolvedOptions } from '../options.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 
@@ -13,6 +14,8 @@ export interface Services {
   cache: ConversationCache;
   /** What a failure becomes for the client (SSE error events use it too). */
   toRestError: FailureMapper;
+  /** Which upstream conversation an OpenAI-style history continues. */
+  threads: ThreadIndex;
 }
 
 /** One request, as a route sees it. */
@@ -36,12 +39,17 @@ export type Route =
       path: string;
       /** Served without credentials (the API description). */
       public?: boolean;
+      /** The shape of its errors: the REST API's (default) or OpenAI's. */
+      errors?: 'openai';
       methods: Partial<Record<string, (context: RouteContext) => Promise<Response>>>;
     }
   | {
       kind: 'member';
       path: `${string}:id${string}`;
       public?: false;
+      errors?: 'openai';
+      /** Checks the `:id` segment. @default a UUID (a conversation id) */
+      checkId?: (raw: string) => string;
       methods: Partial<Record<string, (context: IdContext) => Promise<Response>>>;
     };
 

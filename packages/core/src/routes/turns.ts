@@ -1,7 +1,7 @@
 /** Routes that run a turn upstream: a new conversation, an ask, a regenerate. */
 import type { BackendConversation, MappingNode } from '../backend/types.js';
-import { messageRole, messageText, type Reply } from '../conversation/reply.js';
-import { newMessageId, runTurn, type TurnEvent, type TurnRequest } from '../conversation/turn.js';
+import { messageRole, messageText } from '../conversation/reply.js';
+import { newMessageId, type TurnEvent, type TurnRequest } from '../conversation/turn.js';
 import { RestError } from '../errors.js';
 import { readBodyFields } from '../http/request-body.js';
 import { jsonResponse } from '../http/responses.js';
@@ -14,6 +14,7 @@ import {
   requiredText,
 } from '../http/validation.js';
 import { loadConversation, type IdContext, type Route, type RouteContext } from './context.js';
+import { collectReply, startTurn } from './running-turn.js';
 
 /** The fields of a turn request, checked in the order the routes always checked them. */
 interface TurnFields {
@@ -71,36 +72,14 @@ async function answer(
   turn: TurnRequest,
   stream: boolean,
 ): Promise<Response> {
-  const { services, signal, request } = context;
-  const controller = new AbortController();
-  const onAbort = (): void => controller.abort();
-  signal.addEventListener('abort', onAbort, { once: true });
-  const events = runTurn(services, { ...context.credentials, signal: controller.signal }, turn);
-  const cleanup = (): void => signal.removeEventListener('abort', onAbort);
-  try {
-    // Wait until the upstream accepted the message: a failure before that is a plain HTTP error.
-    const first = await events.next();
-    if (first.done === true) throw new RestError('upstream_error', 'The upstream sent nothing.');
-    if (!stream) {
-      let reply: Reply | undefined;
-      for await (const event of events) if (event.type === 'reply') reply = event.reply;
-      cleanup();
-      if (reply === undefined) throw new RestError('upstream_error', 'No reply was received.');
-      return jsonResponse(201, { response: reply });
-    }
-    return sseResponse(toSse(events, cleanup), {
-      pingInterval: services.options.pingInterval,
-      cancel: (reason) => {
-        controller.abort(reason);
-        cleanup();
-      },
-      toError: (error) => services.toRestError(error, request),
-    });
-  } catch (error) {
-    controller.abort();
-    cleanup();
-    throw error;
-  }
+  const { services, request } = context;
+  const running = await startTurn(context, turn);
+  if (!stream) return jsonResponse(201, { response: await collectReply(running) });
+  return sseResponse(toSse(running.events, running.finish), {
+    pingInterval: services.options.pingInterval,
+    cancel: (reason) => running.cancel(reason),
+    toError: (error) => services.toRestError(error, request),
+  });
 }
 
 async function newConversation(context: RouteContext): Promise<Response> {
