@@ -971,6 +971,9 @@ export const CASES: Case[] = [
         '/conversations/{id}/ask',
         '/conversations/{id}/messages',
         '/conversations/{id}/regenerate',
+        '/v1/chat/completions',
+        '/v1/models',
+        '/v1/models/{model}',
       ]);
       t.ok(document.paths['/conversations/{id}']?.patch, 'PATCH rename is described');
       await expectError(

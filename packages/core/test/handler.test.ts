@@ -124,6 +124,9 @@ t.test('an unknown route is a 404 not_found and handles() says which paths are o
       '/conversations/:id/ask',
       '/conversations/:id/regenerate',
       '/conversations/:id/messages',
+      '/v1/chat/completions',
+      '/v1/models',
+      '/v1/models/:id',
     ],
   );
 });
