@@ -41,22 +41,37 @@ const CASES: { name: CaseName; title: string; upstream: string }[] = [
     title: '`POST /conversations/{id}/ask` non-streaming, 50 clients paced',
     upstream: '`POST /backend-api/conversation` read to `[DONE]`',
   },
+  {
+    name: 'completions',
+    title:
+      '`POST /v1/chat/completions` non-streaming (a new temporary conversation per call), 50 clients closed loop',
+    upstream: '`POST /backend-api/conversation` read to `[DONE]` (baselines: the ask row)',
+  },
+  {
+    name: 'completionsStream',
+    title: '`POST /v1/chat/completions` streaming, read to `[DONE]`, 50 clients closed loop',
+    upstream: '`POST /backend-api/conversation` read to `[DONE]` (baselines: the ask row)',
+  },
 ];
+
+/** The baselines' case a row is compared with: the same, or its raw upstream equivalent. */
+function baselineCase(name: CaseName): CaseName {
+  if (name === 'messagesWarm') return 'messagesCold';
+  if (name === 'completions' || name === 'completionsStream') return 'ask';
+  return name;
+}
 
 function caseOf(target: TargetResult, name: CaseName): HttpCase | undefined {
   // Without a cache, the baselines' one `/conversation/{id}` call stands for warm and cold alike.
-  if (name === 'messagesWarm' && (target.kind === 'direct' || target.kind === 'passthrough'))
-    return undefined;
-  return target.cases[name];
+  const baseline = target.kind === 'direct' || target.kind === 'passthrough';
+  if (name === 'messagesWarm' && baseline) return undefined;
+  // The baselines make the same raw message POST for a completion as for an ask.
+  return target.cases[baseline ? baselineCase(name) : name];
 }
 
 function httpTable(bench: BenchResults, name: CaseName): string {
-  const direct = bench.targets.find((t) => t.kind === 'direct')?.cases[
-    name === 'messagesWarm' ? 'messagesCold' : name
-  ];
-  const floor = bench.targets.find((t) => t.kind === 'passthrough')?.cases[
-    name === 'messagesWarm' ? 'messagesCold' : name
-  ];
+  const direct = bench.targets.find((t) => t.kind === 'direct')?.cases[baselineCase(name)];
+  const floor = bench.targets.find((t) => t.kind === 'passthrough')?.cases[baselineCase(name)];
   const rows = bench.targets.map((target) => {
     const own = caseOf(target, name);
     if (!target.available)

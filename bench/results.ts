@@ -18,7 +18,14 @@ export interface MassRow extends StreamResult {
   server: ServerStats;
 }
 
-export type CaseName = 'list' | 'messagesWarm' | 'messagesCold' | 'ask' | 'askPaced';
+export type CaseName =
+  | 'list'
+  | 'messagesWarm'
+  | 'messagesCold'
+  | 'ask'
+  | 'askPaced'
+  | 'completions'
+  | 'completionsStream';
 
 export interface TargetResult {
   name: string;

@@ -124,6 +124,20 @@ function restAsk(seeded: Seeded, stream: boolean): RequestSpec {
   };
 }
 
+/** `POST /v1/chat/completions` (a new temporary conversation per call, as chat clients start). */
+function completion(seeded: Seeded, stream: boolean): RequestSpec {
+  return {
+    method: 'POST',
+    path: '/v1/chat/completions',
+    headers: { ...bearer(seeded.token), ...json },
+    body: JSON.stringify({
+      model: 'auto',
+      messages: [{ role: 'user', content: 'Go on.' }],
+      stream,
+    }),
+  };
+}
+
 interface Seeds {
   list: Seeded;
   messages: Seeded;
@@ -158,6 +172,7 @@ function specs(kind: TargetKind | 'direct', seeds: Seeds) {
           },
     ] satisfies RequestSpec[],
     ask: seeds.ask.map((s) => (raw ? backendAsk(s) : restAsk(s, false))),
+    completions: (stream: boolean) => seeds.ask.map((s) => completion(s, stream)),
     stream: (n: number) =>
       seeds.streams.slice(0, n).map((s) => (raw ? backendAsk(s) : restAsk(s, true))),
     firstDelta: raw ? '"parts": \\["[^"]' : 'event: delta',
@@ -311,6 +326,11 @@ async function main(): Promise<void> {
       }
       row.cases.ask = await http(base, spec.ask, server);
       row.cases.askPaced = await http(base, spec.ask, server, PACED_RATE);
+      if (target.kind !== 'direct' && target.kind !== 'passthrough') {
+        // The baselines' raw message POST (the `ask` row) is the floor of these too.
+        row.cases.completions = await http(base, spec.completions(false), server);
+        row.cases.completionsStream = await http(base, spec.completions(true), server);
+      }
 
       log(`${target.name}: paced streams`);
       await emulator.call('settings', PACED);
