@@ -209,7 +209,8 @@ export async function* runTurn(
     if (turn.title !== undefined) {
       await upstream.patchConversation(caller.token, id, { title: turn.title }, caller.signal);
       title = turn.title;
-    } else if (title === undefined && options.dialect === 'legacy') {
+    } else if (title === undefined && options.dialect === 'legacy' && turn.temporary !== true) {
+      // A temporary chat has no sidebar to title: no second upstream call for it.
       title = await upstream
         .generateTitle(
           caller.token,
