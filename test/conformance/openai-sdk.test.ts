@@ -143,6 +143,10 @@ for (const mount of MOUNTS) {
         OpenAI.RateLimitError,
         'RateLimitError',
       );
+      t.notOk(
+        emulator.requests.some((r) => r.path.includes('/gen_title/')),
+        'a temporary chat is never titled (no second upstream call)',
+      );
       t.same(guard.escaped, []);
     });
   }
