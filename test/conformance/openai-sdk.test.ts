@@ -6,8 +6,7 @@
  */
 import OpenAI from 'openai';
 import t, { type Test } from 'tap';
-import { createBackendEmulator } from '@chatgpt-rest/core/testing';
-import { MOUNTS, guardProcess } from '../hardening/harness.js';
+import { MOUNTS, guardProcess, startOnEmulator } from '../hardening/harness.js';
 
 const SEND = /\/conversation$/;
 
@@ -29,15 +28,10 @@ for (const mount of MOUNTS) {
   for (const dialect of ['legacy', 'web'] as const) {
     t.test(`openai SDK on ${mount.name} (${dialect})`, async (t) => {
       const guard = guardProcess(t);
-      const emulator = await createBackendEmulator({ dialect, replyWords: 24, pacingMs: 5 });
-      const app = await mount.start({
-        options: { upstream: emulator.url, dialect },
+      const { app, emulator } = await startOnEmulator(t, mount, {
+        dialect,
+        emulator: { replyWords: 24, pacingMs: 5 },
         prefix: '/api',
-        bodyParser: true,
-      });
-      t.teardown(async () => {
-        await app.close();
-        await emulator.close();
       });
       const client = (apiKey: string, maxRetries = 0) =>
         new OpenAI({ apiKey, baseURL: `${app.url}/api/v1`, maxRetries });
@@ -153,20 +147,9 @@ for (const mount of MOUNTS) {
 }
 
 t.test('an SDK stream the client leaves aborts the upstream within 100 ms', async (t) => {
-  const emulator = await createBackendEmulator({
-    dialect: 'legacy',
-    replyWords: 200,
-    pacingMs: 30,
-  });
-  const mount = MOUNTS[0]!;
-  const app = await mount.start({
-    options: { upstream: emulator.url, dialect: 'legacy' },
-    prefix: '',
+  const { app, emulator } = await startOnEmulator(t, MOUNTS[0]!, {
+    emulator: { replyWords: 200, pacingMs: 30 },
     bodyParser: false,
-  });
-  t.teardown(async () => {
-    await app.close();
-    await emulator.close();
   });
   const openai = new OpenAI({
     apiKey: 'sdk-leaving-token',

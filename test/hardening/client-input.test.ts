@@ -6,9 +6,8 @@
  * On every mount, mounted under `/chat` behind a host guard that forbids `/chat/conversations`.
  */
 import http from 'node:http';
-import { createBackendEmulator } from '@chatgpt-rest/core/testing';
 import t from 'tap';
-import { MOUNTS, guardProcess } from './harness.js';
+import { MOUNTS, guardProcess, startOnEmulator } from './harness.js';
 
 const TOKEN = 'Bearer client-input-test-token';
 
@@ -69,16 +68,7 @@ const CONFUSED = [
 for (const mount of MOUNTS) {
   t.test(`${mount.name}: dot segments and encoded separators never reach a route`, async (t) => {
     const guard = guardProcess(t);
-    const emulator = await createBackendEmulator({ dialect: 'legacy' });
-    const app = await mount.start({
-      options: { upstream: emulator.url, dialect: 'legacy' },
-      prefix: '/chat',
-      bodyParser: true,
-    });
-    t.teardown(async () => {
-      await app.close();
-      await emulator.close();
-    });
+    const { app, emulator } = await startOnEmulator(t, mount, { prefix: '/chat' });
     for (const [method, path] of CONFUSED) {
       const body = method === 'POST' ? '{"prompt":"hi"}' : undefined;
       const answer = await raw(app.url, method, path, body);
@@ -98,15 +88,8 @@ for (const mount of MOUNTS) {
   });
 
   t.test(`${mount.name}: hostile bodies are the spec's JSON errors, never a 500`, async (t) => {
-    const emulator = await createBackendEmulator({ dialect: 'legacy' });
-    const app = await mount.start({
-      options: { upstream: emulator.url, dialect: 'legacy', limits: { body: 64 * 1024 } },
-      prefix: '',
-      bodyParser: true,
-    });
-    t.teardown(async () => {
-      await app.close();
-      await emulator.close();
+    const { app } = await startOnEmulator(t, mount, {
+      options: { limits: { body: 64 * 1024 } },
     });
     const deep = `{"prompt":"hi","x":${'['.repeat(45_000)}${']'.repeat(45_000)}}`;
     const cases: [string, string, number][] = [
@@ -131,18 +114,11 @@ for (const mount of MOUNTS) {
   });
 
   t.test(`${mount.name}: a 401 carries WWW-Authenticate`, async (t) => {
-    const emulator = await createBackendEmulator({
-      dialect: 'legacy',
-      tokens: { invalid: ['rejected-token-0123456789'] },
-    });
-    const app = await mount.start({
-      options: { upstream: emulator.url, dialect: 'legacy' },
-      prefix: '',
+    const { app } = await startOnEmulator(t, mount, {
+      emulator: {
+        tokens: { invalid: ['rejected-token-0123456789'] },
+      },
       bodyParser: false,
-    });
-    t.teardown(async () => {
-      await app.close();
-      await emulator.close();
     });
     const missing = await raw(app.url, 'GET', '/conversations', undefined, { authorization: '' });
     t.equal(missing.status, 401);

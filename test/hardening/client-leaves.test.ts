@@ -4,23 +4,13 @@
  * with CR, LF or NUL never reach a handler (Node's parser refuses them) nor take the host down.
  */
 import net from 'node:net';
-import { createBackendEmulator } from '@chatgpt-rest/core/testing';
 import t from 'tap';
-import { MOUNTS, guardProcess } from './harness.js';
+import { MOUNTS, guardProcess, startOnEmulator } from './harness.js';
 
 for (const mount of MOUNTS) {
   t.test(`${mount.name}: a client leaving before headers aborts the upstream`, async (t) => {
     const guard = guardProcess(t);
-    const emulator = await createBackendEmulator({ dialect: 'legacy' });
-    const app = await mount.start({
-      options: { upstream: emulator.url, dialect: 'legacy' },
-      prefix: '',
-      bodyParser: true,
-    });
-    t.teardown(async () => {
-      await app.close();
-      await emulator.close();
-    });
+    const { app, emulator } = await startOnEmulator(t, mount);
     for (const stream of [false, true]) {
       const token = `leaving-token-${stream}`;
       emulator.inject({ match: { token }, fault: { type: 'stall_before_headers', ms: 5000 } });
@@ -46,16 +36,7 @@ for (const mount of MOUNTS) {
 
   t.test(`${mount.name}: CR, LF and NUL in header values are refused`, async (t) => {
     const guard = guardProcess(t);
-    const emulator = await createBackendEmulator({ dialect: 'legacy' });
-    const app = await mount.start({
-      options: { upstream: emulator.url, dialect: 'legacy' },
-      prefix: '',
-      bodyParser: false,
-    });
-    t.teardown(async () => {
-      await app.close();
-      await emulator.close();
-    });
+    const { app, emulator } = await startOnEmulator(t, mount, { bodyParser: false });
     const { port } = new URL(app.url);
     for (const evil of ['a\rb', 'a\0b', 'x\r\nx-injected: 1']) {
       const answer = await new Promise<string>((resolve) => {

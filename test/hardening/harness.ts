@@ -6,6 +6,12 @@
  */
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import type { ChatGptRestOptions } from '@chatgpt-rest/core';
+import {
+  createBackendEmulator,
+  type BackendEmulator,
+  type BackendEmulatorOptions,
+} from '@chatgpt-rest/core/testing';
 import {
   expressFive,
   expressFour,
@@ -166,4 +172,36 @@ export async function inBatches<T>(
   };
   await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
   return results;
+}
+
+/** What {@link startOnEmulator} starts: the emulator's options and the mount's. */
+export interface EmulatedApp {
+  dialect?: 'legacy' | 'web';
+  emulator?: Omit<BackendEmulatorOptions, 'dialect'>;
+  options?: Omit<ChatGptRestOptions, 'upstream' | 'dialect'>;
+  prefix?: string;
+  bodyParser?: boolean;
+}
+
+/**
+ * An emulator and `mount` in front of it, both closed when the test ends: the setup of most
+ * cases (legacy dialect, no prefix, the framework's body parser by default).
+ */
+export async function startOnEmulator(
+  t: { teardown(fn: () => Promise<void>): void },
+  mount: Mount,
+  setup: EmulatedApp = {},
+): Promise<{ app: Started; emulator: BackendEmulator }> {
+  const dialect = setup.dialect ?? 'legacy';
+  const emulator = await createBackendEmulator({ dialect, ...setup.emulator });
+  const app = await mount.start({
+    options: { upstream: emulator.url, dialect, ...setup.options },
+    prefix: setup.prefix ?? '',
+    bodyParser: setup.bodyParser ?? true,
+  });
+  t.teardown(async () => {
+    await app.close();
+    await emulator.close();
+  });
+  return { app, emulator };
 }

@@ -3,10 +3,9 @@
  * the 401 it is (`token_expired`), and an upstream that rewrites text it already streamed gives
  * a `rewrite` event, after which the client's text, the reply and `/messages` agree.
  */
-import { createBackendEmulator } from '@chatgpt-rest/core/testing';
 import t from 'tap';
 import { allEvents, type ClientEvent } from '../conformance/sse-client.js';
-import { MOUNTS, guardProcess } from './harness.js';
+import { MOUNTS, guardProcess, startOnEmulator } from './harness.js';
 
 const SEND = /\/conversation$/;
 
@@ -25,15 +24,9 @@ for (const mount of MOUNTS) {
   for (const dialect of ['legacy', 'web'] as const) {
     t.test(`${mount.name} (${dialect}): stream faults`, async (t) => {
       const guard = guardProcess(t);
-      const emulator = await createBackendEmulator({ dialect, replyWords: 30 });
-      const app = await mount.start({
-        options: { upstream: emulator.url, dialect },
-        prefix: '',
-        bodyParser: true,
-      });
-      t.teardown(async () => {
-        await app.close();
-        await emulator.close();
+      const { app, emulator } = await startOnEmulator(t, mount, {
+        dialect,
+        emulator: { replyWords: 30 },
       });
       const headers = {
         authorization: 'Bearer stream-faults-token',
