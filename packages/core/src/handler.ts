@@ -87,14 +87,13 @@ function invoke(found: RouteMatch<Route>, base: RouteContext): Promise<Response>
 export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHandler {
   const options = resolveOptions(userOptions);
   const { logger } = options;
-  // Held tokens: the pool sees every upstream call (load, one message at a time, 401s, caps).
+  // Held tokens: each upstream call takes a lease (load, one message at a time, 401s, caps).
   const pool = tokenPoolOf(options.auth, logger);
-  const upstreamOptions =
-    pool === undefined ? options : { ...options, fetch: pool.wrapFetch(options.fetch) };
+  const lease = pool === undefined ? undefined : pool.lease.bind(pool);
   const heldTokens = options.auth.mode === 'server' ? options.auth.tokens.map((t) => t.token) : [];
   const services: Services = {
     options,
-    upstream: new UpstreamClient(upstreamOptions, senderFor(upstreamOptions)),
+    upstream: new UpstreamClient(options, senderFor(options), lease),
     cache: new ConversationCache(options.cache),
     toRestError: failureMapper(logger, heldTokens),
     threads: new ThreadIndex(10_000, 24 * 60 * 60 * 1000),

@@ -3,7 +3,11 @@
  * conversations, and the Node bridge that mounts it on `node:http`.
  */
 export { createHandler, type ChatGptHandler, type RouteInfo } from './handler.js';
-export { createNodeFetch, type NodeFetchOptions } from './upstream/node-transport.js';
+export {
+  createNodeFetch,
+  type NodeFetchOptions,
+  type UpstreamFetchInit,
+} from './upstream/node-transport.js';
 export {
   resolveDialect,
   resolveOptions,
@@ -33,5 +37,11 @@ export {
   type TokenState,
   type TokenStatus,
 } from './auth/token-pool.js';
+export {
+  conversationIdSniffer,
+  isMessagePost,
+  type Lease,
+  type LeaseOptions,
+} from './auth/lease.js';
 export type * from './backend/types.js';
 export * from './node/node-bridge.js';

@@ -11,6 +11,7 @@ function client(): UpstreamClient {
   );
 }
 const signal = new AbortController().signal;
+const TOK = { token: 'tok' };
 
 t.before(() => nock.disableNetConnect());
 t.afterEach(() => nock.cleanAll());
@@ -23,21 +24,21 @@ t.test('the list request carries paging, order and the token as Bearer', async (
     .get('/backend-api/conversations')
     .query({ offset: '20', limit: '10', order: 'updated' })
     .reply(200, { items: [], total: 0, limit: 10, offset: 20 });
-  const list = await client().listConversations('tok', { offset: 20, limit: 10 }, signal);
+  const list = await client().listConversations(TOK, { offset: 20, limit: 10 }, signal);
   t.same(list.items, []);
   t.ok(scope.isDone());
 });
 
 t.test('a 2xx body that is not JSON is an upstream_error', async (t) => {
   nock(BASE).get('/backend-api/conversation/abc').reply(200, '<html>oops</html>');
-  await t.rejects(client().getConversation('tok', 'abc', signal), { code: 'upstream_error' });
+  await t.rejects(client().getConversation(TOK, 'abc', signal), { code: 'upstream_error' });
 });
 
 t.test('a refused connection is upstream_unavailable', async (t) => {
   nock(BASE)
     .get('/backend-api/conversation/abc')
     .replyWithError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
-  await t.rejects(client().getConversation('tok', 'abc', signal), { code: 'upstream_unavailable' });
+  await t.rejects(client().getConversation(TOK, 'abc', signal), { code: 'upstream_unavailable' });
 });
 
 t.test('rename, hide, hide-all and gen_title send the protocol bodies', async (t) => {
@@ -51,11 +52,11 @@ t.test('rename, hide, hide-all and gen_title send the protocol bodies', async (t
     .post('/backend-api/conversation/gen_title/abc', { message_id: 'm', model: 'gpt-4o' })
     .reply(200, { title: 'Generated' });
   const c = client();
-  await c.patchConversation('tok', 'abc', { title: 'T' }, signal);
-  await c.patchConversation('tok', 'abc', { is_visible: false }, signal);
-  await c.patchAllConversations('tok', { is_visible: false }, signal);
+  await c.patchConversation(TOK, 'abc', { title: 'T' }, signal);
+  await c.patchConversation(TOK, 'abc', { is_visible: false }, signal);
+  await c.patchAllConversations(TOK, { is_visible: false }, signal);
   t.equal(
-    await c.generateTitle('tok', 'abc', { message_id: 'm', model: 'gpt-4o' }, signal),
+    await c.generateTitle(TOK, 'abc', { message_id: 'm', model: 'gpt-4o' }, signal),
     'Generated',
   );
   t.ok(scope.isDone());
@@ -66,7 +67,7 @@ t.test('an error body is read once and mapped, with Retry-After from clears_in',
     .post('/backend-api/conversation')
     .reply(429, { detail: { code: 'model_cap_exceeded', clears_in: 90, message: 'cap' } });
   await t.rejects(
-    client().sendMessage('tok', { action: 'next', parent_message_id: 'p', model: 'auto' }, signal),
+    client().sendMessage(TOK, { action: 'next', parent_message_id: 'p', model: 'auto' }, signal),
     { code: 'rate_limited', retryAfter: 90 },
   );
 });
@@ -76,7 +77,7 @@ t.test('the message POST asks for an event stream and returns it unread', async 
     .post('/backend-api/conversation', (body: { action?: string }) => body.action === 'next')
     .reply(200, 'data: [DONE]\n\n', { 'content-type': 'text/event-stream' });
   const response = await client().sendMessage(
-    'tok',
+    TOK,
     { action: 'next', parent_message_id: 'p', model: 'auto' },
     signal,
   );

@@ -5,6 +5,7 @@ import { bearerToken } from './bearer.js';
 import type { HeldToken } from './held-token.js';
 import { upstreamErrorFromBody } from '../upstream/upstream-errors.js';
 import { readLimited } from '../upstream/read-limited.js';
+import { isMessagePost, leasedResponse, type Lease, type LeaseOptions } from './lease.js';
 
 /** Options of {@link TokenPool}. */
 export interface TokenPoolOptions {
@@ -68,10 +69,6 @@ interface Entry {
 
 /** How long a pick counts as load before its first upstream request starts. */
 const RESERVATION_MS = 5000;
-/** How much of a message stream is searched for its conversation id. */
-const SNIFF_LIMIT = 64 * 1024;
-const CONVERSATION_ID = /"conversation_id"\s*:\s*"([0-9a-fA-F-]{36})"/;
-const MESSAGE_PATH = /\/(?:f\/)?conversation$/;
 
 function noop(): void {
   // Nothing to release.
@@ -184,6 +181,37 @@ export class TokenPool {
   }
 
   /**
+   * Takes a lease for one upstream request of `label`: counts it as in flight and, for a message
+   * POST, waits for the token's message slot (rejecting as {@link acquireMessageSlot} does). The
+   * lease's `release()` ends both; a label the pool does not hold gets a lease that does nothing.
+   */
+  async lease(label: string, options: LeaseOptions = { message: false }): Promise<Lease> {
+    const end = this.begin(label);
+    let free = noop;
+    if (options.message) {
+      try {
+        free = await this.acquireMessageSlot(label, options.signal);
+      } catch (error) {
+        end();
+        throw error;
+      }
+    }
+    let released = false;
+    return {
+      label,
+      message: options.message,
+      release: () => {
+        if (released) return;
+        released = true;
+        free();
+        end();
+      },
+      observe: (status, body, headers) => this.observe(label, status, body, headers),
+      remember: (conversationId) => this.remember(conversationId, label),
+    };
+  }
+
+  /**
    * Waits for `label`'s message slot (the upstream answers one message at a time per account);
    * resolves with the function that frees it. Rejects with `conversation_busy` when the queue is
    * full or the wait runs out, or with the signal's reason when it aborts.
@@ -282,53 +310,32 @@ export class TokenPool {
   }
 
   /**
-   * Wraps the core's upstream `fetch`: counts each request of a held token as in flight until
-   * its body is done, queues message POSTs per token, learns 401s and caps, and remembers the
-   * conversation a new message stream names.
+   * Wraps a `fetch` whose requests carry a held token in `Authorization`: each takes a
+   * {@link lease} (load, message slot, 401s and caps, the conversation a message stream names).
+   * @deprecated The core no longer uses it: its upstream client takes a lease per call with the
+   * token's label, and the sidecar's pass-through does the same. Kept for existing callers.
    */
   wrapFetch(inner: typeof fetch): typeof fetch {
     return async (input, init) => {
       const token = bearerToken(new Headers(init?.headers).get('authorization'));
-      const entry = token === undefined ? undefined : this.#byToken.get(token);
-      if (entry === undefined) return inner(input, init);
-      const label = entry.held.label;
+      const label = token === undefined ? undefined : this.labelOf(token);
+      if (label === undefined) return inner(input, init);
       const url = new URL(input instanceof Request ? input.url : String(input));
-      const message =
-        (init?.method ?? 'GET').toUpperCase() === 'POST' && MESSAGE_PATH.test(url.pathname);
-      const end = this.begin(label);
-      let release = noop;
+      const message = isMessagePost(init?.method ?? 'GET', url.pathname);
+      const lease = await this.lease(label, { message, signal: init?.signal ?? undefined });
       let response: Response;
       try {
-        if (message) release = await this.acquireMessageSlot(label, init?.signal ?? undefined);
         response = await inner(input, init);
       } catch (error) {
-        release();
-        end();
+        lease.release();
         throw error;
       }
-      const finish = (): void => {
-        release();
-        end();
-      };
       if (response.status === 401 || response.status === 429) {
         // Sniffed within a cap: an endless 401 body must not be buffered to learn from it.
         const text = await readLimited(response.clone()).catch(() => '');
-        this.observe(label, response.status, text, response.headers);
+        lease.observe(response.status, text, response.headers);
       }
-      if (response.body === null) {
-        finish();
-        return response;
-      }
-      const body = watchBody(
-        response.body,
-        finish,
-        message && response.ok ? (id) => this.remember(id, label) : undefined,
-      );
-      return new Response(body, {
-        status: response.status,
-        statusText: response.statusText,
-        headers: response.headers,
-      });
+      return leasedResponse(response, lease);
     };
   }
 
@@ -366,52 +373,4 @@ export class TokenPool {
 
 function busy(message: string): RestError {
   return new RestError('conversation_busy', message, { retryAfter: 1 });
-}
-
-/**
- * Passes a body through unchanged, calling `done` once when it ends, fails or is cancelled, and
- * `onConversation` with the first conversation id seen in its first 64 KiB.
- */
-export function watchBody(
-  body: ReadableStream<Uint8Array>,
-  done: () => void,
-  onConversation?: (id: string) => void,
-): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let seen = onConversation === undefined ? SNIFF_LIMIT : 0;
-  let text = '';
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const { done: ended, value } = await reader.read();
-          if (ended) {
-            done();
-            controller.close();
-            return;
-          }
-          if (seen < SNIFF_LIMIT) {
-            seen += value.byteLength;
-            text += decoder.decode(value, { stream: true });
-            const found = CONVERSATION_ID.exec(text);
-            if (found?.[1] !== undefined) {
-              onConversation?.(found[1]);
-              seen = SNIFF_LIMIT;
-              text = '';
-            }
-          }
-          controller.enqueue(value);
-        } catch (error) {
-          done();
-          controller.error(error);
-        }
-      },
-      async cancel(reason) {
-        done();
-        await reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
 }

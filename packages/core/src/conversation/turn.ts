@@ -24,6 +24,8 @@ export type TurnEvent =
 /** Who asks, with which token, and how to cancel. */
 export interface TurnCaller {
   token: string;
+  /** The held token's label (server-held mode), for the token pool's lease. */
+  label?: string;
   principal: string;
   signal: AbortSignal;
 }
@@ -152,7 +154,7 @@ export async function* runTurn(
 
   for (let continues = 0; ; continues++) {
     const body = messageBody(options, turn, action, parentId, conversationId, sent);
-    const response = await upstream.sendMessage(caller.token, body, caller.signal);
+    const response = await upstream.sendMessage(caller, body, caller.signal);
     // Checked before `start`: a bodiless 2xx (204, 205) is a plain 502, not a broken stream.
     if (response.body === null) {
       throw new RestError('upstream_error', 'The upstream answered the message without a body.');
@@ -207,13 +209,13 @@ export async function* runTurn(
 
   if (turn.conversationId === undefined) {
     if (turn.title !== undefined) {
-      await upstream.patchConversation(caller.token, id, { title: turn.title }, caller.signal);
+      await upstream.patchConversation(caller, id, { title: turn.title }, caller.signal);
       title = turn.title;
     } else if (title === undefined && options.dialect === 'legacy' && turn.temporary !== true) {
       // A temporary chat has no sidebar to title: no second upstream call for it.
       title = await upstream
         .generateTitle(
-          caller.token,
+          caller,
           id,
           { message_id: finalMessage.id, model: turn.model },
           caller.signal,

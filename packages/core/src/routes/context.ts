@@ -62,10 +62,11 @@ export async function loadConversation(
   whole = false,
 ): Promise<BackendConversation> {
   const { cache, upstream } = context.services;
-  const { principal, token } = context.credentials;
+  const { credentials } = context;
+  const { principal } = credentials;
   const cached = cache.get(principal, context.id);
   if (cached !== undefined && (cached.complete || !whole)) return cached.conversation;
-  const fetched = await upstream.getConversation(token, context.id, context.signal);
+  const fetched = await upstream.getConversation(credentials, context.id, context.signal);
   cache.set(principal, context.id, { conversation: fetched, complete: true });
   return fetched;
 }

@@ -24,9 +24,8 @@ async function list(context: RouteContext): Promise<Response> {
     max: Number.MAX_SAFE_INTEGER,
     fallback: 0,
   });
-  const { token } = context.credentials;
   const page = await context.services.upstream.listConversations(
-    token,
+    context.credentials,
     { offset, limit },
     context.signal,
   );
@@ -34,9 +33,10 @@ async function list(context: RouteContext): Promise<Response> {
 }
 
 async function deleteAll(context: RouteContext): Promise<Response> {
-  const { token, principal } = context.credentials;
+  const { credentials } = context;
+  const { principal } = credentials;
   const { upstream, cache } = context.services;
-  await upstream.patchAllConversations(token, { is_visible: false }, context.signal);
+  await upstream.patchAllConversations(credentials, { is_visible: false }, context.signal);
   cache.deletePrincipal(principal);
   return noContent();
 }
@@ -56,9 +56,10 @@ async function read(context: IdContext): Promise<Response> {
 
 /** `PATCH` the conversation upstream, then forget its cached tree. */
 async function patch(context: IdContext, changes: Record<string, unknown>): Promise<void> {
-  const { token, principal } = context.credentials;
+  const { credentials } = context;
+  const { principal } = credentials;
   const { upstream, cache } = context.services;
-  await upstream.patchConversation(token, context.id, changes, context.signal);
+  await upstream.patchConversation(credentials, context.id, changes, context.signal);
   cache.delete(principal, context.id);
 }
 

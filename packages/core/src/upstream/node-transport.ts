@@ -20,12 +20,17 @@ export interface NodeFetchOptions {
 }
 
 /**
- * The non-standard `init` field the core's upstream client passes: called once the response
- * headers are in, before a whole body is read (its headers timeout stops there). Other `fetch`
- * implementations ignore it.
+ * The non-standard `init` fields the core's upstream client passes; other `fetch`
+ * implementations ignore them.
  */
 export interface UpstreamFetchInit extends RequestInit {
+  /** Called once the response headers are in, before a whole body is read (its headers timeout stops there). */
   onResponseHeaders?: () => void;
+  /**
+   * Who the call acts as, for a host's request log: the held token's label, or `passthrough`;
+   * never the token (which is in `Authorization`).
+   */
+  label?: string;
 }
 
 type FetchInput = Parameters<typeof fetch>[0];

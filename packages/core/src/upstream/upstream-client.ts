@@ -7,6 +7,7 @@ import type {
 import { RestError, isRestError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { asConversation, asConversationList } from '../backend/shapes.js';
+import { isMessagePost, leasedResponse, type Lease, type LeaseOptions } from '../auth/lease.js';
 import { readLimited } from './read-limited.js';
 import { TRANSPORT_ERRORS, type UpstreamFetchInit } from './node-transport.js';
 import { isCloudflareChallenge, upstreamErrorFromBody } from './upstream-errors.js';
@@ -25,6 +26,16 @@ export interface UpstreamRequest {
   /** `text/event-stream` for message POSTs. */
   accept?: string;
 }
+
+/** Who an upstream call acts as: the access token and, for a held token, its label. */
+export interface UpstreamCaller {
+  token: string;
+  /** The held token's label (server-held mode), or `passthrough`; never the token. */
+  label?: string;
+}
+
+/** Takes the token pool's lease for one upstream call of a held token (server-held mode). */
+export type LeaseTaker = (label: string, options: LeaseOptions) => Promise<Lease>;
 
 /** What a send path receives: the access token, the abort signal, and a way to call the upstream. */
 export interface SendContext {
@@ -189,24 +200,39 @@ const HEADERS_TIMEOUT = Symbol('headers timeout');
 export class UpstreamClient {
   readonly #options: ResolvedOptions;
   readonly #sender: MessageSender;
+  readonly #lease: LeaseTaker | undefined;
 
-  constructor(options: ResolvedOptions, sender: MessageSender = legacySender) {
+  /**
+   * `lease` (server-held mode) is taken around each call of a labelled caller: the pool counts its
+   * load, queues its message POSTs, learns from its 401/429 and remembers its new conversation.
+   */
+  constructor(options: ResolvedOptions, sender: MessageSender = legacySender, lease?: LeaseTaker) {
     this.#options = options;
     this.#sender = sender;
+    this.#lease = lease;
   }
 
   /** Performs one request; resolves with a 2xx response, else throws the mapped RestError. */
-  async call(token: string, request: UpstreamRequest, signal: AbortSignal): Promise<Response> {
+  async call(
+    caller: UpstreamCaller,
+    request: UpstreamRequest,
+    signal: AbortSignal,
+  ): Promise<Response> {
     const { timeouts } = this.#options;
     const controller = new AbortController();
     const onAbort = (): void => controller.abort(signal.reason);
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => controller.abort(HEADERS_TIMEOUT), timeouts.headers);
+    let lease: Lease | undefined;
     let response: Response;
     try {
-      response = await this.#fetch(token, request, controller.signal, () => clearTimeout(timer));
+      // Inside the headers timeout: a message waiting for its token's slot counts as waiting.
+      const leasing = this.#leaseFor(caller, request, controller.signal);
+      if (leasing !== undefined) lease = await leasing;
+      response = await this.#fetch(caller, request, controller.signal, () => clearTimeout(timer));
     } catch (error) {
+      lease?.release();
       signal.removeEventListener('abort', onAbort);
       throw this.#fetchError(error, controller.signal, signal);
     } finally {
@@ -215,32 +241,53 @@ export class UpstreamClient {
     const type = response.headers.get('content-type') ?? '';
     if (!response.ok || type.includes('text/html')) {
       signal.removeEventListener('abort', onAbort);
-      if (response.ok) throw await htmlError(response);
-      const text = await readLimited(response).catch(() => '');
-      throw upstreamErrorFromBody(response.status, text, response.headers);
+      try {
+        if (response.ok) throw await htmlError(response);
+        // Sniffed within a cap: an endless 401 body must not be buffered to learn from it.
+        const text = await readLimited(response).catch(() => '');
+        lease?.observe(response.status, text, response.headers);
+        throw upstreamErrorFromBody(response.status, text, response.headers);
+      } finally {
+        lease?.release();
+      }
     }
+    const leased = lease === undefined ? response : leasedResponse(response, lease);
     // Only event streams are long-lived; a JSON answer is read at once by `json()`.
-    if (response.body === null || !type.includes('event-stream')) return response;
+    if (leased.body === null || !type.includes('event-stream')) return leased;
     const body = guardBody(
-      response.body,
+      leased.body,
       timeouts.idle,
       (reason) => controller.abort(reason),
       signal,
     );
     return new Response(body, {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
+      status: leased.status,
+      statusText: leased.statusText,
+      headers: leased.headers,
+    });
+  }
+
+  /** The pool's lease for a call of a held token; none without a pool or a label. */
+  #leaseFor(
+    caller: UpstreamCaller,
+    request: UpstreamRequest,
+    signal: AbortSignal,
+  ): Promise<Lease> | undefined {
+    if (this.#lease === undefined || caller.label === undefined) return undefined;
+    return this.#lease(caller.label, {
+      message: isMessagePost(request.method, request.path),
+      signal,
     });
   }
 
   /** The one `fetch` call of {@link call}; `onHeaders` stops the headers timeout. */
   #fetch(
-    token: string,
+    caller: UpstreamCaller,
     request: UpstreamRequest,
     signal: AbortSignal,
     onHeaders: () => void,
   ): Promise<Response> {
+    const { token } = caller;
     const headers: Record<string, string> = {
       authorization: `Bearer ${token}`,
       accept: request.accept ?? 'application/json',
@@ -255,6 +302,7 @@ export class UpstreamClient {
       ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
       signal,
       onResponseHeaders: onHeaders,
+      ...(caller.label === undefined ? {} : { label: caller.label }),
     };
     return this.#options.fetch(this.#options.upstream + request.path, init);
   }
@@ -279,8 +327,12 @@ export class UpstreamClient {
   }
 
   /** A JSON request; a 2xx body that is not JSON is an `upstream_error`. */
-  async json(token: string, request: UpstreamRequest, signal: AbortSignal): Promise<unknown> {
-    const response = await this.call(token, request, signal);
+  async json(
+    caller: UpstreamCaller,
+    request: UpstreamRequest,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    const response = await this.call(caller, request, signal);
     const { limits, timeouts } = this.#options;
     let text: string;
     try {
@@ -298,7 +350,7 @@ export class UpstreamClient {
 
   /** `GET /conversations`. */
   listConversations(
-    token: string,
+    caller: UpstreamCaller,
     page: { offset: number; limit: number },
     signal: AbortSignal,
   ): Promise<BackendConversationList> {
@@ -308,44 +360,48 @@ export class UpstreamClient {
       order: 'updated',
     });
     const path = `/conversations?${query.toString()}`;
-    return this.json(token, { method: 'GET', path }, signal).then(asConversationList);
+    return this.json(caller, { method: 'GET', path }, signal).then(asConversationList);
   }
 
   /** `GET /conversation/{id}`. */
-  getConversation(token: string, id: string, signal: AbortSignal): Promise<BackendConversation> {
-    return this.json(token, { method: 'GET', path: `/conversation/${id}` }, signal).then(
+  getConversation(
+    caller: UpstreamCaller,
+    id: string,
+    signal: AbortSignal,
+  ): Promise<BackendConversation> {
+    return this.json(caller, { method: 'GET', path: `/conversation/${id}` }, signal).then(
       asConversation,
     );
   }
 
   /** `PATCH /conversation/{id}` (rename, hide, archive). */
   async patchConversation(
-    token: string,
+    caller: UpstreamCaller,
     id: string,
     patch: Record<string, unknown>,
     signal: AbortSignal,
   ): Promise<void> {
-    await this.json(token, { method: 'PATCH', path: `/conversation/${id}`, body: patch }, signal);
+    await this.json(caller, { method: 'PATCH', path: `/conversation/${id}`, body: patch }, signal);
   }
 
   /** `PATCH /conversations` (hide all). */
   async patchAllConversations(
-    token: string,
+    caller: UpstreamCaller,
     patch: Record<string, unknown>,
     signal: AbortSignal,
   ): Promise<void> {
-    await this.json(token, { method: 'PATCH', path: '/conversations', body: patch }, signal);
+    await this.json(caller, { method: 'PATCH', path: '/conversations', body: patch }, signal);
   }
 
   /** `POST /conversation/gen_title/{id}`: the title the upstream generates for a new conversation. */
   async generateTitle(
-    token: string,
+    caller: UpstreamCaller,
     id: string,
     body: { message_id: string; model: string },
     signal: AbortSignal,
   ): Promise<string | undefined> {
     const result = await this.json(
-      token,
+      caller,
       { method: 'POST', path: `/conversation/gen_title/${id}`, body },
       signal,
     );
@@ -359,9 +415,13 @@ export class UpstreamClient {
   }
 
   /** Sends a message with the dialect's send path; resolves with the streaming response. */
-  sendMessage(token: string, body: BackendMessageRequest, signal: AbortSignal): Promise<Response> {
+  sendMessage(
+    caller: UpstreamCaller,
+    body: BackendMessageRequest,
+    signal: AbortSignal,
+  ): Promise<Response> {
     return this.#sender.send(
-      { token, signal, call: (request) => this.call(token, request, signal) },
+      { token: caller.token, signal, call: (request) => this.call(caller, request, signal) },
       body,
     );
   }

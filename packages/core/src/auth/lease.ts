@@ -1,0 +1,120 @@
+/**
+ * A lease on a held token: what one upstream request of that token owes the pool (its load, its
+ * message slot, what its answer teaches). The core's upstream client and the sidecar's
+ * pass-through both take one per request, so they count, queue and learn the same way.
+ */
+
+/** How a request uses its token: a message POST waits for the token's one message slot. */
+export interface LeaseOptions {
+  /** A message POST (see {@link isMessagePost}): waits for the token's message slot. */
+  message: boolean;
+  /** Gives up waiting for the slot when it aborts (rejects with its reason). */
+  signal?: AbortSignal;
+}
+
+/** One upstream request's hold on a held token, taken with `TokenPool.lease`. */
+export interface Lease {
+  /** The held token's label. */
+  readonly label: string;
+  /** True when the request is a message POST (it holds the message slot). */
+  readonly message: boolean;
+  /** Ends the request's load and frees its message slot; later calls do nothing. */
+  release(): void;
+  /** Learns from the upstream answer: a 401 evicts the token, a usage cap parks it. */
+  observe(status: number, body: string, headers?: Headers): void;
+  /** Remembers that the token holds a conversation, so its later requests go there. */
+  remember(conversationId: string): void;
+}
+
+/** How much of a message stream is searched for its conversation id. */
+export const SNIFF_LIMIT = 64 * 1024;
+const CONVERSATION_ID = /"conversation_id"\s*:\s*"([0-9a-fA-F-]{36})"/;
+const MESSAGE_PATH = /\/(?:f\/)?conversation$/;
+
+/**
+ * True for the upstream's message POSTs (`POST /conversation`, `POST /f/conversation`): `path`
+ * is a path below the base URL or a whole URL path (it ends the same way), query aside. The
+ * upstream answers one message at a time per account.
+ */
+export function isMessagePost(method: string, path: string): boolean {
+  return method.toUpperCase() === 'POST' && MESSAGE_PATH.test(path.split('?', 1)[0] ?? '');
+}
+
+/**
+ * A sniffer for the chunks of a message stream: calls `found` with the first conversation id in
+ * the stream's first 64 KiB, then looks no further.
+ */
+export function conversationIdSniffer(found: (id: string) => void): (chunk: Uint8Array) => void {
+  const decoder = new TextDecoder();
+  let seen = 0;
+  let text = '';
+  return (chunk) => {
+    if (seen >= SNIFF_LIMIT) return;
+    seen += chunk.byteLength;
+    text += decoder.decode(chunk, { stream: true });
+    const id = CONVERSATION_ID.exec(text)?.[1];
+    if (id !== undefined) found(id);
+    if (id !== undefined || seen >= SNIFF_LIMIT) {
+      seen = SNIFF_LIMIT;
+      text = '';
+    }
+  };
+}
+
+/**
+ * Passes a body through unchanged, calling `done` once when it ends, fails or is cancelled, and
+ * `onConversation` with the first conversation id seen in its first 64 KiB.
+ */
+export function watchBody(
+  body: ReadableStream<Uint8Array>,
+  done: () => void,
+  onConversation?: (id: string) => void,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  const sniff = onConversation === undefined ? undefined : conversationIdSniffer(onConversation);
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done: ended, value } = await reader.read();
+          if (ended) {
+            done();
+            controller.close();
+            return;
+          }
+          sniff?.(value);
+          controller.enqueue(value);
+        } catch (error) {
+          done();
+          controller.error(error);
+        }
+      },
+      async cancel(reason) {
+        done();
+        await reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * A response whose lease is released when its body is done (ended, failed or cancelled; at once
+ * without a body) and which, for a successful message POST, remembers the conversation it names.
+ */
+export function leasedResponse(response: Response, lease: Lease): Response {
+  if (response.body === null) {
+    lease.release();
+    return response;
+  }
+  const body = watchBody(
+    response.body,
+    () => lease.release(),
+    lease.message && response.ok ? (id) => lease.remember(id) : undefined,
+  );
+  return new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+}
