@@ -14,8 +14,11 @@ import {
   RestError,
   isRestError,
   type Authenticator,
+  type Lease,
   type TokenPool,
   bearerToken,
+  conversationIdSniffer,
+  isMessagePost,
 } from '@chatgpt-rest/core';
 import { endToEndHeaders } from './hop-headers.js';
 import { StreamRedactor, redactAll, secretBytes } from './redact.js';
@@ -108,8 +111,8 @@ interface AllowRule {
 
 /** Per-request state the proxy's events need. */
 interface Flight {
-  label: string | undefined;
-  message: boolean;
+  /** The held token's lease (server-held mode). */
+  lease: Lease | undefined;
   finish: () => void;
   note: RequestNote;
   timedOut: boolean;
@@ -121,8 +124,6 @@ interface Flight {
 
 const ID_SEGMENT = '[A-Za-z0-9_-]+';
 const RULE = /^(GET|POST|PATCH|PUT|DELETE) (\/[A-Za-z0-9_\-/:]*)$/;
-const CONVERSATION_ID = /"conversation_id"\s*:\s*"([0-9a-fA-F-]{36})"/;
-const SNIFF_LIMIT = 64 * 1024;
 const UNREACHABLE = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
@@ -260,6 +261,24 @@ function errorForProxyFailure(error: unknown, flight: Flight | undefined): RestE
     return new RestError('upstream_unavailable', 'The upstream could not be reached.');
   }
   return new RestError('upstream_error', 'The upstream connection failed.');
+}
+
+/** The held token's lease; a message waits for its slot until the client leaves. */
+async function leaseFor(
+  pool: TokenPool,
+  label: string,
+  message: boolean,
+  res: ServerResponse,
+): Promise<Lease> {
+  if (!message) return pool.lease(label, { message });
+  const gone = new AbortController();
+  const onClose = (): void => gone.abort(new RestError('upstream_error', 'client left'));
+  res.once('close', onClose);
+  try {
+    return await pool.lease(label, { message, signal: gone.signal });
+  } finally {
+    res.off('close', onClose);
+  }
 }
 
 /** Creates the pass-through: http-proxy-3 plus the checks and header rules it lacks. */
@@ -437,9 +456,7 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
   }
 
   function observe(flight: Flight, status: number, body: Buffer): void {
-    if (flight.label !== undefined && (status === 401 || status === 429)) {
-      pool?.observe(flight.label, status, body.toString('utf8'));
-    }
+    if (status === 401 || status === 429) flight.lease?.observe(status, body.toString('utf8'));
   }
 
   /** Streams the body as it comes (redacted on the fly in server-held mode). */
@@ -457,7 +474,10 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
     if (stream) res.flushHeaders();
     let stopped = false;
     let tail = '\n\n';
-    const sniff = conversationSniffer(flight);
+    const { lease } = flight;
+    // A new message stream names its conversation: later requests of it go to the same token.
+    const sniff =
+      lease?.message === true ? conversationIdSniffer((id) => lease.remember(id)) : undefined;
     const send = (bytes: Buffer): void => {
       if (bytes.length === 0) return;
       if (stream) tail = (tail + bytes.toString('latin1')).slice(-2);
@@ -465,7 +485,7 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
     };
     proxyRes.on('data', (chunk: Buffer) => {
       if (stopped) return;
-      sniff(chunk);
+      sniff?.(chunk);
       send(redactor === undefined ? chunk : redactor.push(chunk));
     });
     res.on('drain', () => proxyRes.resume());
@@ -490,23 +510,6 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
         proxyRes.destroy();
       };
     }
-  }
-
-  /** Remembers the conversation a new message stream names (its first 64 KiB are searched). */
-  function conversationSniffer(flight: Flight): (chunk: Buffer) => void {
-    let sniffed = flight.message && flight.label !== undefined ? 0 : SNIFF_LIMIT;
-    let sniffText = '';
-    return (chunk) => {
-      if (sniffed >= SNIFF_LIMIT) return;
-      sniffed += chunk.length;
-      sniffText += chunk.toString('utf8');
-      const found = CONVERSATION_ID.exec(sniffText);
-      if (found?.[1] !== undefined || sniffed >= SNIFF_LIMIT) {
-        if (found?.[1] !== undefined) pool?.remember(found[1], flight.label as string);
-        sniffed = SNIFF_LIMIT;
-        sniffText = '';
-      }
-    };
   }
 
   async function serve(
@@ -534,46 +537,28 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
     const body = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : read;
     const credentials = authenticate(webHeaders(req), conversationIdOf(path, body));
     note.principal = credentials.label;
-    const held = pool?.labelOf(credentials.token) === undefined ? undefined : credentials.label;
-    const message = method === 'POST' && (path === '/conversation' || path === '/f/conversation');
-    const end = held === undefined ? () => undefined : (pool as TokenPool).begin(held);
-    let release = (): void => undefined;
-    if (held !== undefined && message) {
-      const gone = new AbortController();
-      const onClose = (): void => gone.abort(new RestError('upstream_error', 'client left'));
-      res.once('close', onClose);
-      try {
-        release = await (pool as TokenPool).acquireMessageSlot(held, gone.signal);
-      } catch (error) {
-        end();
-        throw error;
-      } finally {
-        res.off('close', onClose);
-      }
-      if (res.destroyed) {
-        release();
-        end();
-        return;
-      }
+    const lease =
+      pool?.labelOf(credentials.token) === undefined
+        ? undefined
+        : await leaseFor(pool, credentials.label, isMessagePost(method, path), res);
+    if (lease?.message === true && res.destroyed) {
+      lease.release();
+      return;
     }
+    const held = lease !== undefined;
     let finished = false;
     const flight: Flight = {
-      label: held,
-      message,
+      lease,
       note,
       timedOut: false,
       proxyReq: undefined,
       stop: undefined,
-      secrets:
-        held === undefined
-          ? []
-          : secretBytes([...heldTokens, credentials.token, callerSecret(req)]),
+      secrets: held ? secretBytes([...heldTokens, credentials.token, callerSecret(req)]) : [],
       finish: () => {
         if (finished) return;
         finished = true;
         live.delete(flight);
-        release();
-        end();
+        lease?.release();
       },
     };
     flights.set(req, flight);
@@ -582,7 +567,7 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
     const forwarded = endToEndHeaders(req.headers, dropRequestHeader);
     forwarded.authorization = `Bearer ${credentials.token}`;
     // Server-held mode scans relayed bodies for secrets: they must come uncompressed.
-    if (held !== undefined) forwarded['accept-encoding'] = 'identity';
+    if (held) forwarded['accept-encoding'] = 'identity';
     if (method !== 'GET' && method !== 'HEAD') forwarded['content-length'] = String(body.length);
     // http-proxy-3 copies `req.headers` and `req.url`: hand it the checked versions only.
     req.headers = forwarded as IncomingMessage['headers'];

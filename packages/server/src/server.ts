@@ -11,7 +11,6 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
   RestError,
-  TokenPool,
   createAuthenticator,
   createHandler,
   createNodeFetch,
@@ -21,8 +20,11 @@ import {
   type ChatGptRestOptions,
   type HeldToken,
   type Logger,
+  type TokenPool,
+  type UpstreamFetchInit,
   type WebHandler,
   bearerToken,
+  tokenPoolOf,
 } from '@chatgpt-rest/core';
 import type { DialectSetting } from './config.js';
 import { createJsonLogger } from './logger.js';
@@ -233,33 +235,29 @@ export function createServer(options: SidecarOptions): Sidecar {
       ...(limits?.upstreamBody === undefined ? {} : { maxBodyBytes: limits.upstreamBody }),
     });
   const tokens = options.tokens ?? [];
-  const pool =
+  const held: AuthOptions | undefined =
     tokens.length === 0
       ? undefined
-      : new TokenPool({
-          tokens,
-          queueSize: options.queueSize,
-          queueWaitMs: options.queueWait,
-          logger,
-        });
-  const auth: AuthOptions =
-    pool === undefined
-      ? { mode: 'passthrough' }
       : {
           mode: 'server',
           tokens,
           apiKeys: options.apiKeys ?? [],
           allowOpen: options.allowOpen ?? false,
-          pool,
+          queue: { size: options.queueSize, waitMs: options.queueWait },
         };
+  // One pool for the REST API and the pass-through, so both count the same load.
+  const pool = held === undefined ? undefined : tokenPoolOf(held, logger);
+  const auth: AuthOptions =
+    held === undefined || pool === undefined ? { mode: 'passthrough' } : { ...held, pool };
   const notes = new AsyncLocalStorage<RequestNote>();
 
   // The innermost fetch: tells the request log which token label and upstream status it saw.
-  const observingFetch: typeof fetch = async (input, init) => {
+  const observingFetch = async (
+    input: Parameters<typeof fetch>[0],
+    init?: UpstreamFetchInit,
+  ): Promise<Response> => {
     const note = notes.getStore();
-    const token = bearerToken(new Headers(init?.headers).get('authorization'));
-    const label = token === undefined ? undefined : pool?.labelOf(token);
-    if (note !== undefined && label !== undefined) note.principal = label;
+    if (note !== undefined && init?.label !== undefined) note.principal = init.label;
     const response = await baseFetch(input, init);
     if (note !== undefined) note.upstreamStatus = response.status;
     return response;
