@@ -29,9 +29,18 @@ export function authenticateChallenge(error: RestError): string {
  * known, `WWW-Authenticate` on a 401.
  */
 export function errorResponse(error: RestError): Response {
-  const headers = new Headers();
-  if (error.retryAfter !== undefined) headers.set('retry-after', String(error.retryAfter));
-  if (error.allow !== undefined) headers.set('allow', error.allow.join(', '));
-  if (error.status === 401) headers.set('www-authenticate', authenticateChallenge(error));
-  return jsonResponse(error.status, error.toJSON(), headers);
+  return jsonResponse(error.status, error.toJSON(), restErrorHeaders(error));
+}
+
+/**
+ * The headers of the spec's error answer for a {@link RestError}: JSON, `Retry-After` and
+ * `Allow` when known, `WWW-Authenticate` on a 401. Shared by {@link errorResponse} (web) and
+ * `writeRestError` (Node).
+ */
+export function restErrorHeaders(error: RestError): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+  if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
+  if (error.allow !== undefined) headers.allow = error.allow.join(', ');
+  if (error.status === 401) headers['www-authenticate'] = authenticateChallenge(error);
+  return headers;
 }

@@ -13,15 +13,32 @@ export interface SseEvent {
 const encoder = new TextEncoder();
 const PING = Symbol('ping');
 
-function frame(event: SseEvent): Uint8Array {
+/** The text of one event. */
+function frameText(event: SseEvent): string {
   const data = event.raw === true ? String(event.data) : JSON.stringify(event.data);
   const name = event.event === undefined ? '' : `event: ${event.event}\n`;
-  return encoder.encode(`${name}data: ${data}\n\n`);
+  return `${name}data: ${data}\n\n`;
+}
+
+function frame(event: SseEvent): Uint8Array {
+  return encoder.encode(frameText(event));
 }
 
 /** The REST stream's error event: `event: error` with the error's JSON. */
 export function restErrorEvent(error: RestError): SseEvent {
   return { event: 'error', data: error.toJSON() };
+}
+
+/**
+ * The `event: error` frame that ends a failed stream, as text: the error's JSON (the REST
+ * stream's event), or with `shape: 'backend'` the ChatGPT backend's own error event
+ * (`message: null` first), for streams relayed from it (the sidecar's pass-through).
+ */
+export function sseErrorFrame(error: RestError, shape: 'rest' | 'backend' = 'rest'): string {
+  const event = restErrorEvent(error);
+  return frameText(
+    shape === 'rest' ? event : { ...event, data: { message: null, ...error.toJSON() } },
+  );
 }
 
 /** The headers of every REST event stream. */

@@ -10,3 +10,4 @@ export {
   type WebHandler,
 } from './node-listener.js';
 export { frameworkResponse, type FrameworkResponse } from './framework-response.js';
+export { rawRestError, writeRestError, type WriteRestErrorOptions } from './write-rest-error.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RestError, isRestError } from '../errors.js';
-import { errorResponse, jsonResponse } from '../http/responses.js';
+import { errorResponse } from '../http/responses.js';
 import { toWebRequest, type ToWebRequestOptions } from './incoming-request.js';
 import { writeWebResponse } from './write-response.js';
 
@@ -73,8 +73,7 @@ export function failureResponse(error: unknown, onError?: (error: unknown) => vo
   if (isRestError(error)) return errorResponse(error);
   report(onError, error);
   // A foreign error's message may hold anything (tokens, paths); the client gets a fixed text.
-  const internal = new RestError('internal_error', 'Internal error');
-  return jsonResponse(internal.status, internal.toJSON());
+  return errorResponse(new RestError('internal_error', 'Internal error'));
 }
 
 function report(onError: ((error: unknown) => void) | undefined, error: unknown): void {
