@@ -19,6 +19,8 @@ import {
   bearerToken,
   conversationIdSniffer,
   isMessagePost,
+  sseErrorFrame,
+  writeRestError,
 } from '@chatgpt-rest/core';
 import { endToEndHeaders } from './hop-headers.js';
 import { StreamRedactor, redactAll, secretBytes } from './redact.js';
@@ -174,22 +176,6 @@ export function wwwAuthenticate(code: unknown): string {
     : 'Bearer realm="chatgpt-rest", error="invalid_token"';
 }
 
-function sendError(res: ServerResponse, error: RestError): void {
-  if (res.destroyed || res.writableEnded) return;
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
-  if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
-  if (error.allow !== undefined) headers.allow = error.allow.join(', ');
-  if (error.status === 401) headers['www-authenticate'] = wwwAuthenticate(error.code);
-  // Unread request bytes would be taken for the next request on this connection.
-  if (!res.req.readableEnded) headers.connection = 'close';
-  res.writeHead(error.status, headers);
-  res.end(JSON.stringify(error.toJSON()));
-}
-
 function webHeaders(req: IncomingMessage): Headers {
   const headers = new Headers();
   for (const name of ['authorization', 'x-api-key']) {
@@ -319,7 +305,7 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
   // Without a listener an upstream failure would be thrown and end the process.
   proxy.on('error', (error, req, res) => {
     if (res instanceof ServerResponse)
-      sendError(res, errorForProxyFailure(error, flights.get(req)));
+      writeRestError(res, errorForProxyFailure(error, flights.get(req)));
   });
 
   proxy.on('proxyReq', (proxyReq, req, res) => {
@@ -383,7 +369,7 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
     why?: string,
   ): void {
     proxyRes.destroy();
-    sendError(
+    writeRestError(
       res,
       new RestError(
         'upstream_error',
@@ -444,7 +430,10 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
   ): void {
     const body = decoded(raw, headers['content-encoding'], errorBodyLimit);
     if (body === undefined) {
-      sendError(res, new RestError('upstream_error', 'The upstream error body could not be read.'));
+      writeRestError(
+        res,
+        new RestError('upstream_error', 'The upstream error body could not be read.'),
+      );
       return;
     }
     observe(flight, status, body);
@@ -503,7 +492,8 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
         if (stopped || res.writableEnded) return;
         stopped = true;
         proxyRes.pause();
-        const frame = `event: error\ndata: ${JSON.stringify({ message: null, error: message, code: 'upstream_unavailable' })}\n\n`;
+        // The backend's own error event shape: clients of the pass-through speak its dialect.
+        const frame = sseErrorFrame(new RestError('upstream_unavailable', message), 'backend');
         // Finish a half-written event first so the error is an event of its own.
         res.end(tail === '\n\n' ? frame : `\n\n${frame}`);
         flight.proxyReq?.destroy();
@@ -578,7 +568,7 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
   return {
     handle(req, res, target, note) {
       serve(req, res, target, note).catch((error: unknown) => {
-        sendError(
+        writeRestError(
           res,
           isRestError(error)
             ? error

@@ -24,7 +24,10 @@ import {
   type UpstreamFetchInit,
   type WebHandler,
   bearerToken,
+  rawRestError,
+  sseErrorFrame,
   tokenPoolOf,
+  writeRestError,
 } from '@chatgpt-rest/core';
 import type { DialectSetting } from './config.js';
 import { createJsonLogger } from './logger.js';
@@ -112,17 +115,15 @@ export interface Sidecar {
 /** The message of the `error` event that ends streams at shutdown. */
 export const SHUTDOWN_MESSAGE = 'server shutting down';
 
-const encoder = new TextEncoder();
-const SHUTDOWN_FRAME = encoder.encode(
-  `event: error\ndata: ${JSON.stringify({ error: SHUTDOWN_MESSAGE, code: 'upstream_unavailable' })}\n\n`,
+const SHUTDOWN_FRAME = new TextEncoder().encode(
+  sseErrorFrame(new RestError('upstream_unavailable', SHUTDOWN_MESSAGE)),
 );
 const STOP = Symbol('stop');
 
-function sendJson(res: ServerResponse, status: number, body: unknown, close = false): void {
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
-    ...(close ? { connection: 'close' } : {}),
   });
   res.end(JSON.stringify(body));
 }
@@ -396,13 +397,15 @@ export function createServer(options: SidecarOptions): Sidecar {
       });
       if (closing) {
         note.route = '(shutting down)';
-        sendJson(res, 503, new RestError('upstream_unavailable', SHUTDOWN_MESSAGE).toJSON(), true);
+        writeRestError(res, new RestError('upstream_unavailable', SHUTDOWN_MESSAGE), {
+          close: true,
+        });
         return;
       }
       const target = checkRequestTarget(req.url);
       if ('refused' in target) {
         note.route = '(invalid target)';
-        sendJson(res, 400, new RestError('invalid_request', target.refused).toJSON(), true);
+        writeRestError(res, new RestError('invalid_request', target.refused), { close: true });
         return;
       }
       if (target.path === '/healthz') {
@@ -422,7 +425,9 @@ export function createServer(options: SidecarOptions): Sidecar {
       ) {
         if (passThrough === undefined) {
           note.route = `${PASS_THROUGH_PREFIX}/*`;
-          sendJson(res, 404, new RestError('not_found', 'The pass-through is off.').toJSON());
+          writeRestError(res, new RestError('not_found', 'The pass-through is off.'), {
+            close: false,
+          });
           return;
         }
         passThrough.handle(req, res, target, note);
@@ -448,11 +453,7 @@ export function createServer(options: SidecarOptions): Sidecar {
       const message = late
         ? 'The request took too long to arrive.'
         : 'The request could not be parsed.';
-      const body = JSON.stringify(new RestError('invalid_request', message).toJSON());
-      const status = late ? '408 Request Timeout' : '400 Bad Request';
-      socket.end(
-        `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-      );
+      socket.end(rawRestError(new RestError('invalid_request', message), late ? 408 : 400));
     } else {
       socket.destroy();
     }
