@@ -1,0 +1,142 @@
+/**
+ * Graceful shutdown: stop accepting, let running requests finish until a deadline, then end live
+ * streams with an `error` event (aborting their upstream requests) and close every connection.
+ */
+import type { Server, ServerResponse } from 'node:http';
+import { RestError, sseErrorFrame, type Logger } from '@chatgpt-rest/core';
+import type { PassThrough } from './pass-through.js';
+
+/** The message of the `error` event that ends streams at shutdown. */
+export const SHUTDOWN_MESSAGE = 'server shutting down';
+
+const SHUTDOWN_FRAME = new TextEncoder().encode(
+  sseErrorFrame(new RestError('upstream_unavailable', SHUTDOWN_MESSAGE)),
+);
+const STOP = Symbol('stop');
+
+/**
+ * A REST event stream that can be ended from outside: on `stop` the original body is cancelled
+ * (which aborts the upstream request) and an `error` event closes the stream.
+ */
+export function interruptible(
+  body: ReadableStream<Uint8Array>,
+  stoppers: Set<() => void>,
+  abortRequest: (reason: RestError) => void,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let wake: () => void = () => undefined;
+  const stopped = new Promise<typeof STOP>((resolve) => {
+    wake = () => resolve(STOP);
+  });
+  stoppers.add(wake);
+  const forget = (): void => {
+    stoppers.delete(wake);
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const result = await Promise.race([reader.read(), stopped]);
+          if (result === STOP) {
+            forget();
+            // The core writes whole events, so the error comes after a complete one.
+            controller.enqueue(SHUTDOWN_FRAME);
+            controller.close();
+            const reason = new RestError('upstream_unavailable', SHUTDOWN_MESSAGE);
+            // The request's own signal aborts first: the core then takes the abort it sees for
+            // what it is (intended), not for an internal error to log.
+            abortRequest(reason);
+            await reader.cancel(reason);
+            return;
+          }
+          if (result.done) {
+            forget();
+            controller.close();
+            return;
+          }
+          controller.enqueue(result.value);
+        } catch (error) {
+          forget();
+          controller.error(error);
+        }
+      },
+      async cancel(reason) {
+        forget();
+        await reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** Resolves after `ms`, or at once when `done` settles first; the timer never outlives it. */
+async function within(done: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([done, deadline]);
+  clearTimeout(timer);
+}
+
+/** The responses of a server, to know when it is idle and to cut what is left at the end. */
+export class ActiveResponses {
+  readonly #open = new Set<ServerResponse>();
+  #idle: (() => void) | undefined;
+
+  /** Counts `res` until it closes. */
+  add(res: ServerResponse): void {
+    this.#open.add(res);
+    res.once('close', () => {
+      this.#open.delete(res);
+      if (this.#open.size === 0) this.#idle?.();
+    });
+  }
+
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** Resolves once no response is open. */
+  drained(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#idle = resolve;
+      if (this.#open.size === 0) resolve();
+    });
+  }
+
+  /** Cuts every open response. */
+  destroyAll(): void {
+    for (const res of this.#open) res.destroy();
+  }
+}
+
+/** What {@link shutdown} stops. */
+export interface ShutdownParts {
+  server: Server;
+  active: ActiveResponses;
+  /** Stoppers of live REST event streams (see {@link interruptible}). */
+  restStreams: Set<() => void>;
+  passThrough: PassThrough | undefined;
+  logger: Logger;
+}
+
+/** Closes the server: running requests get until `deadlineMs`, live streams then end with an error. */
+export async function shutdown(parts: ShutdownParts, deadlineMs: number): Promise<void> {
+  const { server, active, passThrough } = parts;
+  const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const drained = active.drained();
+  await within(drained, deadlineMs);
+  if (active.size > 0) {
+    parts.logger.warn({ open: active.size }, 'shutdown deadline reached: ending live streams');
+    for (const stop of [...parts.restStreams]) stop();
+    passThrough?.stopStreams(SHUTDOWN_MESSAGE);
+    // A stream gets a moment to write its error event; anything still open is cut.
+    await within(drained, 1000);
+    active.destroyAll();
+  }
+  server.closeAllConnections();
+  passThrough?.close();
+  await serverClosed;
+}
