@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import t from 'tap';
-import { TokenPool } from '@chatgpt-rest/core';
+import { TokenPool, conversationIdSniffer, isMessagePost } from '@chatgpt-rest/core';
 import { dataLines, messageBody, start, until } from './helpers.js';
 
 const A = 'token-a-secret';
@@ -345,4 +345,54 @@ t.test('a 401 seen by the pass-through evicts the token', async (t) => {
   const next = await fetch(`${url}/backend-api/conversations`, { headers: AUTH });
   t.equal(next.status, 200);
   t.equal(emulator.requests.at(-1)?.headers.authorization, `Bearer ${B}`);
+});
+
+t.test('a lease counts its request, holds the message slot and learns for its token', async (t) => {
+  const pool = new TokenPool({ tokens: [{ label: 'only', token: A }], queueSize: 1 });
+  pool.pick();
+  const plain = await pool.lease('only', { message: false });
+  const message = await pool.lease('only', { message: true });
+  t.equal(pool.status()[0]?.inFlight, 2, 'both requests count');
+  const controller = new AbortController();
+  const waiting = pool.lease('only', { message: true, signal: controller.signal });
+  t.equal(pool.status()[0]?.queued, 1, 'a second message waits for the slot');
+  controller.abort(new Error('client left'));
+  await t.rejects(waiting, { message: 'client left' });
+  t.equal(pool.status()[0]?.inFlight, 2, 'a lease that was never granted counts nothing');
+  message.release();
+  message.release();
+  plain.release();
+  t.equal(pool.status()[0]?.inFlight, 0, 'release is idempotent');
+  const next = await pool.lease('only', { message: true });
+  message.remember('11111111-2222-3333-4444-555555555555');
+  next.observe(401, JSON.stringify({ detail: { code: 'token_expired' } }));
+  next.release();
+  t.equal(pool.status()[0]?.state, 'evicted');
+  t.throws(() => pool.pick('11111111-2222-3333-4444-555555555555'), { code: 'invalid_token' });
+  const stranger = await pool.lease('nobody', { message: true });
+  stranger.observe(401, '{}');
+  stranger.release();
+  t.equal(pool.status().length, 1, 'a label the pool does not hold gets a lease that does nothing');
+});
+
+t.test('one message-POST test and one conversation-id sniffer for core and pass-through', (t) => {
+  t.ok(isMessagePost('POST', '/conversation'));
+  t.ok(isMessagePost('post', '/f/conversation?x=1'));
+  t.ok(isMessagePost('POST', '/backend-api/conversation'), 'a whole URL path ends the same way');
+  t.notOk(isMessagePost('GET', '/conversation'));
+  t.notOk(isMessagePost('POST', '/f/conversation/prepare'));
+  t.notOk(isMessagePost('POST', '/conversation/gen_title/abc'));
+  const found: string[] = [];
+  const id = '0f0e0d0c-0b0a-4999-8888-777766665555';
+  const sniff = conversationIdSniffer((value) => found.push(value));
+  sniff(new TextEncoder().encode('data: {"conversation_'));
+  sniff(new TextEncoder().encode(`id": "${id}"}\n\n`));
+  sniff(new TextEncoder().encode(`data: {"conversation_id": "${id.replace('0f', 'ff')}"}`));
+  t.same(found, [id], 'the first id, across chunks, once');
+  const late: string[] = [];
+  const capped = conversationIdSniffer((value) => late.push(value));
+  capped(new Uint8Array(64 * 1024).fill(0x20));
+  capped(new TextEncoder().encode(`{"conversation_id":"${id}"}`));
+  t.same(late, [], 'nothing past the first 64 KiB is searched');
+  t.end();
 });
