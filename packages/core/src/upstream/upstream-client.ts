@@ -8,6 +8,7 @@ import { RestError, isRestError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { asConversation, asConversationList } from '../backend/shapes.js';
 import { isMessagePost, leasedResponse, type Lease, type LeaseOptions } from '../auth/lease.js';
+import { causeCode, guardBody, idleError, readCapped, tooLargeError } from './body-guards.js';
 import { readLimited } from './read-limited.js';
 import { TRANSPORT_ERRORS, type UpstreamFetchInit } from './node-transport.js';
 import { isCloudflareChallenge, upstreamErrorFromBody } from './upstream-errors.js';
@@ -62,48 +63,6 @@ export const legacySender: MessageSender = {
   newConversationParent: () => randomUUID(),
 };
 
-/**
- * Reads a whole body within `limit` bytes, never silent for more than `idleMs`: the built-in
- * transport has already enforced both, an injected `fetch` streams and is held to them here.
- */
-async function readCapped(response: Response, limit: number, idleMs: number): Promise<string> {
-  if (response.body === null) return '';
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let size = 0;
-  let text = '';
-  let timer: NodeJS.Timeout | undefined;
-  const idle = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(idleError(idleMs)), idleMs);
-  });
-  try {
-    for (;;) {
-      const { done, value } = await Promise.race([reader.read(), idle]);
-      if (done) return text + decoder.decode();
-      size += value.byteLength;
-      if (size > limit) throw tooLargeError(limit);
-      text += decoder.decode(value, { stream: true });
-      timer?.refresh();
-    }
-  } catch (error) {
-    void reader.cancel().catch(() => undefined);
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function tooLargeError(limit: number): RestError {
-  return new RestError('upstream_error', `The upstream answer was larger than ${limit} bytes.`);
-}
-
-function idleError(idleMs: number): RestError {
-  return new RestError(
-    'upstream_timeout',
-    `The upstream answer was silent for more than ${idleMs} ms.`,
-  );
-}
-
 /** The RestError of a transport failure the built-in transport names, else undefined. */
 function transportError(error: unknown, options: ResolvedOptions): RestError | undefined {
   const code = causeCode(error) ?? '';
@@ -131,66 +90,6 @@ async function htmlError(response: Response): Promise<RestError> {
   return new RestError('upstream_error', 'The upstream answered with an HTML page.', {
     upstreamStatus: response.status,
   });
-}
-
-function causeCode(error: unknown): string | undefined {
-  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
-  return typeof cause?.code === 'string' ? cause.code : undefined;
-}
-
-/**
- * Wraps a response body so that a silence longer than `idleMs` between chunks aborts the upstream
- * request and errors the stream with `upstream_timeout`, and a connection that breaks mid-body
- * errors it with `upstream_error`. There is no limit on total duration.
- */
-function guardBody(
-  body: ReadableStream<Uint8Array>,
-  idleMs: number,
-  abort: (reason: RestError) => void,
-  clientSignal: AbortSignal,
-): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        let timer: NodeJS.Timeout | undefined;
-        const idle = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            const error = new RestError(
-              'upstream_timeout',
-              `The upstream stream was silent for more than ${idleMs} ms.`,
-            );
-            abort(error);
-            reject(error);
-          }, idleMs);
-        });
-        try {
-          const { done, value } = await Promise.race([reader.read(), idle]);
-          if (done) controller.close();
-          else controller.enqueue(value);
-        } catch (error) {
-          void reader.cancel().catch(() => undefined);
-          controller.error(
-            isRestError(error) || clientSignal.aborted
-              ? error
-              : new RestError(
-                  'upstream_error',
-                  'The upstream connection broke in the middle of the reply.',
-                  {
-                    cause: causeCode(error) ?? 'terminated',
-                  },
-                ),
-          );
-        } finally {
-          clearTimeout(timer);
-        }
-      },
-      cancel(reason) {
-        return reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
 }
 
 /** The abort reason of a request whose response headers did not come in time. */

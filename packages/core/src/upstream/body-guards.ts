@@ -1,0 +1,111 @@
+/**
+ * Guards on upstream bodies: a whole body read within a size and a silence limit, a stream
+ * that errors on a long silence or a broken connection, and the errors they raise.
+ */
+import { RestError, isRestError } from '../errors.js';
+
+/**
+ * Reads a whole body within `limit` bytes, never silent for more than `idleMs`: the built-in
+ * transport has already enforced both, an injected `fetch` streams and is held to them here.
+ */
+export async function readCapped(
+  response: Response,
+  limit: number,
+  idleMs: number,
+): Promise<string> {
+  if (response.body === null) return '';
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let size = 0;
+  let text = '';
+  let timer: NodeJS.Timeout | undefined;
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(idleError(idleMs)), idleMs);
+  });
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), idle]);
+      if (done) return text + decoder.decode();
+      size += value.byteLength;
+      if (size > limit) throw tooLargeError(limit);
+      text += decoder.decode(value, { stream: true });
+      timer?.refresh();
+    }
+  } catch (error) {
+    void reader.cancel().catch(() => undefined);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function tooLargeError(limit: number): RestError {
+  return new RestError('upstream_error', `The upstream answer was larger than ${limit} bytes.`);
+}
+
+export function idleError(idleMs: number): RestError {
+  return new RestError(
+    'upstream_timeout',
+    `The upstream answer was silent for more than ${idleMs} ms.`,
+  );
+}
+
+export function causeCode(error: unknown): string | undefined {
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
+  return typeof cause?.code === 'string' ? cause.code : undefined;
+}
+
+/**
+ * Wraps a response body so that a silence longer than `idleMs` between chunks aborts the upstream
+ * request and errors the stream with `upstream_timeout`, and a connection that breaks mid-body
+ * errors it with `upstream_error`. There is no limit on total duration.
+ */
+export function guardBody(
+  body: ReadableStream<Uint8Array>,
+  idleMs: number,
+  abort: (reason: RestError) => void,
+  clientSignal: AbortSignal,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let timer: NodeJS.Timeout | undefined;
+        const idle = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            const error = new RestError(
+              'upstream_timeout',
+              `The upstream stream was silent for more than ${idleMs} ms.`,
+            );
+            abort(error);
+            reject(error);
+          }, idleMs);
+        });
+        try {
+          const { done, value } = await Promise.race([reader.read(), idle]);
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (error) {
+          void reader.cancel().catch(() => undefined);
+          controller.error(
+            isRestError(error) || clientSignal.aborted
+              ? error
+              : new RestError(
+                  'upstream_error',
+                  'The upstream connection broke in the middle of the reply.',
+                  {
+                    cause: causeCode(error) ?? 'terminated',
+                  },
+                ),
+          );
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
