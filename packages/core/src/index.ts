@@ -25,9 +25,10 @@ export { authenticateChallenge, errorResponse, restErrorHeaders } from './http/r
 export { sseErrorFrame } from './http/sse-response.js';
 export type { Reply, ThreadMessage } from './conversation/reply.js';
 export { silentLogger, type Logger } from './logger.js';
-export { bearerToken } from './auth/bearer.js';
+export { apiKeyOf, bearerToken } from './auth/bearer.js';
 export {
   createAuthenticator,
+  isApiKey,
   tokenPoolOf,
   type Authenticator,
   type Credentials,

@@ -1,6 +1,6 @@
 /** The pass-through's request side: the allowlist, header rules, body, credentials, failures. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RestError, bearerToken, type Lease, type TokenPool } from '@chatgpt-rest/core';
+import { RestError, apiKeyOf, type Lease, type TokenPool } from '@chatgpt-rest/core';
 
 /** The backend calls forwarded by default: the endpoints of docs/spec/backend-protocol.md §1–§5. */
 export const DEFAULT_PASS_THROUGH_ALLOW: readonly string[] = [
@@ -74,6 +74,7 @@ export function wwwAuthenticate(code: unknown): string {
     : 'Bearer realm="chatgpt-rest", error="invalid_token"';
 }
 
+/** The credential headers of a Node request, as web `Headers` for the core's auth rules. */
 export function webHeaders(req: IncomingMessage): Headers {
   const headers = new Headers();
   for (const name of ['authorization', 'x-api-key']) {
@@ -112,9 +113,7 @@ export function matchRule(rules: readonly AllowRule[], method: string, path: str
 
 /** The API key (or token) the caller authenticated with, as the core's authenticator reads it. */
 export function callerSecret(req: IncomingMessage): string | undefined {
-  const key = req.headers['x-api-key'];
-  if (typeof key === 'string' && key.trim() !== '') return key.trim();
-  return bearerToken(req.headers.authorization);
+  return apiKeyOf(webHeaders(req));
 }
 
 export function conversationIdOf(path: string, body: Buffer): string | undefined {

@@ -1,8 +1,8 @@
 /** `/healthz` and `/readyz`: alive, and ready to serve (upstream reachable, a token usable). */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { bearerToken, type TokenPool } from '@chatgpt-rest/core';
+import { apiKeyOf, isApiKey, type TokenPool } from '@chatgpt-rest/core';
+import { webHeaders } from './pass-through-rules.js';
 
 /** Options of {@link createReadiness}. */
 export interface ReadinessOptions {
@@ -40,24 +40,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
     'cache-control': 'no-store',
   });
   res.end(JSON.stringify(body));
-}
-
-function sha256(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
-/** True when the request carries one of `apiKeys` (compared in constant time, every key tried). */
-function hasApiKey(req: IncomingMessage, apiKeys: readonly string[]): boolean {
-  const header = req.headers['x-api-key'];
-  const given =
-    typeof header === 'string' && header.trim() !== ''
-      ? header.trim()
-      : bearerToken(req.headers.authorization);
-  if (given === undefined) return false;
-  const digest = sha256(given);
-  let ok = false;
-  for (const key of apiKeys) ok = timingSafeEqual(sha256(key), digest) || ok;
-  return ok;
 }
 
 /** Creates the health endpoints' answers. */
@@ -107,7 +89,7 @@ export function createReadiness(options: ReadinessOptions): Readiness {
       sendJson(res, 200, { status: 'ok' });
     },
     ready(req, res) {
-      const details = hasApiKey(req, options.apiKeys);
+      const details = isApiKey(apiKeyOf(webHeaders(req)), options.apiKeys);
       void readiness(details).then(({ ready, body }) => sendJson(res, ready ? 200 : 503, body));
     },
   };

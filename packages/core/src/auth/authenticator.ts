@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { RestError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AuthOptions } from './auth-options.js';
-import { bearerToken } from './bearer.js';
+import { apiKeyOf, bearerToken } from './bearer.js';
 import { TokenPool } from './token-pool.js';
 
 /** Who a request acts as: the upstream access token and the principal that keys the cache. */
@@ -21,6 +21,14 @@ function sha256(value: string): Buffer {
 /** Compares two secrets in constant time (both are hashed first so lengths never leak). */
 function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(sha256(a), sha256(b));
+}
+
+/** True when `key` is one of `apiKeys`; every key is tried, so the time taken tells nothing. */
+export function isApiKey(key: string | undefined, apiKeys: readonly string[]): boolean {
+  if (key === undefined) return false;
+  let ok = false;
+  for (const candidate of apiKeys) ok = sameSecret(candidate, key) || ok;
+  return ok;
 }
 
 /**
@@ -63,13 +71,11 @@ export function createAuthenticator(auth: AuthOptions, pool?: TokenPool): Authen
   const { apiKeys, allowOpen = false } = auth;
   const held = pool ?? heldTokenPool(auth);
   return (headers, conversationId) => {
-    const key = headers.get('x-api-key')?.trim() ?? bearerToken(headers.get('authorization'));
+    const key = apiKeyOf(headers);
     if (apiKeys.length > 0 || !allowOpen) {
       if (key === undefined) throw new RestError('missing_token', 'An API key is required.');
-      // Check every key so the time taken does not tell which one matched.
-      let ok = false;
-      for (const candidate of apiKeys) ok = sameSecret(candidate, key) || ok;
-      if (!ok) throw new RestError('invalid_token', 'The API key is not valid.');
+      if (!isApiKey(key, apiKeys))
+        throw new RestError('invalid_token', 'The API key is not valid.');
     }
     const token = held.pick(conversationId);
     return { token: token.token, principal: `label:${token.label}`, label: token.label };

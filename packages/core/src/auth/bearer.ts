@@ -10,3 +10,12 @@ export function bearerToken(header: string | null | undefined): string | undefin
   const token = (match?.[1] ?? value).trim();
   return token === '' ? undefined : token;
 }
+
+/**
+ * The API key a request carries (server-held mode): `X-API-Key`, else the `Authorization`
+ * credential. A blank `X-API-Key` is a blank key (refused), not a fall-through. The one rule
+ * for the authenticator, the sidecar's readiness details and its redaction of the caller's key.
+ */
+export function apiKeyOf(headers: Headers): string | undefined {
+  return headers.get('x-api-key')?.trim() ?? bearerToken(headers.get('authorization'));
+}
