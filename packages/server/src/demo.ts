@@ -28,6 +28,10 @@ export function demoCommands(baseUrl: string, serverHeld: boolean): string {
   # delete it (204)
   curl -s -o /dev/null -w '%{http_code}\\n' -X DELETE -H "$AUTH" "$BASE/conversations/$CID"
 
+  # the OpenAI-compatible API (what the openai SDK sends with baseURL "$BASE/v1")
+  curl -s -H "$AUTH" -H 'content-type: application/json' \\
+    -d '{"model":"auto","messages":[{"role":"user","content":"Hello"}]}' "$BASE/v1/chat/completions"; echo
+
   # the raw backend protocol through the pass-through
   curl -s -H "$AUTH" "$BASE/backend-api/conversations?offset=0&limit=5"; echo
 

@@ -244,6 +244,13 @@ t.test('the CLI prints its address, serves, and exits 0 when asked to stop', asy
     body: 'prompt=hello',
   });
   t.equal(created.status, 201);
+  t.match(out.join('\n'), /\$BASE\/v1\/chat\/completions/, 'the demo shows the OpenAI route');
+  const completion = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer demo-token', 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'Hello' }] }),
+  });
+  t.equal(completion.status, 200);
   stop();
   t.equal(await running, 0);
   t.match(logs.join(''), /"msg":"stopped"/);
