@@ -1,128 +1,30 @@
 import type { BackendMessage } from '../backend/types.js';
 import { RestError } from '../errors.js';
-import {
-  readSseBatches,
-  type ByteSource,
-  type SseMessage,
-  type SseReaderOptions,
-} from './sse-reader.js';
+import { readSseBatches, type ByteSource, type SseMessage } from './sse-reader.js';
 import { bareBodyError, detailError, inStreamError, moderationError } from './stream-errors.js';
 import { applyV1Delta, INITIAL_V1_CURSOR, type V1Cursor, type V1Operation } from './v1-patch.js';
 import { isObject, type Json } from '../backend/json.js';
-import { authorRole, isForEveryone } from '../conversation/reply.js';
+import { authorRole } from '../conversation/reply.js';
 
-/** How the backend encoded the stream: the whole message per event, or `v1` deltas. */
-export type StreamEncoding = 'legacy' | 'v1';
+export * from './reply-events.js';
+import type {
+  CollectedReply,
+  ReadReplyOptions,
+  ReplyCompleteEvent,
+  ReplyEvent,
+  StreamEncoding,
+} from './reply-events.js';
+import {
+  contentOf,
+  hasVisibleContent,
+  isVisibleReply,
+  normalize,
+  textOf,
+} from './stream-messages.js';
 
-/** New text of the visible reply, in order; the concatenation of all deltas is the reply text. */
-export interface ReplyDeltaEvent {
-  type: 'delta';
-  text: string;
-  messageId: string;
-}
-
-/**
- * The upstream changed text already sent as deltas other than by appending (a `v1` replace or
- * truncate, a legacy snapshot that no longer starts with it): `text` is the whole reply text so
- * far, which replaces everything the deltas gave; later deltas append to it.
- */
-export interface ReplyRewriteEvent {
-  type: 'rewrite';
-  text: string;
-}
-
-/** A title the backend generated; it may come twice, and the last one wins. */
-export interface ReplyTitleEvent {
-  type: 'title';
-  title: string;
-}
-
-/** An SSE comment of the upstream (`: ping - …`), for callers that forward keep-alives. */
-export interface ReplyCommentEvent {
-  type: 'comment';
-  text: string;
-}
-
-/** The echo of the user's message, which carries the id the backend stored it under. */
-export interface ReplyUserMessageEvent {
-  type: 'user_message';
-  message: BackendMessage;
-}
-
-/** The end of a reply, at `[DONE]`. */
-export interface ReplyCompleteEvent {
-  type: 'complete';
-  /**
-   * The last visible assistant message with `content.parts[0]` set to the whole reply text; when
-   * the stream had no visible text (a tool call, an image job), the last assistant or tool message.
-   */
-  message: BackendMessage;
-  conversationId: string;
-  /** The reply text: the visible assistant messages' texts, concatenated. */
-  text: string;
-  /** The last generated title, when one came. */
-  title?: string;
-  /** The encoding seen, when the stream showed one. */
-  encoding?: StreamEncoding;
-  /** Data lines that were not JSON and were skipped. */
-  skippedLines: number;
-}
-
-/** What {@link readReply} yields. */
-export type ReplyEvent =
-  | ReplyDeltaEvent
-  | ReplyRewriteEvent
-  | ReplyTitleEvent
-  | ReplyCommentEvent
-  | ReplyUserMessageEvent
-  | ReplyCompleteEvent;
-
-/** Options of {@link readReply}: the SSE reader's buffer limit and abort signal. */
-export type ReadReplyOptions = SseReaderOptions;
-
-/** A reply read to its end: what the JSON response mode needs. */
-export interface CollectedReply {
-  text: string;
-  message: BackendMessage;
-  conversationId: string;
-  title?: string;
-}
-
-/** Content types a person sees as the answer; thoughts, code, recaps and contexts are machinery. */
-const VISIBLE_CONTENT_TYPES = new Set(['text', 'multimodal_text']);
 const TEXT_PATH = '/message/content/parts/0';
 /** `2023-02-21 07:00:21.653311`: the heartbeat lines of the 2023 backend. */
 const HEARTBEAT = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:?\d{2}|Z)?$/;
-
-function contentOf(message: Json): Json | undefined {
-  return isObject(message.content) ? message.content : undefined;
-}
-
-function textOf(message: Json): string {
-  const parts = contentOf(message)?.parts;
-  const first: unknown = Array.isArray(parts) ? parts[0] : undefined;
-  return typeof first === 'string' ? first : '';
-}
-
-function hasVisibleContent(message: Json): boolean {
-  const type = contentOf(message)?.content_type;
-  return typeof type === 'string' && VISIBLE_CONTENT_TYPES.has(type);
-}
-
-/** True for the answer a person sees: an assistant message to everyone on the final channel. */
-function isVisibleReply(message: Json): boolean {
-  return (
-    authorRole(message) === 'assistant' && isForEveryone(message) && hasVisibleContent(message)
-  );
-}
-
-/** The message in the shared shape: the earliest streams' `role` becomes `author.role`. */
-function normalize(message: Json): BackendMessage {
-  if (isObject(message.author) || typeof message.role !== 'string') {
-    return message as BackendMessage;
-  }
-  return { ...message, author: { role: message.role } } as BackendMessage;
-}
 
 function isTextAppend(op: V1Operation): op is V1Operation & { v: string } {
   return op.o === 'append' && op.p === TEXT_PATH && typeof op.v === 'string';
