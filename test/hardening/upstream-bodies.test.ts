@@ -73,6 +73,24 @@ for (const mount of MOUNTS) {
     t.match(await response.text(), /larger than 1048576 bytes/);
   });
 
+  t.test(`${mount.name}: an error body that stalls is cut after the idle timeout`, async (t) => {
+    // A 500 that announces an event stream and then says nothing: it used to hang for ever,
+    // holding the client's request (and, with held tokens, the token's message slot).
+    const upstream = await rawUpstream((_request, socket) => {
+      socket.write('HTTP/1.1 500 X\r\ncontent-type: text/event-stream\r\n\r\ndata: {"detail":');
+    });
+    const app = await start(mount, upstream.url);
+    t.teardown(async () => {
+      await app.close();
+      await upstream.close();
+    });
+    const started = Date.now();
+    const response = await fetch(`${app.url}/conversations`, { headers: { authorization: TOKEN } });
+    t.equal(response.status, 502);
+    await response.arrayBuffer();
+    t.ok(Date.now() - started < 10_000, 'answered after the idle timeout, not never');
+  });
+
   t.test(`${mount.name}: a slow body after prompt headers is no headers timeout`, async (t) => {
     const upstream = await rawUpstream((_request, socket) => {
       const body = '{"items":[],"total":0,"limit":10,"offset":0}';

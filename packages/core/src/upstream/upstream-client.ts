@@ -139,7 +139,9 @@ export class UpstreamClient {
     }
     const type = response.headers.get('content-type') ?? '';
     if (!response.ok || type.includes('text/html')) {
-      signal.removeEventListener('abort', onAbort);
+      // An error body that stalls (a streamed 5xx, an injected fetch) is read no longer than
+      // the idle timeout, and the client's leaving still aborts it: the lease is always freed.
+      const stalled = setTimeout(() => controller.abort(HEADERS_TIMEOUT), timeouts.idle);
       try {
         if (response.ok) throw await htmlError(response);
         // Sniffed within a cap: an endless 401 body must not be buffered to learn from it.
@@ -147,6 +149,8 @@ export class UpstreamClient {
         lease?.observe(response.status, text, response.headers);
         throw upstreamErrorFromBody(response.status, text, response.headers);
       } finally {
+        clearTimeout(stalled);
+        signal.removeEventListener('abort', onAbort);
         lease?.release();
       }
     }
