@@ -23,7 +23,9 @@ export async function startTurn(context: RouteContext, turn: TurnRequest): Promi
   const { signal } = context;
   const controller = new AbortController();
   const onAbort = (): void => controller.abort();
-  signal.addEventListener('abort', onAbort, { once: true });
+  // A client gone before the turn starts (while the body or the tree was read) stops it too.
+  if (signal.aborted) controller.abort(signal.reason);
+  else signal.addEventListener('abort', onAbort, { once: true });
   const finish = (): void => signal.removeEventListener('abort', onAbort);
   const cancel = (reason?: unknown): void => {
     controller.abort(reason);
