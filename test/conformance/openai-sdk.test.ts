@@ -93,6 +93,18 @@ for (const mount of MOUNTS) {
       t.ok(models.data.some((model) => model.id === 'auto'));
       t.equal((await openai.models.retrieve('gpt-4o')).id, 'gpt-4o');
       await rejectsWith(t, openai.models.retrieve('no-such-model'), OpenAI.NotFoundError, 'model');
+      await rejectsWith(
+        t,
+        openai.chat.completions.create({ model: 'not-offered-here', messages }),
+        OpenAI.NotFoundError,
+        'a model this deployment does not offer',
+      );
+      await rejectsWith(
+        t,
+        openai.chat.completions.create({ model: 'free text\nhere', messages }),
+        OpenAI.BadRequestError,
+        'a model that is no model name',
+      );
 
       await rejectsWith(
         t,

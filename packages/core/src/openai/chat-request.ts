@@ -85,8 +85,9 @@ export function chatRequest(
   limits: { prompt: number; defaultModel: string },
 ): ChatRequest {
   const { model, n, stream, stream_options: streamOptions } = fields;
-  if (model !== undefined && (typeof model !== 'string' || model.trim() === '')) {
-    throw invalid('model must be a non-empty string.', 'model');
+  // The REST routes' rule: a model name, never free text sent upstream.
+  if (model !== undefined && (typeof model !== 'string' || !/^[\w.:-]{1,100}$/.test(model))) {
+    throw invalid('model must be a model name such as "gpt-4o".', 'model');
   }
   if (n !== undefined && n !== null && n !== 1) throw invalid('Only n = 1 is supported.', 'n');
   if (stream !== undefined && stream !== null && typeof stream !== 'boolean') {

@@ -99,7 +99,10 @@ function openaiKind(error: RestError): { type: string; code: string | null } {
       return { type: 'requests', code: 'rate_limit_exceeded' };
     case 'not_found':
     case 'conversation_not_found':
-      return { type: 'invalid_request_error', code: 'not_found' };
+      return {
+        type: 'invalid_request_error',
+        code: error.field === 'model' ? 'model_not_found' : 'not_found',
+      };
     case 'invalid_request':
     case 'payload_too_large':
     case 'unsupported_media_type':

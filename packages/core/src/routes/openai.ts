@@ -69,6 +69,8 @@ async function start(
     if (end === undefined || !isRestError(error) || error.code !== 'conversation_not_found') {
       throw error;
     }
+    // The upstream lost it: never try that conversation for this history again.
+    context.services.threads.forget(context.credentials.principal, chat.messages.slice(0, -1));
     return [await startTurn(context, turnFor(context, chat, undefined)), undefined];
   }
 }
@@ -88,7 +90,7 @@ function remember(
 function checkModel(context: RouteContext, model: string): void {
   const { models } = context.services.options.openai;
   if (models.length > 0 && !models.includes(model)) {
-    throw new RestError('invalid_request', `The model "${model}" is not offered here.`, {
+    throw new RestError('not_found', `The model "${model}" is not offered here.`, {
       field: 'model',
     });
   }
@@ -129,8 +131,15 @@ async function* chunks(
 ): AsyncGenerator<SseEvent> {
   try {
     yield chunkEvent(identity, { role: 'assistant', content: '', refusal: null });
+    // Chunks cannot take text back: a rewrite that extends what was sent sends the extension,
+    // any other is left as sent (the non-streaming answer and the reply hold the new text).
+    let sent = '';
     for await (const event of running.events) {
-      if (event.type === 'delta') yield chunkEvent(identity, { content: event.text });
+      const text =
+        event.type === 'delta' ? sent + event.text : event.type === 'rewrite' ? event.text : sent;
+      if (text !== sent && text.startsWith(sent))
+        yield chunkEvent(identity, { content: text.slice(sent.length) });
+      if (event.type === 'delta' || event.type === 'rewrite') sent = text;
       if (event.type !== 'reply') continue;
       remember(context, chat, event.reply);
       yield chunkEvent(identity, {}, finishReason(event.reply.finish_details));
