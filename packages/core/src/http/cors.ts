@@ -41,8 +41,16 @@ export interface CorsPolicy {
   decorate(request: Request, response: Response): Response;
 }
 
-const DEFAULT_EXPOSED = ['X-Total-Count', 'Retry-After', 'WWW-Authenticate', 'X-Request-Id'];
+const DEFAULT_EXPOSED = [
+  'X-Total-Count',
+  'Retry-After',
+  'WWW-Authenticate',
+  'X-Request-Id',
+  'X-ChatGPT-Conversation-Id',
+];
 const DEFAULT_ALLOWED = ['Authorization', 'Content-Type', 'X-API-Key', 'X-Request-Id', 'Accept'];
+/** Request headers the official `openai` SDK adds (`x-stainless-os`, …), allowed by prefix. */
+const SDK_HEADER = /^x-stainless-[\w-]+$/i;
 
 function isPreflight(request: Request): boolean {
   return request.method === 'OPTIONS' && request.headers.has('access-control-request-method');
@@ -91,7 +99,12 @@ export function corsPolicy(options: CorsOptions | false | undefined): CorsPolicy
         const asked = (request.headers.get('access-control-request-headers') ?? '')
           .split(',')
           .map((name) => name.trim())
-          .filter((name) => name !== '' && allowed.has(name.toLowerCase()));
+          .filter(
+            (name) =>
+              name !== '' &&
+              (allowed.has(name.toLowerCase()) ||
+                (options.allowedHeaders === undefined && SDK_HEADER.test(name))),
+          );
         if (asked.length > 0) headers.set('access-control-allow-headers', asked.join(', '));
         headers.set('access-control-max-age', String(maxAge));
       }
