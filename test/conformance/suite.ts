@@ -834,14 +834,19 @@ export const CASES: Case[] = [
             headers: {
               origin,
               'access-control-request-method': method,
-              'access-control-request-headers': 'authorization, content-type, x-evil',
+              'access-control-request-headers':
+                'authorization, content-type, x-evil, x-stainless-os',
             },
           });
         const allowed = await preflight('https://app.example');
         t.equal(allowed.status, 204);
         t.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example');
         t.match(allowed.headers.get('access-control-allow-methods'), /POST/);
-        t.equal(allowed.headers.get('access-control-allow-headers'), 'authorization, content-type');
+        t.equal(
+          allowed.headers.get('access-control-allow-headers'),
+          'authorization, content-type, x-stainless-os',
+          "the openai SDK's headers pass, others do not",
+        );
         t.match(allowed.headers.get('vary'), /Origin/);
         t.ok(Number(allowed.headers.get('access-control-max-age')) > 0);
         const other = await preflight('https://evil.example');
