@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { createJsonLogger } from '../src/logger.js';
 import { resolveDialect } from '@chatgpt-rest/core';
@@ -10,13 +9,12 @@ import { delay, messageBody, raw, start } from './helpers.js';
 const CANARY_TOKEN = 'canary-token-5f1d2c9e';
 const CANARY_KEY = 'canary-key-a77b31e0';
 
-async function deadUpstream(): Promise<string> {
-  const server = http.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  return `http://127.0.0.1:${port}/backend-api`;
+/**
+ * An upstream nobody answers: the discard port, refused on loopback. (A port freed by closing a
+ * server could be handed to another test's server running in parallel, which then answers.)
+ */
+function deadUpstream(): Promise<string> {
+  return Promise.resolve('http://127.0.0.1:9/backend-api');
 }
 
 t.test('GET /healthz answers 200 while the process is up, whatever the upstream', async (t) => {
