@@ -4,6 +4,7 @@
  * held tokens and the credential the client sent never appear in it.
  */
 import { randomUUID } from 'node:crypto';
+import { bearerToken } from '../auth/bearer.js';
 import { RestError, isRestError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -28,14 +29,10 @@ export function redacted(error: RestError, secrets: readonly string[]): RestErro
   });
 }
 
-/** The credential a request carries in `Authorization` or `X-API-Key`, if any. */
+/** The credentials a request carries in `Authorization` and `X-API-Key`, read by the one rule. */
 function sentCredentials(headers: Headers): string[] {
-  const sent: string[] = [];
-  const authorization = headers.get('authorization');
-  if (authorization !== null) sent.push(authorization.replace(/^\s*bearer\s+/i, '').trim());
-  const apiKey = headers.get('x-api-key');
-  if (apiKey !== null) sent.push(apiKey.trim());
-  return sent;
+  const sent = [bearerToken(headers.get('authorization')), headers.get('x-api-key')?.trim()];
+  return sent.filter((value): value is string => value !== undefined && value !== '');
 }
 
 /** True for an abort this process asked for (shutdown, client gone): never an internal error. */
