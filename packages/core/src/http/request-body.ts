@@ -47,7 +47,8 @@ export function nestsTooDeep(value: unknown): boolean {
   return false;
 }
 
-function tooLarge(limit: number): RestError {
+/** The 413 of a request body over `limit` bytes (the core's reader and the Node bridge). */
+export function tooLarge(limit: number): RestError {
   return new RestError('payload_too_large', `The request body is larger than ${limit} bytes.`);
 }
 

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { RestError } from '../errors.js';
 import { unsafePathReason } from '../http/path-safety.js';
-import { nestsTooDeep, tooDeep } from '../http/request-body.js';
+import { nestsTooDeep, tooDeep, tooLarge } from '../http/request-body.js';
 
 /** The body limit when none is given: 1 MiB, as the REST spec says. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -205,10 +205,6 @@ function formValue(value: unknown): string {
   return value === null || value === undefined ? '' : JSON.stringify(value);
 }
 
-function payloadTooLarge(limit: number): RestError {
-  return new RestError('payload_too_large', `The request body is larger than ${limit} bytes.`);
-}
-
 /** A pull-based stream of `req`'s body that fails with 413 once more than `limit` bytes came. */
 function nodeBodyStream(req: IncomingMessage, limit: number): ReadableStream<Uint8Array> {
   const declared = Number(req.headers['content-length']);
@@ -219,7 +215,7 @@ function nodeBodyStream(req: IncomingMessage, limit: number): ReadableStream<Uin
     {
       start(controller) {
         // Refuse an announced oversize body before reading a byte of it.
-        if (declared > limit) controller.error(payloadTooLarge(limit));
+        if (declared > limit) controller.error(tooLarge(limit));
       },
       async pull(controller) {
         chunks ??= req.iterator({ destroyOnReturn: false });
@@ -232,7 +228,7 @@ function nodeBodyStream(req: IncomingMessage, limit: number): ReadableStream<Uin
         received += chunk.byteLength;
         if (received > limit) {
           await chunks.return?.();
-          controller.error(payloadTooLarge(limit));
+          controller.error(tooLarge(limit));
           return;
         }
         controller.enqueue(chunk);
