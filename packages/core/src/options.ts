@@ -264,11 +264,11 @@ export function resolveDialect(dialect: string, upstream: string): Dialect {
   throw new TypeError('chatgpt-rest: option dialect must be "legacy", "web" or "auto"');
 }
 
-/** Applies the defaults to {@link ChatGptRestOptions} and checks them; throws a TypeError on nonsense. */
-export function resolveOptions(
-  options: ChatGptRestOptions = {},
-  env: Record<string, string | undefined> = process.env,
-): ResolvedOptions {
+/** The `upstream` option (else `CHATGPT_BASE_URL`, else chatgpt.com) without trailing slashes, checked. */
+function resolveUpstream(
+  options: ChatGptRestOptions,
+  env: Record<string, string | undefined>,
+): string {
   const upstream = (
     options.upstream ??
     env.CHATGPT_BASE_URL ??
@@ -279,17 +279,31 @@ export function resolveOptions(
   } catch {
     throw new TypeError('chatgpt-rest: option upstream must be an absolute URL');
   }
-  const dialect = resolveDialect(options.dialect ?? 'auto', upstream);
-  const minDifficulty = options.web?.minDifficulty ?? '000032';
+  return upstream;
+}
+
+/** The `web` options with their defaults, checked. */
+function resolveWeb(web: WebOptions | undefined): ResolvedOptions['web'] {
+  const minDifficulty = web?.minDifficulty ?? '000032';
   if (!/^[0-9a-f]{1,16}$/i.test(minDifficulty)) {
     throw new TypeError('chatgpt-rest: option web.minDifficulty must be a hex string');
   }
-  const maxProofIterations = options.web?.maxProofIterations ?? 500_000;
+  const maxProofIterations = web?.maxProofIterations ?? 500_000;
   if (!Number.isInteger(maxProofIterations) || maxProofIterations < 1) {
     throw new TypeError('chatgpt-rest: option web.maxProofIterations must be an integer >= 1');
   }
-  const proofLimits = resolveProofLimits(options.web);
-  const auth = options.auth ?? { mode: 'passthrough' };
+  const proofLimits = resolveProofLimits(web);
+  return {
+    minDifficulty: minDifficulty.toLowerCase(),
+    maxProofIterations,
+    ...proofLimits,
+    solveChallenge: web?.solveChallenge,
+    accountId: web?.accountId,
+  };
+}
+
+/** The `auth` option, refusing a server-held mode that cannot work or is open by accident. */
+function checkAuth(auth: AuthOptions): AuthOptions {
   if (auth.mode === 'server') {
     if (auth.tokens.length === 0) {
       throw new TypeError('chatgpt-rest: server-held auth needs at least one token');
@@ -300,47 +314,83 @@ export function resolveOptions(
       );
     }
   }
-  const autocontinueLimit = options.autocontinueLimit ?? 3;
+  return auth;
+}
+
+function resolveAutocontinueLimit(value: number | undefined): number {
+  const autocontinueLimit = value ?? 3;
   if (!Number.isInteger(autocontinueLimit) || autocontinueLimit < 0) {
     throw new TypeError('chatgpt-rest: option autocontinueLimit must be an integer >= 0');
   }
-  const prefix = (options.prefix ?? '').replace(/\/+$/, '');
+  return autocontinueLimit;
+}
+
+/** The `prefix` option without trailing slashes: empty, or starting with `/`. */
+function resolvePrefix(value: string | undefined): string {
+  const prefix = (value ?? '').replace(/\/+$/, '');
   if (prefix !== '' && !prefix.startsWith('/')) {
     throw new TypeError('chatgpt-rest: option prefix must start with "/"');
   }
-  const timeouts = {
-    connect: positive('timeouts.connect', options.timeouts?.connect, 10_000),
-    headers: positive('timeouts.headers', options.timeouts?.headers, 30_000),
-    idle: positive('timeouts.idle', options.timeouts?.idle, 60_000),
+  return prefix;
+}
+
+function resolveTimeouts(timeouts: ChatGptRestOptions['timeouts']): ResolvedOptions['timeouts'] {
+  return {
+    connect: positive('timeouts.connect', timeouts?.connect, 10_000),
+    headers: positive('timeouts.headers', timeouts?.headers, 30_000),
+    idle: positive('timeouts.idle', timeouts?.idle, 60_000),
   };
+}
+
+function resolveCache(cache: ChatGptRestOptions['cache']): ResolvedOptions['cache'] {
+  if (cache === false) return false;
+  return {
+    max: positive('cache.max', cache?.max, 1000),
+    maxSize: positive('cache.maxSize', cache?.maxSize, 50 * MiB),
+    ttl: positive('cache.ttl', cache?.ttl, 10 * 60 * 1000),
+  };
+}
+
+function resolveOpenAi(openai: OpenAiOptions | undefined): ResolvedOptions['openai'] {
+  return {
+    models: [...(openai?.models ?? DEFAULT_OPENAI_MODELS)],
+    temporary: openai?.temporary ?? true,
+    reuseConversations: openai?.reuseConversations ?? true,
+  };
+}
+
+/**
+ * Applies the defaults to {@link ChatGptRestOptions} and checks them; throws a TypeError on nonsense.
+ * The checks run in a fixed order, so that of two bad options the same one is always named.
+ */
+export function resolveOptions(
+  options: ChatGptRestOptions = {},
+  env: Record<string, string | undefined> = process.env,
+): ResolvedOptions {
+  const upstream = resolveUpstream(options, env);
+  const dialect = resolveDialect(options.dialect ?? 'auto', upstream);
+  const web = resolveWeb(options.web);
+  const auth = checkAuth(options.auth ?? { mode: 'passthrough' });
+  const autocontinueLimit = resolveAutocontinueLimit(options.autocontinueLimit);
+  const prefix = resolvePrefix(options.prefix);
+  const timeouts = resolveTimeouts(options.timeouts);
   const upstreamBody = positive('limits.upstreamBody', options.limits?.upstreamBody, 16 * MiB);
+  const cache = resolveCache(options.cache);
+  const limits = {
+    body: positive('limits.body', options.limits?.body, MiB),
+    prompt: positive('limits.prompt', options.limits?.prompt, 100_000),
+    upstreamBody,
+  };
   return {
     upstream,
     dialect,
-    web: {
-      minDifficulty: minDifficulty.toLowerCase(),
-      maxProofIterations,
-      ...proofLimits,
-      solveChallenge: options.web?.solveChallenge,
-      accountId: options.web?.accountId,
-    },
+    web,
     encoding: options.encoding ?? (dialect === 'web' ? 'v1' : 'legacy'),
     defaultModel: options.defaultModel ?? 'auto',
     autocontinueLimit,
-    cache:
-      options.cache === false
-        ? false
-        : {
-            max: positive('cache.max', options.cache?.max, 1000),
-            maxSize: positive('cache.maxSize', options.cache?.maxSize, 50 * MiB),
-            ttl: positive('cache.ttl', options.cache?.ttl, 10 * 60 * 1000),
-          },
+    cache,
     timeouts,
-    limits: {
-      body: positive('limits.body', options.limits?.body, MiB),
-      prompt: positive('limits.prompt', options.limits?.prompt, 100_000),
-      upstreamBody,
-    },
+    limits,
     pingInterval: positive('pingInterval', options.pingInterval, 15_000),
     prefix,
     fetch:
@@ -351,11 +401,7 @@ export function resolveOptions(
         maxBodyBytes: upstreamBody,
       }),
     cors: corsPolicy(options.cors),
-    openai: {
-      models: [...(options.openai?.models ?? DEFAULT_OPENAI_MODELS)],
-      temporary: options.openai?.temporary ?? true,
-      reuseConversations: options.openai?.reuseConversations ?? true,
-    },
+    openai: resolveOpenAi(options.openai),
     logger: options.logger ?? silentLogger,
     auth,
   };
