@@ -3,7 +3,7 @@
  * re-configured between cases (pacing, chunking, reply length) by the orchestrator.
  */
 import { randomUUID } from 'node:crypto';
-import { createBackendEmulator } from '@chatgpt-rest/core/testing';
+import { createBackendEmulator } from '@chatgpt-rest/emulator';
 import { serve } from './lib/ipc.js';
 import type { Seeded } from './lib/types.js';
 

@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { createBackendEmulator, type Fault } from '@chatgpt-rest/core/testing';
+import { createBackendEmulator, type Fault } from '@chatgpt-rest/emulator';
 import { silentLogger } from '@chatgpt-rest/core';
 import { createServer } from '@chatgpt-rest/server';
 

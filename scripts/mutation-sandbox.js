@@ -22,4 +22,5 @@ mkdirSync(scope, { recursive: true });
 for (const name of readdirSync(join(root, 'packages'))) {
   symlinkSync(relative(scope, join(root, 'packages', name)), join(scope, name), 'dir');
 }
+symlinkSync(relative(scope, join(root, 'test', 'kit')), join(scope, 'test-kit'), 'dir');
 process.stdout.write('mutation-sandbox: node_modules/@chatgpt-rest/* -> packages/*\n');

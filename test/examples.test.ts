@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { createBackendEmulator } from '@chatgpt-rest/core/testing';
+import { createBackendEmulator } from '@chatgpt-rest/emulator';
 import { createApp as expressApp } from '../examples/express/app.js';
 import { createApp as fastifyApp } from '../examples/fastify/app.js';
 import { createApp as koaApp } from '../examples/koa/app.js';

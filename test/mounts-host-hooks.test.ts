@@ -11,7 +11,7 @@ import bodyParser from '@koa/bodyparser';
 import { silentLogger, type ChatGptRestOptions } from '@chatgpt-rest/core';
 import { chatGptRoutes as fastifyRoutes } from '@chatgpt-rest/fastify';
 import { chatGptRoutes as koaRoutes } from '@chatgpt-rest/koa';
-import { createBackendEmulator, type BackendEmulator } from '@chatgpt-rest/core/testing';
+import { createBackendEmulator, type BackendEmulator } from '@chatgpt-rest/emulator';
 import Fastify from 'fastify';
 import Koa3 from 'koa';
 import Koa2 from 'koa2';

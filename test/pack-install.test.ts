@@ -16,10 +16,10 @@ t.setTimeout(300_000);
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const PACKAGES = ['core', 'express', 'fastify', 'koa', 'server'] as const;
+const PACKAGES = ['core', 'emulator', 'express', 'fastify', 'koa', 'server'] as const;
 const ENTRY_POINTS: Record<string, string[]> = {
   '@chatgpt-rest/core': ['createHandler', 'createNodeListener', 'RestError'],
-  '@chatgpt-rest/core/testing': ['createBackendEmulator'],
+  '@chatgpt-rest/emulator': ['createBackendEmulator'],
   '@chatgpt-rest/express': ['chatGptRoutes', 'createHandler'],
   '@chatgpt-rest/fastify': ['chatGptRoutes', 'default'],
   '@chatgpt-rest/koa': ['chatGptRoutes', 'createHandler'],
@@ -200,7 +200,7 @@ t.test('the tarballs install into a scratch app and work there', async (t) => {
       join(app, 'check.ts'),
       `import { createServer } from 'node:http';
 import { createHandler, createNodeListener, type ChatGptRestOptions } from '@chatgpt-rest/core';
-import { createBackendEmulator } from '@chatgpt-rest/core/testing';
+import { createBackendEmulator } from '@chatgpt-rest/emulator';
 import { chatGptRoutes as expressRoutes } from '@chatgpt-rest/express';
 import fastifyPlugin, { chatGptRoutes as fastifyRoutes } from '@chatgpt-rest/fastify';
 import { chatGptRoutes as koaRoutes } from '@chatgpt-rest/koa';

@@ -9,14 +9,14 @@ const root = new URL('..', import.meta.url);
 
 const entries: Record<string, string[]> = {
   '@chatgpt-rest/core': ['createHandler', 'createNodeListener', 'RestError', 'serveNode'],
-  '@chatgpt-rest/core/testing': ['createBackendEmulator'],
+  '@chatgpt-rest/emulator': ['createBackendEmulator'],
   '@chatgpt-rest/express': ['chatGptRoutes', 'createHandler'],
   '@chatgpt-rest/fastify': ['chatGptRoutes', 'default'],
   '@chatgpt-rest/koa': ['chatGptRoutes', 'createHandler'],
 };
 
 t.test('every package is built', (t) => {
-  for (const name of ['core', 'express', 'fastify', 'koa']) {
+  for (const name of ['core', 'emulator', 'express', 'fastify', 'koa', 'server']) {
     t.ok(
       existsSync(new URL(`packages/${name}/dist/index.d.ts`, root)),
       `${name} has dist/index.d.ts (run npm run build)`,

@@ -7,7 +7,7 @@
  * headers, and streaming clients; this is the JSON client leaving after them.)
  */
 import { createHandler } from '@chatgpt-rest/core';
-import { createBackendEmulator, type RecordedRequest } from '@chatgpt-rest/core/testing';
+import { createBackendEmulator, type RecordedRequest } from '@chatgpt-rest/emulator';
 import t from 'tap';
 import { MOUNTS, guardProcess } from '../hardening/harness.js';
 

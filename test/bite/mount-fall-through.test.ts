@@ -9,7 +9,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import bodyParser from '@koa/bodyparser';
-import { createBackendEmulator, type BackendEmulator } from '@chatgpt-rest/core/testing';
+import { createBackendEmulator, type BackendEmulator } from '@chatgpt-rest/emulator';
 import { chatGptRoutes as expressRoutes } from '@chatgpt-rest/express';
 import { chatGptRoutes as koaRoutes } from '@chatgpt-rest/koa';
 import express5 from 'express';

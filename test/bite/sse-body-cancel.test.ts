@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { createHandler } from '@chatgpt-rest/core';
-import { createBackendEmulator } from '@chatgpt-rest/core/testing';
+import { createBackendEmulator } from '@chatgpt-rest/emulator';
 import { guardProcess } from '../hardening/harness.js';
 
 /** Resolves with `promise`'s value, or undefined after `ms`. */

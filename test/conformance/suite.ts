@@ -6,7 +6,7 @@ import {
   type BackendEmulatorOptions,
   type EmulatorSettings,
   type RecordedRequest,
-} from '@chatgpt-rest/core/testing';
+} from '@chatgpt-rest/emulator';
 import type { Mount, Started } from './mounts.js';
 import { allEvents, readEvents } from './sse-client.js';
 

@@ -8,7 +8,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
 import { createHandler, createNodeListener } from '@chatgpt-rest/core';
-import { createBackendEmulator } from '@chatgpt-rest/core/testing';
+import { createBackendEmulator } from '@chatgpt-rest/emulator';
 import fc from 'fast-check';
 import t from 'tap';
 import { guardProcess } from './harness.js';

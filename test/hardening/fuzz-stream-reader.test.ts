@@ -9,7 +9,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { isRestError } from '../../packages/core/src/errors.js';
 import { readReply, type ReplyEvent } from '../../packages/core/src/stream/reply-reader.js';
-import { capture } from '../../packages/core/test/stream-helpers.js';
+import { fixtureBytes as capture } from '@chatgpt-rest/test-kit';
 import {
   COMPLETE,
   PARTIAL_WITH_DONE,

@@ -11,7 +11,7 @@ import {
   createBackendEmulator,
   type BackendEmulator,
   type BackendEmulatorOptions,
-} from '@chatgpt-rest/core/testing';
+} from '@chatgpt-rest/emulator';
 import {
   expressFive,
   expressFour,

@@ -3,7 +3,7 @@
  * error reached the client; a shutdown abort was logged as an internal error; cached user
  * messages were stamped after their answers and list times were in Python's format.
  */
-import { createBackendEmulator } from '@chatgpt-rest/core/testing';
+import { createBackendEmulator } from '@chatgpt-rest/emulator';
 import { createHandler, createNodeListener, type Logger } from '@chatgpt-rest/core';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

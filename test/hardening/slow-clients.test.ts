@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import { silentLogger } from '@chatgpt-rest/core';
-import { createBackendEmulator } from '@chatgpt-rest/core/testing';
+import { createBackendEmulator } from '@chatgpt-rest/emulator';
 import { createServer } from '@chatgpt-rest/server';
 import t, { type Test } from 'tap';
 

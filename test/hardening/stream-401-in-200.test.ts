@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { createHandler } from '@chatgpt-rest/core';
-import { createBackendEmulator } from '@chatgpt-rest/core/testing';
+import { createBackendEmulator } from '@chatgpt-rest/emulator';
 import { collectReply } from '../../packages/core/src/stream/reply-reader.js';
 import { RestError } from '../../packages/core/src/errors.js';
 import { rest, sseEvents } from '../../packages/core/test/web-dialect-helpers.js';

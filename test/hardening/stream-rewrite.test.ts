@@ -155,7 +155,7 @@ t.test('rewrites past the budget end the stream instead of amplifying it', async
   await t.rejects(collectReply(body()), { code: 'upstream_error', message: /rewrote/ });
 });
 
-const { createBackendEmulator } = await import('@chatgpt-rest/core/testing');
+const { createBackendEmulator } = await import('@chatgpt-rest/emulator');
 
 for (const [dialect, encoding] of [
   ['legacy', 'legacy'],

@@ -7,7 +7,7 @@ import {
   createBackendEmulator,
   type BackendEmulatorOptions,
   type FaultRule,
-} from '@chatgpt-rest/core/testing';
+} from '@chatgpt-rest/emulator';
 import t from 'tap';
 import { MOUNTS, guardProcess } from './harness.js';
 

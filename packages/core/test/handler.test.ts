@@ -7,7 +7,7 @@ import {
   type ChatGptRestOptions,
   type Logger,
 } from '../src/index.js';
-import { createBackendEmulator, type BackendEmulator } from '../src/testing/index.js';
+import { createBackendEmulator, type BackendEmulator } from '@chatgpt-rest/emulator';
 
 const CANARY = 'CANARY-eyJhbGciOiJSUzI1NiJ9.secret-token-value';
 

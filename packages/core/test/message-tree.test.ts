@@ -1,14 +1,15 @@
 import t from 'tap';
 import type { BackendConversation, BackendMessage } from '../src/backend/types.js';
 import {
+  addMessage,
   currentBranch,
   isVisibleMessage,
   newConversation,
+  setTitle,
   threadMessages,
-  withMessage,
 } from '../src/conversation/message-tree.js';
 import { toReply } from '../src/conversation/reply.js';
-import { fixtureJson } from './fixtures.js';
+import { fixtureJson } from '@chatgpt-rest/test-kit';
 
 const detailFixtures = [
   'conversation-2023-04-detail-whoami-one-turn.json',
@@ -56,9 +57,9 @@ t.test('hidden, tool, reasoning and empty messages are not visible', (t) => {
 });
 
 t.test('a message added to the tree becomes the current node under its parent', (t) => {
-  let tree = newConversation('c', 'root', null);
-  tree = withMessage(tree, { ...base, id: 'u', author: { role: 'user' } }, 'root');
-  tree = withMessage(tree, base, 'u');
+  const tree = newConversation('c', 'root', null);
+  addMessage(tree, { ...base, id: 'u', author: { role: 'user' } }, 'root');
+  addMessage(tree, base, 'u');
   t.equal(tree.current_node, 'a');
   t.same(tree.mapping.root?.children, ['u']);
   t.same(
@@ -66,19 +67,41 @@ t.test('a message added to the tree becomes the current node under its parent', 
     ['root', 'u', 'a'],
   );
   // A second answer to the same user message is a sibling branch.
-  const variant = withMessage(tree, { ...base, id: 'b' }, 'u');
-  t.same(variant.mapping.u?.children, ['a', 'b']);
+  addMessage(tree, { ...base, id: 'b' }, 'u');
+  t.same(tree.mapping.u?.children, ['a', 'b']);
   t.same(
-    threadMessages(variant, 'c').map((m) => m.parent_id),
+    threadMessages(tree, 'c').map((m) => m.parent_id),
     ['u', 'b'],
   );
   // Replacing a node keeps its place.
-  const replaced = withMessage(
-    variant,
-    { ...base, id: 'b', content: { content_type: 'text', parts: ['x'] } },
-    'zzz',
-  );
-  t.equal(replaced.mapping.b?.parent, 'u');
+  addMessage(tree, { ...base, id: 'b', content: { content_type: 'text', parts: ['x'] } }, 'zzz');
+  t.equal(tree.mapping.b?.parent, 'u');
+  t.same(tree.mapping.u?.children, ['a', 'b']);
+  t.end();
+});
+
+t.test('addMessage returns by how much the JSON of the tree grew, in every case', (t) => {
+  const measured = (tree: BackendConversation, change: () => number): void => {
+    const before = JSON.stringify(tree).length;
+    const grown = change();
+    t.equal(grown, JSON.stringify(tree).length - before);
+  };
+  const tree = newConversation('c', 'root', null);
+  measured(tree, () => addMessage(tree, { ...base, id: 'u', author: { role: 'user' } }, 'root'));
+  measured(tree, () => addMessage(tree, base, 'u'));
+  measured(tree, () => addMessage(tree, { ...base, id: 'b' }, 'u')); // a sibling
+  measured(tree, () => addMessage(tree, { ...base, id: 'b', end_turn: true }, 'u')); // replaced
+  measured(tree, () => addMessage(tree, { ...base, id: 'o' }, 'unknown parent'));
+  measured(tree, () => addMessage(tree, { ...base, id: 'r' }, null)); // a second root
+  measured(tree, () => addMessage(tree, { ...base, id: '__proto__' }, 'r'));
+  t.equal(Object.getPrototypeOf(tree.mapping), Object.prototype);
+  t.equal(tree.mapping['__proto__']?.parent, 'r');
+  measured(tree, () => setTitle(tree, 'A "quoted" title é'));
+  measured(tree, () => setTitle(tree, ''));
+  // Without a title, an update time or any node: a bare tree as a broken upstream might send.
+  const bare = { mapping: {}, current_node: 'gone', conversation_id: 'c' } as never;
+  measured(bare, () => addMessage(bare, base, 'p'));
+  measured(bare, () => setTitle(bare, 't'));
   t.end();
 });
 

@@ -5,7 +5,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { read } from './stream-captures-expected.js';
-import { capture, chunks, splitAt } from './stream-helpers.js';
+import { fixtureBytes as capture } from '@chatgpt-rest/test-kit';
+import { chunks, splitAt } from './stream-helpers.js';
 
 /** What the worker posts back. */
 export interface SplitReport {

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { COMPLETE, PARTIAL_WITH_DONE, sha256 } from './stream-captures-expected.js';
 import type { SplitReport } from './stream-captures-split-worker.js';
-import { capture } from './stream-helpers.js';
+import { fixtureBytes as capture } from '@chatgpt-rest/test-kit';
 
 // About 100 000 full reads (one per byte boundary of every capture) take 25–30 s on a small
 // runner, close to the per-file default; the parent is told to allow more for this file.

@@ -2,15 +2,8 @@ import t from 'tap';
 import { RestError } from '../src/errors.js';
 import { readReply } from '../src/stream/reply-reader.js';
 import { COMPLETE, PARTIAL_WITH_DONE, read, sha256 } from './stream-captures-expected.js';
-import {
-  byteByByte,
-  bytes,
-  capture,
-  captureText,
-  chunks,
-  drain,
-  splitAt,
-} from './stream-helpers.js';
+import { fixtureBytes as capture, fixtureText as captureText } from '@chatgpt-rest/test-kit';
+import { byteByByte, bytes, chunks, drain, splitAt } from './stream-helpers.js';
 
 for (const expected of [...COMPLETE, ...PARTIAL_WITH_DONE]) {
   const { titles } = expected;

@@ -1,6 +1,4 @@
-/** Helpers shared by the stream-*.test.ts files: byte sources cut at chosen places, and captures. */
-import { readFileSync } from 'node:fs';
-import { FIXTURES } from './fixtures.js';
+/** Helpers shared by the stream-*.test.ts files: byte sources cut at chosen places. */
 
 const encoder = new TextEncoder();
 
@@ -53,12 +51,4 @@ export async function drain<T>(source: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-/** The raw bytes of a capture in fixtures/upstream/. */
-export function capture(name: string): Uint8Array {
-  return new Uint8Array(readFileSync(new URL(name, FIXTURES)));
-}
 
-/** The text of a capture in fixtures/upstream/. */
-export function captureText(name: string): string {
-  return new TextDecoder().decode(capture(name));
-}

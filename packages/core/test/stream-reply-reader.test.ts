@@ -8,7 +8,8 @@ import {
   type ReplyEvent,
 } from '../src/stream/reply-reader.js';
 import { inferErrorStatus, sanitizeExcerpt } from '../src/stream/stream-errors.js';
-import { captureText, chunks, drain, webStream } from './stream-helpers.js';
+import { fixtureText as captureText } from '@chatgpt-rest/test-kit';
+import { chunks, drain, webStream } from './stream-helpers.js';
 
 /** One SSE event per value: objects as JSON, strings as they are. */
 function sse(...events: unknown[]): string {

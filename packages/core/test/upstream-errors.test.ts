@@ -1,6 +1,6 @@
 import t from 'tap';
 import { upstreamErrorFromBody } from '../src/upstream/upstream-errors.js';
-import { fixtureText } from './fixtures.js';
+import { fixtureText } from '@chatgpt-rest/test-kit';
 
 t.test('a captured 401 token_expired body becomes token_expired', (t) => {
   const error = upstreamErrorFromBody(

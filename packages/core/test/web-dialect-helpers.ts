@@ -9,7 +9,7 @@ import {
   type BackendEmulator,
   type BackendEmulatorOptions,
   type RecordedRequest,
-} from '@chatgpt-rest/core/testing';
+} from '@chatgpt-rest/emulator';
 
 /** Parsed JSON of unknown shape. */
 export type Json = ReturnType<typeof JSON.parse>;

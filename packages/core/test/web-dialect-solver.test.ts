@@ -7,7 +7,7 @@ import {
   isProofTooHard,
   solveProof,
 } from '../src/upstream/proof-of-work-solver.js';
-import { createBackendEmulator } from '@chatgpt-rest/core/testing';
+import { createBackendEmulator } from '@chatgpt-rest/emulator';
 import { messagePosts, rest, webSetup } from './web-dialect-helpers.js';
 
 t.test('the expected work of a difficulty grows as its hex value shrinks', (t) => {

@@ -5,7 +5,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createBackendEmulator, type BackendEmulator } from '@chatgpt-rest/core/testing';
+import type { BackendEmulator } from '@chatgpt-rest/emulator';
 import { ConfigError, errorCode, helpText, loadConfig, type SidecarConfig } from './config.js';
 import { demoCommands } from './demo.js';
 import { createJsonLogger } from './logger.js';
@@ -62,6 +62,8 @@ export async function main(
   let emulator: BackendEmulator | undefined;
   let upstream = config.upstream;
   if (config.emulator) {
+    // Loaded only when asked for: a production sidecar never loads the emulator's code.
+    const { createBackendEmulator } = await import('@chatgpt-rest/emulator');
     emulator = await createBackendEmulator({ dialect: 'both' });
     upstream = emulator.url;
   }

@@ -6,7 +6,7 @@ import {
   createBackendEmulator,
   type BackendEmulator,
   type BackendEmulatorOptions,
-} from '@chatgpt-rest/core/testing';
+} from '@chatgpt-rest/emulator';
 import { createJsonLogger } from '../src/logger.js';
 import { createServer, type Sidecar, type SidecarOptions } from '../src/server.js';
 

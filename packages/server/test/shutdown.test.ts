@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { createBackendEmulator } from '@chatgpt-rest/core/testing';
+import { createBackendEmulator } from '@chatgpt-rest/emulator';
 import { messageBody } from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));

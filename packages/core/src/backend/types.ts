@@ -1,6 +1,6 @@
 /**
  * Shapes of the ChatGPT web backend (`/backend-api`), as the captures in
- * `packages/core/test/fixtures/upstream/` show them. Shared by the upstream client, the stream reader and the
+ * `test/fixtures/upstream/` show them. Shared by the upstream client, the stream reader and the
  * backend emulator. The backend adds fields without notice: every object keeps unknown fields.
  */
 

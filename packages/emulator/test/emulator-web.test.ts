@@ -9,8 +9,8 @@ import {
   proofHash,
   tryProofNonce,
   verifyProofAnswer,
-} from '../src/backend/proof-of-work.js';
-import { createBackendEmulator } from '@chatgpt-rest/core/testing';
+} from '@chatgpt-rest/core/backend';
+import { createBackendEmulator } from '../src/index.js';
 import { call, messageBody, v1Text, webSend } from './emulator-helpers.js';
 
 t.test('a computed proof-of-work answer verifies and a tampered one does not', (t) => {

@@ -1,5 +1,5 @@
 /**
- * `@chatgpt-rest/core/testing`: a faithful emulator of the ChatGPT web backend for tests, plus
+ * `@chatgpt-rest/emulator`: a faithful emulator of the ChatGPT web backend for tests, plus
  * the helpers its tests use to compare streams with real captures.
  */
 export { createBackendEmulator } from './emulator.js';

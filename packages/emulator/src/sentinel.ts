@@ -4,8 +4,8 @@
  * `/f/conversation/prepare` bound to access token, conversation and parent message.
  */
 import { randomBytes } from 'node:crypto';
-import type { ChatRequirements } from '../backend/types.js';
-import { verifyProofAnswer } from '../backend/proof-of-work.js';
+import type { ChatRequirements } from '@chatgpt-rest/core/backend';
+import { verifyProofAnswer } from '@chatgpt-rest/core/backend';
 
 /** The sentinel options of the emulator. */
 export interface SentinelOptions {

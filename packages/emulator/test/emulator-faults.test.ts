@@ -1,6 +1,6 @@
 import t from 'tap';
 import { connect } from 'node:net';
-import { createBackendEmulator, parseSse, type Fault } from '@chatgpt-rest/core/testing';
+import { createBackendEmulator, parseSse, type Fault } from '../src/index.js';
 import {
   call,
   dataEvents,

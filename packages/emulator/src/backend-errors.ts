@@ -1,6 +1,6 @@
 /**
  * The error answers of the real backend (docs/spec/backend-protocol.md §7 and the captures in
- * `packages/core/test/fixtures/upstream/`), as status + body + content type, so that the emulator's refusals
+ * `test/fixtures/upstream/`), as status + body + content type, so that the emulator's refusals
  * and injected faults read exactly like real ones.
  */
 

@@ -1,11 +1,11 @@
 /**
  * The `v1` delta-encoded stream, in the structure of each capture era (see `StreamProfile`).
- * Field names mirror the captures in `packages/core/test/fixtures/upstream/v1-*.sse`; values are the turn's.
+ * Field names mirror the captures in `test/fixtures/upstream/v1-*.sse`; values are the turn's.
  * Rule of the encoding: the first message of a stream is added with `"p": "", "o": "add"`, later
  * ones as bare `{"v": {...}, "c": n}` (a bare delta repeats the previous operation).
  */
 import { randomUUID } from 'node:crypto';
-import type { BackendMessage } from '../backend/types.js';
+import type { BackendMessage } from '@chatgpt-rest/core/backend';
 import { hiddenSystemMessage } from './conversation-store.js';
 import type { Frame } from './sse-channel.js';
 import type { EncodeContext, StreamProfile } from './frames.js';

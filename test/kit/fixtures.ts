@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 
 /** The folder of real upstream captures (see its SOURCES.md). */
-export const FIXTURES = new URL('./fixtures/upstream/', import.meta.url);
+export const FIXTURES = new URL('../fixtures/upstream/', import.meta.url);
+
+/** A capture's bytes. */
+export function fixtureBytes(name: string): Uint8Array {
+  return new Uint8Array(readFileSync(new URL(name, FIXTURES)));
+}
 
 /** A capture's text. */
 export function fixtureText(name: string): string {

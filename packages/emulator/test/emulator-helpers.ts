@@ -4,8 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { computeProofAnswer } from '../src/backend/proof-of-work.js';
-import { parseSse } from '../src/testing/sse-shape.js';
+import { computeProofAnswer } from '@chatgpt-rest/core/backend';
+import { parseSse } from '../src/sse-shape.js';
 
 /** Parsed JSON of unknown shape (what `JSON.parse` returns). */
 export type Json = ReturnType<typeof JSON.parse>;

@@ -6,7 +6,7 @@
  * `continue` adds a new assistant message (`message_type: "continue"`) whose parent is the cut one.
  */
 import { randomUUID } from 'node:crypto';
-import type { BackendMessage } from '../backend/types.js';
+import type { BackendMessage } from '@chatgpt-rest/core/backend';
 import type { ErrorAnswer } from './backend-errors.js';
 import { conversationNotFound, unprocessable } from './backend-errors.js';
 import type { ConversationStore, ReplyPlan, StoredConversation } from './conversation-store.js';

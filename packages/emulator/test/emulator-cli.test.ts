@@ -1,5 +1,5 @@
 import t from 'tap';
-import { main, parseCli } from '../src/testing/cli.js';
+import { main, parseCli } from '../src/cli.js';
 
 t.test('the CLI parses its options into emulator options', (t) => {
   const parsed = parseCli([

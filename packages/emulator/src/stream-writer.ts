@@ -2,7 +2,7 @@
  * The `legacy` stream encoder (every event holds the whole message so far) and the choice of
  * encoder: which one a request gets follows its `supported_encodings`, as upstream.
  */
-import type { BackendMessage } from '../backend/types.js';
+import type { BackendMessage } from '@chatgpt-rest/core/backend';
 import type { Frame } from './sse-channel.js';
 import type { Turn } from './turns.js';
 import type { EncodeContext } from './frames.js';

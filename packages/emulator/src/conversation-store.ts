@@ -10,7 +10,7 @@ import type {
   BackendConversationSummary,
   BackendMessage,
   MappingNode,
-} from '../backend/types.js';
+} from '@chatgpt-rest/core/backend';
 
 /** The planned reply behind an assistant message: `text.slice(start, end)` is what it carries. */
 export interface ReplyPlan {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createBackendEmulator } from '@chatgpt-rest/core/testing';
+import { createBackendEmulator } from '../src/index.js';
 import {
   call,
   dataEvents,
