@@ -6,11 +6,16 @@
  * and a refused proof) and names the cause it can know when it gives up.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { buildProofConfig, buildRequirementsToken } from '../backend/proof-of-work.js';
+import {
+  buildProofConfig,
+  buildRequirementsToken,
+  type ProofConfig,
+} from '../backend/proof-of-work.js';
 import type { BackendMessageRequest, ChatRequirements } from '../backend/types.js';
 import { RestError, isRestError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type { ResolvedOptions, WebChallenge } from '../options.js';
-import { ProofLimiter, solveProof } from './proof-of-work-solver.js';
+import { ProofLimiter, solveProof, type ProofSolution } from './proof-of-work-solver.js';
 import { legacySender, type MessageSender, type SendContext } from './upstream-client.js';
 
 /** The browser the web headers and the proof's config array describe; both must agree. */
@@ -107,177 +112,233 @@ interface SendHistory {
 /** The options the web sender reads. */
 export type WebSenderOptions = Pick<ResolvedOptions, 'web' | 'logger'>;
 
+/** What one handler's web sender works with. */
+interface WebSendDeps {
+  web: ResolvedOptions['web'];
+  logger: Logger;
+  /** One limiter per handler: its solves share the event loop, and so the cap. */
+  limiter: ProofLimiter;
+}
+
 /** The `web` dialect's {@link MessageSender}. */
 export function webSender(options: WebSenderOptions): MessageSender {
   const { web, logger } = options;
-  // One limiter per handler: its solves share the event loop, and so the cap.
   const limiter = new ProofLimiter(web.maxConcurrentProofs, web.maxQueuedProofs);
-
-  async function answerChallenge(
-    kind: WebChallenge['kind'],
-    requirement: ChatRequirements['turnstile'],
-  ): Promise<string | undefined> {
-    if (requirement?.required !== true || web.solveChallenge === undefined) return undefined;
-    try {
-      return await web.solveChallenge({ kind, dx: requirement.dx ?? null });
-    } catch (error) {
-      if (isRestError(error)) throw error;
-      throw new RestError(
-        'upstream_blocked',
-        `The solveChallenge hook failed to answer the ${CHALLENGE_NAMES[kind]} challenge.`,
-        { cause: error instanceof Error ? error.name : 'unknown' },
-      );
-    }
-  }
-
-  /** Steps 1–4 of §3: requirements, proof, challenges, prepare. */
-  async function prepareAttempt(
-    context: SendContext,
-    body: BackendMessageRequest,
-  ): Promise<Attempt> {
-    const config = buildProofConfig({ userAgent: WEB_USER_AGENT });
-    const requirements = (await readJson(
-      await context.call({
-        method: 'POST',
-        path: '/sentinel/chat-requirements',
-        body: { p: buildRequirementsToken(config) },
-      }),
-      'chat-requirements',
-    )) as ChatRequirements;
-    const receivedAt = Date.now();
-    if (requirements.force_login === true) {
-      throw new RestError(
-        'invalid_token',
-        'The upstream asks this account to log in again; sign in to ChatGPT and use a new access token.',
-      );
-    }
-    if (typeof requirements.token !== 'string' || requirements.token === '') {
-      throw new RestError('upstream_error', 'The chat-requirements answer held no token.');
-    }
-    const headers: Record<string, string> = {
-      'openai-sentinel-chat-requirements-token': requirements.token,
-    };
-
-    let proofSolved = true;
-    const pow = requirements.proofofwork;
-    if (pow?.required === true) {
-      if (typeof pow.seed !== 'string' || typeof pow.difficulty !== 'string') {
-        throw new RestError('upstream_error', 'The proof-of-work requirement had no seed.');
-      }
-      const solution = await solveProof(pow.seed, pow.difficulty, {
-        minDifficulty: web.minDifficulty,
-        maxIterations: web.maxProofIterations,
-        maxMs: web.maxProofMs,
-        limiter,
-        config,
-        signal: context.signal,
-      });
-      proofSolved = solution.solved;
-      headers['openai-sentinel-proof-token'] = solution.answer;
-    }
-
-    const unanswered: WebChallenge['kind'][] = [];
-    const turnstile = await answerChallenge('turnstile', requirements.turnstile);
-    if (turnstile !== undefined) headers['openai-sentinel-turnstile-token'] = turnstile;
-    else if (requirements.turnstile?.required === true) unanswered.push('turnstile');
-    const arkose = await answerChallenge('arkose', requirements.arkose);
-    if (arkose !== undefined) headers['openai-sentinel-arkose-token'] = arkose;
-    else if (requirements.arkose?.required === true) unanswered.push('arkose');
-
-    const prepareBody: Partial<BackendMessageRequest> = { ...body };
-    delete prepareBody.messages;
-    const prepared = await readJson(
-      await context.call({ method: 'POST', path: '/f/conversation/prepare', body: prepareBody }),
-      'prepare',
-    );
-    const conduit = typeof prepared.conduit_token === 'string' && prepared.conduit_token !== '';
-    if (conduit) headers['x-conduit-token'] = prepared.conduit_token as string;
-    else
-      logger.warn({ conduit: false }, 'the prepare answer held no conduit token; sending anyway');
-
-    const ttl =
-      typeof requirements.expire_after === 'number' ? requirements.expire_after : undefined;
-    return {
-      headers,
-      unanswered,
-      proofSolved,
-      expiresAt: ttl === undefined ? undefined : receivedAt + ttl * 1000,
-      ttl,
-      conduit,
-      proved: pow?.required === true && proofSolved,
-    };
-  }
-
-  /** The refusal of the last POST, saying what was sent and what is known to be wrong with it. */
-  function refusedError(attempt: Attempt, cause: RestError, history: SendHistory): RestError {
-    const refused = (why: string): RestError =>
-      new RestError('upstream_blocked', `The upstream refused the message: ${why}`, {
-        upstreamStatus: 403,
-        cause,
-      });
-    if (attempt.unanswered.length > 0) {
-      const names = attempt.unanswered.map((kind) => CHALLENGE_NAMES[kind]).join(' and ');
-      const verb = attempt.unanswered.length > 1 ? 'were' : 'was';
-      return refused(`${names} ${verb} required and no solveChallenge hook answered it.`);
-    }
-    if (!attempt.proofSolved) {
-      return refused(`no proof-of-work answer was found within ${web.maxProofIterations} tries.`);
-    }
-    if (!attempt.conduit) {
-      return refused(
-        'the prepare call returned no conduit token, so the message was sent without one.',
-      );
-    }
-    if (history.sentExpired) {
-      return refused(
-        `its chat-requirements token had already expired when it was sent (it lived ${attempt.ttl ?? 0} s).`,
-      );
-    }
-    return new RestError('upstream_blocked', sendsSentence(history, attempt.proved), {
-      upstreamStatus: 403,
-      cause,
-    });
-  }
-
+  const deps: WebSendDeps = { web, logger, limiter };
   return {
     headers: (token) => webHeaders(token, web.accountId),
     // chatgpt.com starts a conversation under this fixed parent; the client makes no root id.
     newConversationParent: () => 'client-created-root',
-
-    async send(context, body) {
-      const history: SendHistory = { sends: 0, expiredSkips: 0, sentExpired: false };
-      for (let attemptNo = 1; ; attemptNo++) {
-        const attempt = await prepareAttempt(context, body);
-        const last = attemptNo >= MAX_ATTEMPTS;
-        const expired = attempt.expiresAt !== undefined && Date.now() >= attempt.expiresAt;
-        if (expired && !last) {
-          // The token died while the proof was solved: a POST would only be refused.
-          logger.warn({ attempt: attemptNo }, 'chat-requirements token expired before sending');
-          history.expiredSkips++;
-          continue;
-        }
-        history.sends++;
-        history.sentExpired = expired;
-        try {
-          return await context.call({
-            method: 'POST',
-            path: '/f/conversation',
-            body,
-            headers: attempt.headers,
-            accept: 'text/event-stream',
-          });
-        } catch (error) {
-          if (!isSentinelRefusal(error)) throw error;
-          // A missing challenge answer will not appear on a retry: name it now.
-          if (last || attempt.unanswered.length > 0) throw refusedError(attempt, error, history);
-          logger.warn(
-            { attempt: attemptNo },
-            'message refused by the sentinel; retrying with a fresh requirements token',
-          );
-        }
-      }
-    },
+    send: (context, body) => sendMessage(deps, context, body),
   };
+}
+
+/** The message POST of §3, retried once from a fresh requirements token after a sentinel refusal. */
+async function sendMessage(
+  deps: WebSendDeps,
+  context: SendContext,
+  body: BackendMessageRequest,
+): Promise<Response> {
+  const { logger } = deps;
+  const history: SendHistory = { sends: 0, expiredSkips: 0, sentExpired: false };
+  for (let attemptNo = 1; ; attemptNo++) {
+    const attempt = await prepareAttempt(deps, context, body);
+    const last = attemptNo >= MAX_ATTEMPTS;
+    const expired = attempt.expiresAt !== undefined && Date.now() >= attempt.expiresAt;
+    if (expired && !last) {
+      // The token died while the proof was solved: a POST would only be refused.
+      logger.warn({ attempt: attemptNo }, 'chat-requirements token expired before sending');
+      history.expiredSkips++;
+      continue;
+    }
+    history.sends++;
+    history.sentExpired = expired;
+    try {
+      return await context.call({
+        method: 'POST',
+        path: '/f/conversation',
+        body,
+        headers: attempt.headers,
+        accept: 'text/event-stream',
+      });
+    } catch (error) {
+      if (!isSentinelRefusal(error)) throw error;
+      // A missing challenge answer will not appear on a retry: name it now.
+      if (last || attempt.unanswered.length > 0) {
+        throw refusedError(attempt, error, history, deps.web.maxProofIterations);
+      }
+      logger.warn(
+        { attempt: attemptNo },
+        'message refused by the sentinel; retrying with a fresh requirements token',
+      );
+    }
+  }
+}
+
+/** Steps 1–4 of §3: requirements, proof, challenges, prepare; the sentinel headers of one POST. */
+async function prepareAttempt(
+  deps: WebSendDeps,
+  context: SendContext,
+  body: BackendMessageRequest,
+): Promise<Attempt> {
+  const config = buildProofConfig({ userAgent: WEB_USER_AGENT });
+  const { requirements, receivedAt } = await fetchRequirements(context, config);
+  const headers: Record<string, string> = {
+    'openai-sentinel-chat-requirements-token': requirements.token,
+  };
+  const proof = await proveWork(deps, requirements.proofofwork, config, context.signal);
+  if (proof !== undefined) headers['openai-sentinel-proof-token'] = proof.answer;
+  const unanswered = await answerChallenges(deps.web, requirements, headers);
+  const conduitToken = await fetchConduitToken(context, body, deps.logger);
+  if (conduitToken !== undefined) headers['x-conduit-token'] = conduitToken;
+
+  const ttl = typeof requirements.expire_after === 'number' ? requirements.expire_after : undefined;
+  return {
+    headers,
+    unanswered,
+    proofSolved: proof?.solved ?? true,
+    expiresAt: ttl === undefined ? undefined : receivedAt + ttl * 1000,
+    ttl,
+    conduit: conduitToken !== undefined,
+    proved: proof?.solved === true,
+  };
+}
+
+/** Step 1: the chat-requirements answer and when it arrived; a forced login or no token throws. */
+async function fetchRequirements(
+  context: SendContext,
+  config: ProofConfig,
+): Promise<{ requirements: ChatRequirements; receivedAt: number }> {
+  const requirements = (await readJson(
+    await context.call({
+      method: 'POST',
+      path: '/sentinel/chat-requirements',
+      body: { p: buildRequirementsToken(config) },
+    }),
+    'chat-requirements',
+  )) as ChatRequirements;
+  const receivedAt = Date.now();
+  if (requirements.force_login === true) {
+    throw new RestError(
+      'invalid_token',
+      'The upstream asks this account to log in again; sign in to ChatGPT and use a new access token.',
+    );
+  }
+  if (typeof requirements.token !== 'string' || requirements.token === '') {
+    throw new RestError('upstream_error', 'The chat-requirements answer held no token.');
+  }
+  return { requirements, receivedAt };
+}
+
+/** Step 2: the proof of work when one is required (solved in the handler's limiter), else undefined. */
+async function proveWork(
+  deps: WebSendDeps,
+  pow: ChatRequirements['proofofwork'],
+  config: ProofConfig,
+  signal: AbortSignal,
+): Promise<ProofSolution | undefined> {
+  if (pow?.required !== true) return undefined;
+  if (typeof pow.seed !== 'string' || typeof pow.difficulty !== 'string') {
+    throw new RestError('upstream_error', 'The proof-of-work requirement had no seed.');
+  }
+  return await solveProof(pow.seed, pow.difficulty, {
+    minDifficulty: deps.web.minDifficulty,
+    maxIterations: deps.web.maxProofIterations,
+    maxMs: deps.web.maxProofMs,
+    limiter: deps.limiter,
+    config,
+    signal,
+  });
+}
+
+/** Step 3: the Turnstile and Arkose answers, added to `headers`; returns the required ones left unanswered. */
+async function answerChallenges(
+  web: ResolvedOptions['web'],
+  requirements: ChatRequirements,
+  headers: Record<string, string>,
+): Promise<WebChallenge['kind'][]> {
+  const unanswered: WebChallenge['kind'][] = [];
+  const turnstile = await answerChallenge(web, 'turnstile', requirements.turnstile);
+  if (turnstile !== undefined) headers['openai-sentinel-turnstile-token'] = turnstile;
+  else if (requirements.turnstile?.required === true) unanswered.push('turnstile');
+  const arkose = await answerChallenge(web, 'arkose', requirements.arkose);
+  if (arkose !== undefined) headers['openai-sentinel-arkose-token'] = arkose;
+  else if (requirements.arkose?.required === true) unanswered.push('arkose');
+  return unanswered;
+}
+
+/** One challenge's answer from the `solveChallenge` hook, or undefined when not required or no hook. */
+async function answerChallenge(
+  web: ResolvedOptions['web'],
+  kind: WebChallenge['kind'],
+  requirement: ChatRequirements['turnstile'],
+): Promise<string | undefined> {
+  if (requirement?.required !== true || web.solveChallenge === undefined) return undefined;
+  try {
+    return await web.solveChallenge({ kind, dx: requirement.dx ?? null });
+  } catch (error) {
+    if (isRestError(error)) throw error;
+    throw new RestError(
+      'upstream_blocked',
+      `The solveChallenge hook failed to answer the ${CHALLENGE_NAMES[kind]} challenge.`,
+      { cause: error instanceof Error ? error.name : 'unknown' },
+    );
+  }
+}
+
+/** Step 4: the prepare call's conduit token, or undefined (logged) when its answer held none. */
+async function fetchConduitToken(
+  context: SendContext,
+  body: BackendMessageRequest,
+  logger: Logger,
+): Promise<string | undefined> {
+  const prepareBody: Partial<BackendMessageRequest> = { ...body };
+  delete prepareBody.messages;
+  const prepared = await readJson(
+    await context.call({ method: 'POST', path: '/f/conversation/prepare', body: prepareBody }),
+    'prepare',
+  );
+  if (typeof prepared.conduit_token === 'string' && prepared.conduit_token !== '') {
+    return prepared.conduit_token;
+  }
+  logger.warn({ conduit: false }, 'the prepare answer held no conduit token; sending anyway');
+  return undefined;
+}
+
+/** The refusal of the last POST, saying what was sent and what is known to be wrong with it. */
+function refusedError(
+  attempt: Attempt,
+  cause: RestError,
+  history: SendHistory,
+  maxProofIterations: number,
+): RestError {
+  const refused = (why: string): RestError =>
+    new RestError('upstream_blocked', `The upstream refused the message: ${why}`, {
+      upstreamStatus: 403,
+      cause,
+    });
+  if (attempt.unanswered.length > 0) {
+    const names = attempt.unanswered.map((kind) => CHALLENGE_NAMES[kind]).join(' and ');
+    const verb = attempt.unanswered.length > 1 ? 'were' : 'was';
+    return refused(`${names} ${verb} required and no solveChallenge hook answered it.`);
+  }
+  if (!attempt.proofSolved) {
+    return refused(`no proof-of-work answer was found within ${maxProofIterations} tries.`);
+  }
+  if (!attempt.conduit) {
+    return refused(
+      'the prepare call returned no conduit token, so the message was sent without one.',
+    );
+  }
+  if (history.sentExpired) {
+    return refused(
+      `its chat-requirements token had already expired when it was sent (it lived ${attempt.ttl ?? 0} s).`,
+    );
+  }
+  return new RestError('upstream_blocked', sendsSentence(history, attempt.proved), {
+    upstreamStatus: 403,
+    cause,
+  });
 }
 
 /** What the send loop did, when nothing else explains a refusal. */
