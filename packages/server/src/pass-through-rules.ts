@@ -1,6 +1,6 @@
 /** The pass-through's request side: the allowlist, header rules, body, credentials, failures. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RestError, apiKeyOf, type Lease, type TokenPool } from '@chatgpt-rest/core';
+import { RestError, apiKeyOf, tooLarge, type Lease, type TokenPool } from '@chatgpt-rest/core';
 
 /** The backend calls forwarded by default: the endpoints of docs/spec/backend-protocol.md §1–§5. */
 export const DEFAULT_PASS_THROUGH_ALLOW: readonly string[] = [
@@ -86,14 +86,12 @@ export function webHeaders(req: IncomingMessage): Headers {
 
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  const tooLarge = (): RestError =>
-    new RestError('payload_too_large', `The request body is larger than ${limit} bytes.`);
-  if (declared > limit) throw tooLarge();
+  if (declared > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw tooLarge();
+    if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);

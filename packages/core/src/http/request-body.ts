@@ -47,7 +47,7 @@ export function nestsTooDeep(value: unknown): boolean {
   return false;
 }
 
-/** The 413 of a request body over `limit` bytes (the core's reader and the Node bridge). */
+/** The 413 of a request body over `limit` bytes (the core's reader, Node bridge, pass-through). */
 export function tooLarge(limit: number): RestError {
   return new RestError('payload_too_large', `The request body is larger than ${limit} bytes.`);
 }
