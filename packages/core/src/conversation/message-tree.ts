@@ -50,30 +50,92 @@ export function threadMessages(conversation: BackendConversation, id: string): T
   return list;
 }
 
+/** The length of `value`'s JSON, the unit the cache counts bytes in (0 for `undefined`). */
+export function jsonLength(value: unknown): number {
+  return (JSON.stringify(value) as string | undefined)?.length ?? 0;
+}
+
+/** What `"key":value,` adds to the JSON of an object that has other members (0 if left out). */
+function memberLength(key: string, value: unknown): number {
+  return value === undefined ? 0 : jsonLength(key) + 1 + jsonLength(value) + 1;
+}
+
+/** True when `object` has a member its JSON shows (a walk over it: for malformed trees only). */
+function hasMembers(object: object): boolean {
+  for (const value of Object.values(object)) if (value !== undefined) return true;
+  return false;
+}
+
+/** The node of `id`, an own key only (an id such as `constructor` is not the prototype's). */
+function nodeOf(conversation: BackendConversation, id: string): MappingNode | undefined {
+  return Object.hasOwn(conversation.mapping, id) ? conversation.mapping[id] : undefined;
+}
+
+/** Puts `node` in the mapping as an own, enumerable key, whatever its id (even `__proto__`). */
+function putNode(conversation: BackendConversation, node: MappingNode): void {
+  const property = { value: node, writable: true, enumerable: true, configurable: true };
+  Object.defineProperty(conversation.mapping, node.id, property);
+}
+
 /**
- * Returns a copy of `conversation` with `message` placed in the tree under `parentId` (or
- * replacing the node of the same id) and, when `makeCurrent`, `current_node` moved to it.
+ * Sets a top-level field of a conversation in place (it always has other members, `mapping`);
+ * returns by how much its JSON grew.
  */
-export function withMessage(
+function setField(conversation: BackendConversation, key: string, value: unknown): number {
+  const before = Object.hasOwn(conversation, key) ? memberLength(key, conversation[key]) : 0;
+  conversation[key] = value;
+  return memberLength(key, value) - before;
+}
+
+/** Adds `childId` to the children of `parentId` (a bare node when unknown); the JSON's growth. */
+function adopt(conversation: BackendConversation, parentId: string, childId: string): number {
+  const parent = nodeOf(conversation, parentId);
+  if (parent === undefined) {
+    const node: MappingNode = { id: parentId, parent: null, children: [childId] };
+    putNode(conversation, node);
+    return memberLength(parentId, node); // The mapping already holds the child.
+  }
+  const grown = jsonLength(childId) + (parent.children.length > 0 ? 1 : 0);
+  parent.children.push(childId);
+  return grown;
+}
+
+/**
+ * Places `message` in the tree, in place, under `parentId` (or replacing the node of the same
+ * id, which keeps its place), and makes it the current node. Returns by how much the tree's JSON
+ * grew, so that a cache can track a tree's size without serialising it: the work is that of the
+ * one node, whatever the size of the tree.
+ */
+export function addMessage(
   conversation: BackendConversation,
   message: BackendMessage,
   parentId: string | null,
-  makeCurrent = true,
-): BackendConversation {
-  const mapping = { ...conversation.mapping };
-  const existing = mapping[message.id];
+): number {
+  const existing = nodeOf(conversation, message.id);
   const parent = existing?.parent ?? parentId;
-  mapping[message.id] = { id: message.id, message, parent, children: existing?.children ?? [] };
-  if (parent !== null && existing === undefined) {
-    const parentNode = mapping[parent] ?? { id: parent, parent: null, children: [] };
-    mapping[parent] = { ...parentNode, children: [...parentNode.children, message.id] };
+  const node: MappingNode = { id: message.id, message, parent, children: existing?.children ?? [] };
+  let grown: number;
+  if (existing !== undefined) {
+    grown = jsonLength(node) - jsonLength(existing);
+  } else {
+    // `{}` becomes `{"id":{…}}`, without a comma. A tree that holds its parent or its current
+    // node is not empty: only a malformed one makes the check look at the whole mapping.
+    const empty =
+      (parent === null || nodeOf(conversation, parent) === undefined) &&
+      nodeOf(conversation, conversation.current_node) === undefined &&
+      !hasMembers(conversation.mapping);
+    grown = memberLength(message.id, node) - (empty ? 1 : 0);
   }
-  return {
-    ...conversation,
-    mapping,
-    current_node: makeCurrent ? message.id : conversation.current_node,
-    update_time: Date.now() / 1000,
-  };
+  putNode(conversation, node);
+  if (parent !== null && existing === undefined) grown += adopt(conversation, parent, message.id);
+  grown += setField(conversation, 'current_node', message.id);
+  grown += setField(conversation, 'update_time', Date.now() / 1000);
+  return grown;
+}
+
+/** Sets the title in place; returns by how much the tree's JSON grew. */
+export function setTitle(conversation: BackendConversation, title: string): number {
+  return setField(conversation, 'title', title);
 }
 
 /** A conversation known only from the stream of its first turn: no hidden root or system nodes. */

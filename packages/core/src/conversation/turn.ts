@@ -4,8 +4,8 @@ import { RestError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { readReply } from '../stream/reply-reader.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
-import type { ConversationCache } from './conversation-cache.js';
-import { newConversation, withMessage } from './message-tree.js';
+import type { ConversationCache, PlacedMessage } from './conversation-cache.js';
+import { addMessage, newConversation } from './message-tree.js';
 import { messageText, toReply, type Reply } from './reply.js';
 
 /**
@@ -239,43 +239,50 @@ function describe(error: unknown): string {
   return error instanceof RestError ? error.code : 'unexpected error';
 }
 
+/**
+ * Adds the turn's messages to the cached tree, in place: the history and the user message
+ * (`next`), then the answers. A new conversation not cached yet gets a tree of its own; an
+ * existing one that is not cached stays so (its tree is unknown).
+ */
 function updateCache(
   cache: ConversationCache,
   principal: string,
   id: string,
   turn: TurnRequest & { sent: Sent },
-  assistantMessages: BackendMessage[],
+  answers: BackendMessage[],
   title: string | undefined,
 ): void {
-  const entry = cache.get(principal, id);
-  let conversation;
-  let complete = false;
-  if (entry !== undefined) {
-    conversation = entry.conversation;
-    complete = entry.complete;
-  } else if (turn.conversationId === undefined) {
-    conversation = newConversation(id, turn.parentId, title ?? null);
-  } else {
-    return; // An ask with an explicit parent on an uncached conversation: the tree is unknown.
-  }
+  const placed = placedMessages(turn, answers);
+  if (cache.addMessages(principal, id, placed, title)) return;
+  if (turn.conversationId !== undefined) return;
+  const conversation = newConversation(id, turn.parentId, title ?? null);
+  for (const { message, parentId } of placed) addMessage(conversation, message, parentId);
+  cache.set(principal, id, { conversation, complete: false });
+}
+
+/** The turn's messages in tree order, each with its parent. */
+function placedMessages(
+  turn: TurnRequest & { sent: Sent },
+  answers: BackendMessage[],
+): PlacedMessage[] {
+  const placed: PlacedMessage[] = [];
   if (turn.action === 'next') {
     // Never after its answer, whatever the two clocks say: the tree's order is the times'.
-    const at = firstTime(turn.sent.at, assistantMessages);
+    const at = firstTime(turn.sent.at, answers);
     let above = turn.parentId;
     for (const message of turn.sent.history) {
-      conversation = withMessage(conversation, { ...message, create_time: at }, above);
+      placed.push({ message: { ...message, create_time: at }, parentId: above });
       above = message.id;
     }
     const user = userMessage(turn.userMessage.id, turn.userMessage.text, at);
-    conversation = withMessage(conversation, user, above);
+    placed.push({ message: user, parentId: above });
   }
   let parent = turn.userMessage.id;
-  for (const message of assistantMessages) {
-    conversation = withMessage(conversation, message, parent);
+  for (const message of answers) {
+    placed.push({ message, parentId: parent });
     parent = message.id;
   }
-  if (title !== undefined) conversation = { ...conversation, title };
-  cache.set(principal, id, { conversation, complete });
+  return placed;
 }
 
 /** `sentAt`, or the first answer's time when the upstream's clock says that was earlier. */
