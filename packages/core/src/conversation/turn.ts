@@ -129,6 +129,19 @@ function messageBody(
   return body;
 }
 
+/** What a turn has gathered so far, over its continues. */
+interface Progress {
+  /** The reply's whole text, as the client got it. */
+  text: string;
+  /** A title the upstream sent in the stream. */
+  title: string | undefined;
+  /** The assistant messages, each with its own text (a continue may answer with a new one). */
+  answers: BackendMessage[];
+}
+
+/** The reply's end as the stream reader gives it. */
+type Completion = { message: BackendMessage; conversationId: string; text: string };
+
 /**
  * Runs one turn: sends the message, streams the reply's text as deltas, sends `continue` while
  * the reply stops at `max_tokens` (with `autocontinue`, up to the configured limit), then updates
@@ -139,19 +152,36 @@ export async function* runTurn(
   caller: TurnCaller,
   turn: TurnRequest,
 ): AsyncGenerator<TurnEvent, void, undefined> {
-  const { options, upstream, cache } = deps;
-  let conversationId = turn.conversationId;
-  let finalMessage: BackendMessage;
-  let parentId = turn.parentId;
-  let action: BackendMessageRequest['action'] = turn.action;
-  let text = '';
-  let title: string | undefined;
-  let started = false;
-  const assistantMessages: BackendMessage[] = [];
   // One time for the user message, upstream and in the cache: before any answer to it.
   const sentAt = Date.now() / 1000;
   const sent: Sent = { at: sentAt, history: historyMessages(turn, sentAt) };
+  const progress: Progress = { text: '', title: undefined, answers: [] };
+  const { message: last, conversationId: id } = yield* exchange(deps, caller, turn, sent, progress);
+  const title = await conversationTitle(deps, caller, turn, { id, last, title: progress.title });
+  updateCache(deps.cache, caller.principal, id, { ...turn, sent }, progress.answers, title);
 
+  if (title !== undefined) yield { type: 'title', title };
+  const reply = toReply(last, id, progress.text);
+  if (turn.conversationId === undefined && title !== undefined) reply.title = title;
+  yield { type: 'reply', reply };
+}
+
+/**
+ * Sends the message, then `continue` while the reply is cut at `max_tokens` and the turn may
+ * continue; yields `start` once, then each stream's deltas and rewrites. Returns the last
+ * stream's completion.
+ */
+async function* exchange(
+  deps: TurnDeps,
+  caller: TurnCaller,
+  turn: TurnRequest,
+  sent: Sent,
+  progress: Progress,
+): AsyncGenerator<TurnEvent, Completion, undefined> {
+  const { options, upstream } = deps;
+  let conversationId = turn.conversationId;
+  let parentId = turn.parentId;
+  let action: BackendMessageRequest['action'] = turn.action;
   for (let continues = 0; ; continues++) {
     const body = messageBody(options, turn, action, parentId, conversationId, sent);
     const response = await upstream.sendMessage(caller, body, caller.signal);
@@ -159,80 +189,93 @@ export async function* runTurn(
     if (response.body === null) {
       throw new RestError('upstream_error', 'The upstream answered the message without a body.');
     }
-    if (!started) {
-      started = true;
-      yield { type: 'start' };
-    }
-    let complete: { message: BackendMessage; conversationId: string; text: string } | undefined;
-    // The text of earlier continues: a rewrite's text is this stream's whole text so far.
-    const before = text;
-    for await (const event of readReply(response.body, { signal: caller.signal })) {
-      if (event.type === 'delta') {
-        text += event.text;
-        yield { type: 'delta', text: event.text };
-      } else if (event.type === 'rewrite') {
-        text = before + event.text;
-        yield { type: 'rewrite', text };
-      } else if (event.type === 'title') {
-        title = event.title;
-      } else if (event.type === 'complete') {
-        complete = event;
-      }
-    }
-    if (complete === undefined) {
-      throw new RestError('upstream_error', 'The upstream stream ended without a reply.');
-    }
-    // What the deltas and rewrites gave is the stream's text; the cache keeps the same.
-    text = before + complete.text;
+    if (continues === 0) yield { type: 'start' };
+    const complete = yield* relayStream(response.body, caller.signal, progress);
+    const cut = complete.message.metadata?.finish_details?.type === 'max_tokens';
+    if (!(cut && turn.autocontinue && continues < options.autocontinueLimit)) return complete;
     conversationId = complete.conversationId;
-    // A continue may carry on the same message id (its text is only the new part) or answer
-    // with a new message under the cut one; the tree keeps each message's own text.
-    const previous = assistantMessages.at(-1);
-    if (previous !== undefined && previous.id === complete.message.id) {
-      assistantMessages[assistantMessages.length - 1] = {
-        ...complete.message,
-        content: {
-          ...complete.message.content,
-          parts: [messageText(previous) + complete.text],
-        },
-      };
-    } else {
-      assistantMessages.push(complete.message);
-    }
-    finalMessage = complete.message;
-    const cut = finalMessage.metadata?.finish_details?.type === 'max_tokens';
-    if (!(cut && turn.autocontinue && continues < options.autocontinueLimit)) break;
     action = 'continue';
-    parentId = finalMessage.id;
+    parentId = complete.message.id;
   }
-  const id = conversationId;
+}
 
-  if (turn.conversationId === undefined) {
-    if (turn.title !== undefined) {
-      await upstream.patchConversation(caller, id, { title: turn.title }, caller.signal);
-      title = turn.title;
-    } else if (title === undefined && options.dialect === 'legacy' && turn.temporary !== true) {
-      // A temporary chat has no sidebar to title: no second upstream call for it.
-      title = await upstream
-        .generateTitle(
-          caller,
-          id,
-          { message_id: finalMessage.id, model: turn.model },
-          caller.signal,
-        )
-        .catch((error: unknown) => {
-          options.logger.warn({ err: describe(error) }, 'title generation failed');
-          return undefined;
-        });
+/**
+ * Reads one upstream stream: yields its deltas and rewrites, keeps its text, title and message
+ * in `progress`, and returns its completion.
+ */
+async function* relayStream(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+  progress: Progress,
+): AsyncGenerator<TurnEvent, Completion, undefined> {
+  let complete: Completion | undefined;
+  // The text of earlier continues: a rewrite's text is this stream's whole text so far.
+  const before = progress.text;
+  for await (const event of readReply(body, { signal })) {
+    if (event.type === 'delta') {
+      progress.text += event.text;
+      yield { type: 'delta', text: event.text };
+    } else if (event.type === 'rewrite') {
+      progress.text = before + event.text;
+      yield { type: 'rewrite', text: progress.text };
+    } else if (event.type === 'title') {
+      progress.title = event.title;
+    } else if (event.type === 'complete') {
+      complete = event;
     }
   }
+  if (complete === undefined) {
+    throw new RestError('upstream_error', 'The upstream stream ended without a reply.');
+  }
+  // What the deltas and rewrites gave is the stream's text; the cache keeps the same.
+  progress.text = before + complete.text;
+  keepAnswer(progress.answers, complete);
+  return complete;
+}
 
-  updateCache(cache, caller.principal, id, { ...turn, sent }, assistantMessages, title);
+/**
+ * Adds a completed message to the turn's answers. A continue may carry on the same message id
+ * (its text is only the new part) or answer with a new message under the cut one; the tree
+ * keeps each message's own text.
+ */
+function keepAnswer(answers: BackendMessage[], complete: Completion): void {
+  const previous = answers.at(-1);
+  if (previous === undefined || previous.id !== complete.message.id) {
+    answers.push(complete.message);
+    return;
+  }
+  answers[answers.length - 1] = {
+    ...complete.message,
+    content: { ...complete.message.content, parts: [messageText(previous) + complete.text] },
+  };
+}
 
-  if (title !== undefined) yield { type: 'title', title };
-  const reply = toReply(finalMessage, id, text);
-  if (turn.conversationId === undefined && title !== undefined) reply.title = title;
-  yield { type: 'reply', reply };
+/**
+ * The title a new conversation gets: the client's, set with one rename upstream, else the one
+ * the stream sent, else (legacy dialect, not a temporary chat) the one `gen_title` makes. An
+ * existing conversation keeps its own: the stream's title, if any.
+ */
+async function conversationTitle(
+  deps: TurnDeps,
+  caller: TurnCaller,
+  turn: TurnRequest,
+  { id, last, title }: { id: string; last: BackendMessage; title: string | undefined },
+): Promise<string | undefined> {
+  const { options, upstream } = deps;
+  if (turn.conversationId !== undefined) return title;
+  if (turn.title !== undefined) {
+    await upstream.patchConversation(caller, id, { title: turn.title }, caller.signal);
+    return turn.title;
+  }
+  // A temporary chat has no sidebar to title: no second upstream call for it.
+  if (title !== undefined || options.dialect !== 'legacy' || turn.temporary === true) {
+    return title;
+  }
+  const request = { message_id: last.id, model: turn.model };
+  return upstream.generateTitle(caller, id, request, caller.signal).catch((error: unknown) => {
+    options.logger.warn({ err: describe(error) }, 'title generation failed');
+    return undefined;
+  });
 }
 
 function describe(error: unknown): string {
