@@ -16,7 +16,7 @@ import Fastify from 'fastify';
 import Koa3 from 'koa';
 import Koa2 from 'koa2';
 import t, { type Test } from 'tap';
-import { readEvents } from './conformance/sse-client.js';
+import { readEvents } from '@chatgpt-rest/test-kit';
 
 /** What a host hook saw of one of our answers. */
 interface Seen {

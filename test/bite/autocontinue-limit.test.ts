@@ -8,7 +8,7 @@
 import t, { type Test } from 'tap';
 import { createHandler } from '@chatgpt-rest/core';
 import { createBackendEmulator, type BackendEmulator } from '@chatgpt-rest/emulator';
-import { allEvents } from '../conformance/sse-client.js';
+import { allEvents } from '@chatgpt-rest/test-kit';
 
 const WORDS_PER_MESSAGE = 3;
 

@@ -8,7 +8,7 @@ import {
   type RecordedRequest,
 } from '@chatgpt-rest/emulator';
 import type { Mount, Started } from './mounts.js';
-import { allEvents, readEvents } from './sse-client.js';
+import { allEvents, readEvents } from '@chatgpt-rest/test-kit';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PRELIMINARY = /\/(sentinel\/chat-requirements|f\/conversation\/prepare)$/;

@@ -1,11 +1,6 @@
+import { messageBody } from '@chatgpt-rest/test-kit';
 import t, { type Test } from 'tap';
-import {
-  failOnCrash,
-  messageBody,
-  raw,
-  rawUpstream,
-  start,
-} from '../../packages/server/test/helpers.js';
+import { failOnCrash, raw, rawUpstream, start } from '../../packages/server/test/helpers.js';
 
 const BODY = '{"ok":true}';
 const KEY = 'odd-status-api-key';
@@ -79,7 +74,7 @@ t.test(
         'POST',
         `/backend-api/conversation?status=${status}`,
         { ...headers, 'content-type': 'application/json' },
-        JSON.stringify(messageBody('hi', crypto.randomUUID())),
+        JSON.stringify(messageBody('hi')),
       );
       t.equal(reply.status, relayable(status) ? status : 502, `message POST answered ${status}`);
     }

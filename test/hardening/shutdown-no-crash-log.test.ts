@@ -1,6 +1,7 @@
+import { messageBody } from '@chatgpt-rest/test-kit';
 import http from 'node:http';
 import t from 'tap';
-import { messageBody, start, until } from '../../packages/server/test/helpers.js';
+import { start, until } from '../../packages/server/test/helpers.js';
 
 /** Opens a stream and resolves with its whole text once the server ends it. */
 function openStream(
@@ -41,12 +42,7 @@ t.test(
     );
     const streams = [
       openStream(port, '/conversations/new', { prompt: 'one', stream: true }, 'token-1'),
-      openStream(
-        port,
-        '/backend-api/conversation',
-        messageBody('two', crypto.randomUUID()),
-        'token-2',
-      ),
+      openStream(port, '/backend-api/conversation', messageBody('two'), 'token-2'),
     ];
     await until(() => streams.every((stream) => stream.started()));
     t.equal(emulator.inFlight, 2, 'both upstream streams are live');

@@ -3,12 +3,13 @@
  * emulator's raw `unauthorized_in_stream` sends. It must be the 401 it is, not a 502 "ended before
  * [DONE]".
  */
+import { sseEvents } from '@chatgpt-rest/test-kit';
 import t from 'tap';
 import { createHandler } from '@chatgpt-rest/core';
 import { createBackendEmulator } from '@chatgpt-rest/emulator';
 import { collectReply } from '../../packages/core/src/stream/reply-reader.js';
 import { RestError } from '../../packages/core/src/errors.js';
-import { rest, sseEvents } from '../../packages/core/test/web-dialect-helpers.js';
+import { rest } from '../../packages/core/test/web-dialect-helpers.js';
 
 const encoder = new TextEncoder();
 

@@ -4,7 +4,7 @@
  * a `rewrite` event, after which the client's text, the reply and `/messages` agree.
  */
 import t from 'tap';
-import { allEvents, type ClientEvent } from '../conformance/sse-client.js';
+import { allEvents, type SseEvent as ClientEvent } from '@chatgpt-rest/test-kit';
 import { MOUNTS, guardProcess, startOnEmulator } from './harness.js';
 
 const SEND = /\/conversation$/;

@@ -3,9 +3,10 @@
  * a replace of `/message/id` mid-stream). The reply, the deltas (plus `rewrite` events) and the
  * cached tree behind `/messages` must all show the same final text.
  */
+import { sseEvents } from '@chatgpt-rest/test-kit';
 import t from 'tap';
 import { createHandler } from '@chatgpt-rest/core';
-import { rest, sseEvents } from '../../packages/core/test/web-dialect-helpers.js';
+import { rest } from '../../packages/core/test/web-dialect-helpers.js';
 
 const CONVERSATION = 'c0ffee00-0000-4000-8000-000000000001';
 const MESSAGE = 'aaaaaaaa-0000-4000-8000-000000000001';

@@ -50,5 +50,3 @@ export async function drain<T>(source: AsyncIterable<T>): Promise<T[]> {
   for await (const item of source) out.push(item);
   return out;
 }
-
-

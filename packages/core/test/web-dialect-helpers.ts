@@ -3,6 +3,7 @@
  * with web-standard `Request`s, and the emulator's record of message POSTs.
  */
 import type { Test } from 'tap';
+import { jsonRequest, readReply, type Reply } from '@chatgpt-rest/test-kit';
 import { createHandler, type ChatGptHandler, type ChatGptRestOptions } from '../src/index.js';
 import {
   createBackendEmulator,
@@ -10,17 +11,6 @@ import {
   type BackendEmulatorOptions,
   type RecordedRequest,
 } from '@chatgpt-rest/emulator';
-
-/** Parsed JSON of unknown shape. */
-export type Json = ReturnType<typeof JSON.parse>;
-
-/** A REST answer read whole. */
-export interface RestReply {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: Json;
-}
 
 /** An emulator in `dialect: 'web'` and a handler using it, both closed at the end of the test. */
 export async function webSetup(
@@ -40,48 +30,11 @@ export async function rest(
   method: string,
   path: string,
   options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<RestReply> {
-  const headers: Record<string, string> = {
-    authorization: options.token ?? 'token-a',
-    ...options.headers,
-  };
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await handler(
-    new Request(`http://x${path}`, {
-      method,
-      headers,
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-    }),
+): Promise<Reply> {
+  const headers = { authorization: options.token ?? 'token-a', ...options.headers };
+  return readReply(
+    await handler(jsonRequest(`http://x${path}`, method, { body: options.body, headers })),
   );
-  const text = await response.text();
-  let json: Json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, json };
-}
-
-/** The SSE events of a REST stream, as `{event, data}` with parsed data. */
-export function sseEvents(text: string): { event: string; data: Json }[] {
-  return text
-    .split('\n\n')
-    .map((block) => {
-      const lines = block.split('\n');
-      const event = lines
-        .find((line) => line.startsWith('event:'))
-        ?.slice(6)
-        .trim();
-      const data = lines
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(5).trim())
-        .join('\n');
-      return event === undefined
-        ? undefined
-        : { event, data: data === '' ? null : JSON.parse(data) };
-    })
-    .filter((entry) => entry !== undefined);
 }
 
 /** The emulator's message POSTs (`/f/conversation`), in order. */

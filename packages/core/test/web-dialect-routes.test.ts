@@ -1,12 +1,6 @@
+import { sseEvents } from '@chatgpt-rest/test-kit';
 import t from 'tap';
-import {
-  header,
-  messagePosts,
-  requestsTo,
-  rest,
-  sseEvents,
-  webSetup,
-} from './web-dialect-helpers.js';
+import { header, messagePosts, requestsTo, rest, webSetup } from './web-dialect-helpers.js';
 
 t.test('every REST route works in the web dialect with proof of work required', async (t) => {
   const { emulator, handler } = await webSetup(t, {

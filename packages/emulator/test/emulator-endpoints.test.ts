@@ -1,14 +1,7 @@
+import { dataEvents, type Json, messageBody } from '@chatgpt-rest/test-kit';
 import t from 'tap';
 import { createBackendEmulator } from '../src/index.js';
-import {
-  call,
-  dataEvents,
-  type Json,
-  legacyText,
-  messageBody,
-  rawRequest,
-  v1Text,
-} from './emulator-helpers.js';
+import { call, legacyText, rawRequest, v1Text } from './emulator-helpers.js';
 
 t.test(
   'a legacy message POST streams whole-message events and stores the conversation tree',

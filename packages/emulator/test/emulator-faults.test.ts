@@ -1,14 +1,8 @@
+import { dataEvents, messageBody } from '@chatgpt-rest/test-kit';
 import t from 'tap';
 import { connect } from 'node:net';
 import { createBackendEmulator, parseSse, type Fault } from '../src/index.js';
-import {
-  call,
-  dataEvents,
-  legacyText,
-  messageBody,
-  rawRequest,
-  v1Text,
-} from './emulator-helpers.js';
+import { call, legacyText, rawRequest, v1Text } from './emulator-helpers.js';
 
 /** Each status fault, its status, and what its body must match (text pattern or JSON shape). */
 const statusCases: [Fault, number, RegExp | Record<string, unknown>][] = [

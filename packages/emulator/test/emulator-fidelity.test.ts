@@ -1,7 +1,7 @@
 import t from 'tap';
 import { createBackendEmulator, keyPaths, streamShape, type StreamProfile } from '../src/index.js';
-import { call, messageBody } from './emulator-helpers.js';
-import { fixtureText as read } from '@chatgpt-rest/test-kit';
+import { call } from './emulator-helpers.js';
+import { fixtureText as read, messageBody } from '@chatgpt-rest/test-kit';
 
 /** Complete v1 captures (SOURCES.md) and the profile that reproduces each. */
 const CAPTURES: [string, StreamProfile, string][] = [

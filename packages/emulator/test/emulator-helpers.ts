@@ -2,21 +2,9 @@
  * Helpers shared by the emulator tests: HTTP calls against a running emulator and the full
  * `web` send path (chat-requirements → proof of work → prepare → message POST).
  */
-import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { computeProofAnswer } from '@chatgpt-rest/core/backend';
-import { parseSse } from '../src/sse-shape.js';
-
-/** Parsed JSON of unknown shape (what `JSON.parse` returns). */
-export type Json = ReturnType<typeof JSON.parse>;
-
-/** A finished HTTP exchange. */
-export interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: Json;
-}
+import { dataEvents, jsonRequest, readReply, type Json, type Reply } from '@chatgpt-rest/test-kit';
 
 /** Calls the emulator with fetch and reads the whole body. */
 export async function call(
@@ -27,58 +15,7 @@ export async function call(
 ): Promise<Reply> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token !== null) headers.authorization = `Bearer ${options.token ?? 'token-a'}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(base + path, {
-    method,
-    headers,
-    ...(options.body !== undefined
-      ? { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }
-      : {}),
-  });
-  const text = await res.text();
-  let json: Json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
-
-/** A message POST body. */
-export function messageBody(
-  prompt: string,
-  extra: Record<string, unknown> = {},
-): Record<string, unknown> {
-  return {
-    action: 'next',
-    messages: [
-      {
-        id: randomUUID(),
-        author: { role: 'user' },
-        content: { content_type: 'text', parts: [prompt] },
-        metadata: {},
-      },
-    ],
-    parent_message_id: randomUUID(),
-    model: 'auto',
-    ...extra,
-  };
-}
-
-/** The JSON data of every `data:` block that parses. */
-export function dataEvents(text: string): Json[] {
-  return parseSse(text)
-    .map((b) => b.data)
-    .filter((d): d is string => d !== undefined && d !== '[DONE]' && d !== '')
-    .flatMap((d): Json[] => {
-      try {
-        const parsed: Json = JSON.parse(d);
-        return [parsed];
-      } catch {
-        return [];
-      }
-    });
+  return readReply(await fetch(jsonRequest(base + path, method, { body: options.body, headers })));
 }
 
 /** Rebuilds the assistant text of a legacy stream (last snapshot of the last assistant id). */

@@ -1,3 +1,4 @@
+import { messageBody } from '@chatgpt-rest/test-kit';
 import t from 'tap';
 import {
   buildProofConfig,
@@ -11,7 +12,7 @@ import {
   verifyProofAnswer,
 } from '@chatgpt-rest/core/backend';
 import { createBackendEmulator } from '../src/index.js';
-import { call, messageBody, v1Text, webSend } from './emulator-helpers.js';
+import { call, v1Text, webSend } from './emulator-helpers.js';
 
 t.test('a computed proof-of-work answer verifies and a tampered one does not', (t) => {
   const answer = computeProofAnswer('0.42', '0fffff');

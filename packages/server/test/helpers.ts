@@ -94,43 +94,6 @@ export async function rawSocket(port: number, request: string): Promise<string> 
   return text;
 }
 
-/** The body of a legacy-dialect message POST (docs/spec/backend-protocol.md §4). */
-export function messageBody(
-  prompt: string,
-  parent: string,
-  conversationId?: string,
-): Record<string, unknown> {
-  return {
-    action: 'next',
-    messages: [
-      {
-        id: crypto.randomUUID(),
-        author: { role: 'user' },
-        content: { content_type: 'text', parts: [prompt] },
-        metadata: {},
-      },
-    ],
-    parent_message_id: parent,
-    model: 'auto',
-    ...(conversationId === undefined ? {} : { conversation_id: conversationId }),
-  };
-}
-
-/** The JSON `data:` payloads of a raw backend stream, `[DONE]` included as a string. */
-export function dataLines(text: string): unknown[] {
-  return text
-    .split(/\r?\n/)
-    .filter((line) => line.startsWith('data: '))
-    .map((line) => {
-      const value = line.slice(6).trim();
-      try {
-        return JSON.parse(value) as unknown;
-      } catch {
-        return value;
-      }
-    });
-}
-
 /** Resolves after `ms` milliseconds. */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

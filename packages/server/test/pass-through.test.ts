@@ -1,8 +1,9 @@
+import { dataPayloads, messageBody } from '@chatgpt-rest/test-kit';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { dataLines, delay, messageBody, raw, rawSocket, start } from './helpers.js';
+import { delay, raw, rawSocket, start } from './helpers.js';
 
 const HELD = 'held-token-1';
 const KEY = 'client-api-key-1';
@@ -14,7 +15,7 @@ interface StreamPayload {
 
 /** The conversation id and the assistant message id of a legacy stream. */
 function replyOf(text: string): { conversationId: string; messageId: string } {
-  const payloads = dataLines(text).filter(
+  const payloads = dataPayloads(text).filter(
     (value): value is StreamPayload => typeof value === 'object' && value !== null,
   );
   const assistant = payloads.filter((p) => p.message?.author.role === 'assistant').at(-1);
@@ -43,7 +44,7 @@ t.test(
     const first = await fetch(`${base}/conversation`, {
       method: 'POST',
       headers,
-      body: JSON.stringify(messageBody('Hello', crypto.randomUUID())),
+      body: JSON.stringify(messageBody('Hello')),
     });
     t.equal(first.status, 200);
     t.match(first.headers.get('content-type'), /text\/event-stream/);
@@ -55,7 +56,12 @@ t.test(
     const second = await fetch(`${base}/conversation`, {
       method: 'POST',
       headers,
-      body: JSON.stringify(messageBody('And then?', turn1.messageId, turn1.conversationId)),
+      body: JSON.stringify(
+        messageBody('And then?', {
+          parent_message_id: turn1.messageId,
+          conversation_id: turn1.conversationId,
+        }),
+      ),
     });
     t.equal(second.status, 200);
     const turn2 = replyOf(await second.text());
@@ -217,7 +223,7 @@ t.test('a configured allowlist replaces the default one', async (t) => {
     'POST',
     '/backend-api/conversation',
     { authorization: 'Bearer client-token', 'content-type': 'application/json' },
-    JSON.stringify(messageBody('hi', crypto.randomUUID())),
+    JSON.stringify(messageBody('hi')),
   );
   t.equal(refused.status, 404);
   t.equal(emulator.requests.length, 1);
@@ -239,7 +245,7 @@ t.test('a request body over the limit gets 413 and never reaches the upstream', 
     'POST',
     '/backend-api/conversation',
     { authorization: 'Bearer client-token', 'content-type': 'application/json' },
-    JSON.stringify(messageBody('x'.repeat(2000), crypto.randomUUID())),
+    JSON.stringify(messageBody('x'.repeat(2000))),
   );
   t.equal(reply.status, 413);
   t.equal(JSON.parse(reply.body).code, 'payload_too_large');
@@ -309,7 +315,7 @@ t.test('an upstream reset mid-stream destroys the client connection', async (t) 
     headers: { authorization: 'Bearer client-token', 'content-type': 'application/json' },
     agent: false,
   });
-  req.end(JSON.stringify(messageBody('hello', crypto.randomUUID())));
+  req.end(JSON.stringify(messageBody('hello')));
   const [res] = (await once(req, 'response')) as [http.IncomingMessage];
   t.equal(res.statusCode, 200);
   let text = '';
@@ -362,7 +368,7 @@ t.test('a client that leaves mid-stream aborts the upstream request', async (t) 
     headers: { authorization: 'Bearer client-token', 'content-type': 'application/json' },
     agent: false,
   });
-  req.end(JSON.stringify(messageBody('hello', crypto.randomUUID())));
+  req.end(JSON.stringify(messageBody('hello')));
   const [res] = (await once(req, 'response')) as [http.IncomingMessage];
   await once(res, 'data');
   req.destroy();

@@ -1,10 +1,11 @@
+import { messageBody } from '@chatgpt-rest/test-kit';
 import { once } from 'node:events';
 import http from 'node:http';
 import t from 'tap';
 import { createJsonLogger } from '../src/logger.js';
 import { resolveDialect } from '@chatgpt-rest/core';
 import { checkRequestTarget } from '../src/request-target.js';
-import { delay, messageBody, raw, start } from './helpers.js';
+import { delay, raw, start } from './helpers.js';
 
 const CANARY_TOKEN = 'canary-token-5f1d2c9e';
 const CANARY_KEY = 'canary-key-a77b31e0';
@@ -60,7 +61,7 @@ t.test(
     await fetch(`${url}/backend-api/conversation`, {
       method: 'POST',
       headers,
-      body: JSON.stringify(messageBody('hi', crypto.randomUUID())),
+      body: JSON.stringify(messageBody('hi')),
     }).then((r) => r.text());
     emulator.tokens.expire(CANARY_TOKEN);
     await fetch(`${url}/conversations`, { headers });
@@ -198,7 +199,7 @@ t.test('the pass-through streams end with an error event at the deadline', async
     path: '/backend-api/conversation',
     headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
   });
-  req.end(JSON.stringify(messageBody('hello', crypto.randomUUID())));
+  req.end(JSON.stringify(messageBody('hello')));
   const [res] = (await once(req, 'response')) as [http.IncomingMessage];
   res.setEncoding('utf8');
   let text = '';

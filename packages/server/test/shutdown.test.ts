@@ -1,10 +1,10 @@
+import { messageBody } from '@chatgpt-rest/test-kit';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { createBackendEmulator } from '@chatgpt-rest/emulator';
-import { messageBody } from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const DEADLINE_MS = 400;
@@ -96,12 +96,7 @@ t.test(
     const streams = [
       openStream(port, '/conversations/new', { prompt: 'one', stream: true }, 'token-1'),
       openStream(port, '/conversations/new', { prompt: 'two', stream: true }, 'token-2'),
-      openStream(
-        port,
-        '/backend-api/conversation',
-        messageBody('three', crypto.randomUUID()),
-        'token-3',
-      ),
+      openStream(port, '/backend-api/conversation', messageBody('three'), 'token-3'),
     ];
     await Promise.all(streams.map((stream) => stream.first));
     t.equal(emulator.inFlight, 3, 'three upstream streams are live');

@@ -1,7 +1,8 @@
+import { dataPayloads, messageBody } from '@chatgpt-rest/test-kit';
 import type http from 'node:http';
 import t from 'tap';
 import { TokenPool, conversationIdSniffer, isMessagePost } from '@chatgpt-rest/core';
-import { dataLines, messageBody, start, until } from './helpers.js';
+import { start, until } from './helpers.js';
 
 const A = 'token-a-secret';
 const B = 'token-b-secret';
@@ -287,7 +288,7 @@ t.test('messages through the pass-through share the same per-token queue', async
     fetch(`${url}/backend-api/conversation`, {
       method: 'POST',
       headers: { ...AUTH, 'content-type': 'application/json' },
-      body: JSON.stringify(messageBody('hi', crypto.randomUUID())),
+      body: JSON.stringify(messageBody('hi')),
     });
   const [raw, rest] = await Promise.all([
     send(),
@@ -315,16 +316,21 @@ t.test('a conversation started through the pass-through sticks to its token', as
     return response.text();
   };
   await newConversation(url, 'warm up a'); // a was picked last
-  const text = await send(messageBody('hello', crypto.randomUUID()));
+  const text = await send(messageBody('hello'));
   const used = lastMessageToken(emulator);
   t.equal(used, B);
-  const payloads = dataLines(text).filter(
+  const payloads = dataPayloads(text).filter(
     (p): p is { conversation_id: string; message: { id: string; author: { role: string } } } =>
       typeof p === 'object' && p !== null && 'message' in p,
   );
   const reply = payloads.filter((p) => p.message.author.role === 'assistant').at(-1);
   for (let i = 0; i < 2; i++) {
-    await send(messageBody('more', reply?.message.id ?? '', reply?.conversation_id));
+    await send(
+      messageBody('more', {
+        parent_message_id: reply?.message.id ?? '',
+        conversation_id: reply?.conversation_id,
+      }),
+    );
     t.equal(lastMessageToken(emulator), B, 'the follow-up used the same token');
   }
   const asked = await post(`${url}/conversations/${reply?.conversation_id ?? ''}/ask`, {
