@@ -1,13 +1,15 @@
 /**
  * Issue 15: a turn's cost does not grow with the conversation. The cache changes the tree it
  * owns in place and tracks its size by what each turn adds, instead of copying the mapping and
- * serialising the whole tree on every update; it stays bounded by `maxSize` all the same.
+ * serialising the whole tree on every update; it stays bounded by `maxSize` all the same. And
+ * `POST /conversations/new` with a title renames once instead of asking for a generated title.
  */
 import { randomUUID } from 'node:crypto';
 import t, { type Test } from 'tap';
 import { createBackendEmulator, type BackendEmulator } from '@chatgpt-rest/emulator';
 import type { BackendConversation, BackendMessage } from '../src/backend/types.js';
 import { ConversationCache } from '../src/conversation/conversation-cache.js';
+import { currentBranch, threadMessages } from '../src/conversation/message-tree.js';
 import type { Reply } from '../src/conversation/reply.js';
 import {
   newMessageId,
@@ -15,6 +17,7 @@ import {
   type TurnDeps,
   type TurnRequest,
 } from '../src/conversation/turn.js';
+import { createHandler } from '../src/index.js';
 import { resolveOptions } from '../src/options.js';
 import { UpstreamClient } from '../src/upstream/upstream-client.js';
 
@@ -153,6 +156,35 @@ t.test(
   },
 );
 
+t.test('/messages of a long conversation reads the current branch, not the whole tree', (t) => {
+  const mapping: BackendConversation['mapping'] = {};
+  const side = (i: number): string => `side-${i}`;
+  for (let i = 0; i < 2000; i++) mapping[side(i)] = { id: side(i), parent: null, children: [] };
+  const message = (id: string, role: 'user' | 'assistant'): BackendMessage => ({
+    id,
+    author: { role },
+    content: { content_type: 'text', parts: [id] },
+    recipient: 'all',
+  });
+  mapping.u = { id: 'u', message: message('u', 'user'), parent: null, children: ['a'] };
+  mapping.a = { id: 'a', message: message('a', 'assistant'), parent: 'u', children: [] };
+  let reads = 0;
+  const counted = new Proxy(mapping, {
+    get(target, key: string) {
+      reads++;
+      return target[key];
+    },
+  });
+  const tree = { mapping: counted, current_node: 'a' } as unknown as BackendConversation;
+  t.same(
+    threadMessages(tree, 'c').map((m) => m.message),
+    ['u', 'a'],
+  );
+  t.ok(reads <= 3, `${reads} nodes read for a branch of 2 in a mapping of 2,002`);
+  t.equal(currentBranch(tree).length, 2);
+  t.end();
+});
+
 t.test(
   'the cache stays within maxSize over many turns, its count exact, a tree grown past it dropped',
   async (t) => {
@@ -213,5 +245,46 @@ t.test(
     await racing;
     t.equal(cache.get(PRINCIPAL, id), undefined);
     t.equal(cache.bytes, 0);
+  },
+);
+
+t.test(
+  'POST /conversations/new with a title renames once and asks for no generated title',
+  async (t) => {
+    const emulator = await createBackendEmulator({ dialect: 'legacy' });
+    t.teardown(() => emulator.close());
+    const handler = createHandler({ upstream: emulator.url });
+    const create = async (body: object): Promise<Reply> => {
+      const response = await handler(
+        new Request('http://api.local/conversations/new', {
+          method: 'POST',
+          headers: { authorization: TOKEN, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }),
+      );
+      t.equal(response.status, 201);
+      return ((await response.json()) as { response: Reply }).response;
+    };
+
+    const titled = await create({ prompt: 'Hi', title: 'My title' });
+    t.equal(titled.title, 'My title');
+    const calls = emulator.requests.map((r) => `${r.method} ${r.path}`);
+    t.same(calls, [
+      'POST /backend-api/conversation',
+      `PATCH /backend-api/conversation/${titled.conversation_id}`,
+    ]);
+    t.same(emulator.requests[1]?.body, { title: 'My title' });
+
+    // Without a title, the generated one is asked for as before.
+    emulator.requests.length = 0;
+    const untitled = await create({ prompt: 'Hi' });
+    t.same(
+      emulator.requests.map((r) => `${r.method} ${r.path}`),
+      [
+        'POST /backend-api/conversation',
+        `POST /backend-api/conversation/gen_title/${untitled.conversation_id}`,
+      ],
+    );
+    t.type(untitled.title, 'string');
   },
 );
