@@ -156,7 +156,7 @@ function buffered(
     if (size <= limit) return;
     settle();
     // The pool still learns from the start of an oversized 401/429 (JSON error fields come first).
-    observe(flight, status, Buffer.concat(chunks).subarray(0, limit));
+    observe(flight, proxyRes, Buffer.concat(chunks).subarray(0, limit));
     const why =
       status === 205
         ? 'The upstream answered 205 with a body.'
@@ -166,7 +166,7 @@ function buffered(
   proxyRes.on('end', () => {
     if (settled) return;
     settle();
-    sendBuffered(ctx, flight, res, status, headers, Buffer.concat(chunks));
+    sendBuffered(ctx, flight, res, proxyRes, headers, Buffer.concat(chunks));
   });
   proxyRes.on('close', () => {
     if (settled) return;
@@ -179,10 +179,11 @@ function sendBuffered(
   ctx: RelayContext,
   flight: Flight,
   res: ServerResponse,
-  status: number,
+  proxyRes: IncomingMessage,
   headers: OutgoingHttpHeaders,
   raw: Buffer,
 ): void {
+  const status = proxyRes.statusCode ?? 0;
   const body = decoded(raw, headers['content-encoding'], ctx.errorBodyLimit);
   if (body === undefined) {
     writeRestError(
@@ -191,7 +192,7 @@ function sendBuffered(
     );
     return;
   }
-  observe(flight, status, body);
+  observe(flight, proxyRes, body);
   const redacted = redactAll(body, flight.secrets);
   delete headers['content-encoding'];
   headers['content-length'] = String(redacted.length);
@@ -199,8 +200,17 @@ function sendBuffered(
   res.end(redacted);
 }
 
-function observe(flight: Flight, status: number, body: Buffer): void {
-  if (status === 401 || status === 429) flight.lease?.observe(status, body.toString('utf8'));
+/**
+ * The pool learns from a 401 or 429 what the core's calls teach it: the body's code and
+ * `clears_in`, and the `Retry-After` header (a cap announced only there still parks the token).
+ */
+function observe(flight: Flight, proxyRes: IncomingMessage, body: Buffer): void {
+  const status = proxyRes.statusCode ?? 0;
+  if (status !== 401 && status !== 429) return;
+  const headers = new Headers();
+  const retryAfter = proxyRes.headers['retry-after'];
+  if (typeof retryAfter === 'string') headers.set('retry-after', retryAfter);
+  flight.lease?.observe(status, body.toString('utf8'), headers);
 }
 
 /** Streams the body as it comes (redacted on the fly in server-held mode). */

@@ -1,5 +1,7 @@
 import { dataPayloads, messageBody } from '@chatgpt-rest/test-kit';
-import type http from 'node:http';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { TokenPool, conversationIdSniffer, isMessagePost } from '@chatgpt-rest/core';
 import { start, until } from './helpers.js';
@@ -402,3 +404,35 @@ t.test('one message-POST test and one conversation-id sniffer for core and pass-
   t.same(late, [], 'nothing past the first 64 KiB is searched');
   t.end();
 });
+
+t.test(
+  'a cap the pass-through sees only in Retry-After parks the token (the pool learns the header too)',
+  async (t) => {
+    const upstream = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '77' });
+      res.end(JSON.stringify({ detail: 'Too many requests in 1 hour. Try again later.' }));
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    t.teardown(() => new Promise<void>((resolve) => upstream.close(() => resolve())));
+    const { port } = upstream.address() as AddressInfo;
+    const { url } = await start(t, {
+      upstream: `http://127.0.0.1:${port}/backend-api`,
+      tokens: [{ label: 'only', token: A }],
+      apiKeys: [KEY],
+    });
+    const refused = await fetch(`${url}/backend-api/conversation`, {
+      method: 'POST',
+      headers: { ...AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify(messageBody('hi')),
+    });
+    t.equal(refused.status, 429, 'relayed as the upstream answered');
+    await refused.text();
+    const ready = (await (
+      await fetch(`${url}/readyz`, { headers: { 'x-api-key': KEY } })
+    ).json()) as { tokens: { label: string; state: string; retryAfter?: number }[] };
+    t.equal(ready.tokens[0]?.state, 'capped', 'the token is parked');
+    t.ok((ready.tokens[0]?.retryAfter ?? 0) > 70, 'until the Retry-After the upstream gave');
+  },
+);
