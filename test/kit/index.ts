@@ -2,6 +2,12 @@
  * `@chatgpt-rest/test-kit`: what the repository's tests share, so that each exists once — the
  * captures' path, the backend message body, the SSE reader (the product's), the JSON call helpers.
  */
+export {
+  countedBody,
+  pullsWhileClientPauses,
+  type CountedBody,
+  type Stall,
+} from './back-pressure.js';
 export { FIXTURES, fixtureBytes, fixtureJson, fixtureText } from './fixtures.js';
 export { jsonRequest, readReply, type Json, type JsonRequestOptions, type Reply } from './http.js';
 export { messageBody } from './message-body.js';

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import net, { type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import t, { type Test } from 'tap';
+import { countedBody, pullsWhileClientPauses } from '@chatgpt-rest/test-kit';
 import { RestError } from '../src/errors.js';
 import { frameworkResponse, type WebHandler } from '../src/node/node-bridge.js';
 
@@ -81,39 +82,12 @@ t.test('a stream shows its headers before its first chunk, then streams', async 
 t.test(
   'a piped stream is pulled only as fast as a client that does not read accepts it',
   async (t) => {
-    const chunkSize = 64 * 1024;
-    const available = 1600; // 100 MiB, far beyond what socket and stream buffers hold
-    let pulls = 0;
-    const port = await serve(t, () => {
-      const body = new ReadableStream<Uint8Array>(
-        {
-          pull(controller) {
-            pulls++;
-            if (pulls > available) controller.close();
-            else controller.enqueue(new Uint8Array(chunkSize));
-          },
-        },
-        { highWaterMark: 0 },
-      );
-      return Promise.resolve(new Response(body));
-    });
-    const socket = net.connect(port, '127.0.0.1');
-    await once(socket, 'connect');
-    socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    socket.pause();
-    t.teardown(() => socket.destroy());
-    // Wait until something was written, then until the writer stalls: two quiet 100 ms windows.
-    for (let i = 0; i < 100 && pulls < 2; i++) await delay(10);
-    let last = -1;
-    let quiet = 0;
-    for (let i = 0; i < 50 && quiet < 2; i++) {
-      quiet = pulls === last ? quiet + 1 : 0;
-      last = pulls;
-      await delay(100);
-    }
-    t.equal(pulls, last, 'the stream stopped being pulled');
-    t.ok(pulls > 1, 'something was written');
-    t.ok(pulls < 400, `pulled ${pulls} chunks of ${available} (bounded by the buffers)`);
+    const counted = countedBody();
+    const port = await serve(t, counted.response);
+    const stall = await pullsWhileClientPauses(port, counted.pulls, (fn) => t.teardown(fn));
+    t.ok(stall.stalled, 'the writer stopped pulling');
+    t.ok(stall.pulls > 1, 'something was written');
+    t.ok(stall.pulls < 400, `pulled ${stall.pulls} chunks of 1600 (bounded by the buffers)`);
   },
 );
 
