@@ -67,6 +67,12 @@ export interface BackendEmulatorOptions {
   oneAtATime?: 429 | 409 | false;
   /** Faults scripted from the start. */
   faults?: FaultRule[];
+  /**
+   * Most requests kept in `requests`; beyond it the oldest are dropped first, so an emulator
+   * running for hours (the sidecar's `--emulator` demo) does not grow without bound. A
+   * non-negative integer or `Infinity`. Default 10,000.
+   */
+  maxRecordedRequests?: number;
 }
 
 /** How a recorded request's connection ended. */
@@ -124,7 +130,7 @@ export interface BackendEmulator {
   readonly url: string;
   readonly port: number;
   readonly host: string;
-  /** Every request received, in order. */
+  /** The requests received, in order: the last `maxRecordedRequests` (10,000 by default). */
   readonly requests: RecordedRequest[];
   /** Token declarations (`expire`, `invalidate`, `allow`). */
   readonly tokens: AccessTokens;
@@ -187,6 +193,14 @@ function resolveSettings(options: BackendEmulatorOptions): EmulatorSettings {
   };
 }
 
+function resolveMaxRecorded(value: number | undefined): number {
+  const max = value ?? 10_000;
+  if (max !== Number.POSITIVE_INFINITY && (!Number.isInteger(max) || max < 0)) {
+    throw new RangeError(`maxRecordedRequests must be a non-negative integer, not ${max}`);
+  }
+  return max;
+}
+
 /** Starts an emulator; resolves once it listens. */
 export async function createBackendEmulator(
   options: BackendEmulatorOptions = {},
@@ -201,7 +215,7 @@ export async function createBackendEmulator(
     inFlight: 0,
   };
   for (const rule of options.faults ?? []) state.faults.add(rule);
-  const log = new RequestLog();
+  const log = new RequestLog(resolveMaxRecorded(options.maxRecordedRequests));
   const host = options.host ?? '127.0.0.1';
   const server: Server = createServer((req, res) => {
     handleRequest(state, log, req, res).catch(() => {

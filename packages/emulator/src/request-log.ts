@@ -6,12 +6,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RecordedRequest, RequestClosure } from './emulator.js';
 import { parseBody } from './http-io.js';
 
-/** Every request received, in order, with the waiters for the next matching one. */
+/** The last requests received, in order, with the waiters for the next matching one. */
 export class RequestLog {
-  /** Every request received, in order (the array `emulator.requests` exposes). */
+  /** The last `max` requests received, in order (the array `emulator.requests` exposes). */
   readonly requests: RecordedRequest[] = [];
   private readonly waiters = new Set<(request: RecordedRequest) => void>();
   private seq = 0;
+  /** Most requests kept; the oldest are dropped first. */
+  private readonly max: number;
+
+  constructor(max: number) {
+    this.max = max;
+  }
 
   /** Records a request (its body already read) and wakes the waiters it matches. */
   record(req: IncomingMessage, res: ServerResponse, url: URL, rawBody: string): RecordedRequest {
@@ -40,6 +46,8 @@ export class RequestLog {
       settle(closure);
     });
     this.requests.push(recorded);
+    const excess = this.requests.length - this.max;
+    if (excess > 0) this.requests.splice(0, excess);
     for (const waiter of [...this.waiters]) waiter(recorded);
     return recorded;
   }
