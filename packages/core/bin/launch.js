@@ -4,7 +4,7 @@
 // where dist/ is not built yet, it runs the TypeScript source with tsx (a devDependency of the
 // repository), passing stop signals on and exiting with the child's status.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { constants } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -44,4 +44,26 @@ export async function launch(name, builtUrl, sourceUrl) {
   child.on('exit', (code, signal) => {
     process.exit(code ?? 128 + (signal === null ? 0 : constants.signals[signal]));
   });
+}
+
+/**
+ * Runs a CLI module's `main` when that module is the process's main script (npm script, bin
+ * symlink, `launch`), not when a test imports it; exits with its status. A failure prints one
+ * line made by `describe` (which decides what of the error may be shown) and exits 1.
+ * @param {string} moduleUrl the CLI module's `import.meta.url`
+ * @param {(argv: string[]) => Promise<number>} main
+ * @param {(error: unknown) => string} describe
+ */
+export function runIfMain(moduleUrl, main, describe) {
+  const script = process.argv[1];
+  if (script === undefined || realpathSync(script) !== realpathSync(fileURLToPath(moduleUrl))) {
+    return;
+  }
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error) => {
+      process.stderr.write(`${describe(error)}\n`);
+      process.exit(1);
+    },
+  );
 }

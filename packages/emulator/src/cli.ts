@@ -3,8 +3,7 @@
  * `npm run emulator -- --port 8080 [--dialect legacy|web|both]`: runs the backend emulator
  * standalone and prints its base URL. Stops on SIGINT/SIGTERM.
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { runIfMain } from '@chatgpt-rest/core/launch';
 import { parseArgs } from 'node:util';
 import { createBackendEmulator, type BackendEmulatorOptions } from './emulator.js';
 import { STREAM_PROFILES, type StreamProfile } from './frames.js';
@@ -120,15 +119,4 @@ export async function main(
 }
 
 // Run only when executed (npm script, bin symlink), not when imported by tests.
-const invokedDirectly =
-  process.argv[1] !== undefined &&
-  realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`${String(error)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, main, (error) => String(error));

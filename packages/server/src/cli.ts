@@ -3,8 +3,7 @@
  * `chatgpt-rest`: the sidecar on the command line. Reads flags > environment > JSON config file,
  * refuses a bad configuration with exit code 2, prints the address, stops on SIGTERM/SIGINT.
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { runIfMain } from '@chatgpt-rest/core/launch';
 import type { BackendEmulator } from '@chatgpt-rest/emulator';
 import { ConfigError, errorCode, helpText, loadConfig, type SidecarConfig } from './config.js';
 import { demoCommands } from './demo.js';
@@ -110,16 +109,10 @@ export async function main(
   return 0;
 }
 
-// Run only when executed (npm script, bin symlink), not when imported by tests.
-const invokedDirectly =
-  process.argv[1] !== undefined &&
-  realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`chatgpt-rest: ${error instanceof Error ? error.name : 'error'}\n`);
-      process.exit(1);
-    },
-  );
-}
+// Run only when executed (npm script, bin symlink), not when imported by tests. A failure prints
+// only the error's name: its message could hold a configured secret.
+runIfMain(
+  import.meta.url,
+  main,
+  (error) => `chatgpt-rest: ${error instanceof Error ? error.name : 'error'}`,
+);
