@@ -159,6 +159,20 @@ function fail(answer: ErrorAnswer): TurnResult {
   return { ok: false, answer };
 }
 
+type Action = Turn['action'];
+
+/** What every step of one message POST shares. */
+interface TurnContext {
+  conversation: StoredConversation;
+  isNew: boolean;
+  /** The request's action. */
+  action: Action;
+  model: string;
+  requestedModel: string;
+  requestId: string;
+  settings: TurnSettings;
+}
+
 /** Applies one message POST to the store; the result is either a turn or the backend's refusal. */
 export function applyTurn(
   store: ConversationStore,
@@ -171,114 +185,98 @@ export function applyTurn(
     return fail(unprocessable(`unexpected value; permitted: 'next', 'continue', 'variant'`));
   }
   const requestedModel = typeof body.model === 'string' ? body.model : 'auto';
-  const model = resolveModel(requestedModel, settings.modelMap);
   const parentId = typeof body.parent_message_id === 'string' ? body.parent_message_id : '';
+  const messages = Array.isArray(body.messages) ? (body.messages as IncomingMessage[]) : [];
+  const requestId = randomUUID();
+  const opened = openConversation(store, owner, body, action, requestedModel);
+  if (opened === undefined) return fail(conversationNotFound());
+  const context: TurnContext = {
+    ...opened,
+    action,
+    model: resolveModel(requestedModel, settings.modelMap),
+    requestedModel,
+    requestId,
+    settings,
+  };
+  if (action === 'continue') return continueTurn(context, parentId);
+  const incoming = messages[0];
+  if (incoming === undefined) return fail(unprocessable('messages must hold the user message'));
+  if (action === 'variant') {
+    const variant = variantTurn(context, incoming, parentId);
+    if (variant !== undefined) return variant;
+  }
+  return nextTurn(context, messages, incoming, parentId);
+}
+
+/** The conversation the POST names, or a new one for a `next` without one; undefined: 404. */
+function openConversation(
+  store: ConversationStore,
+  owner: string,
+  body: MessageBody,
+  action: Action,
+  requestedModel: string,
+): { conversation: StoredConversation; isNew: boolean } | undefined {
   const conversationId =
     typeof body.conversation_id === 'string' && body.conversation_id !== ''
       ? body.conversation_id
       : undefined;
-  const messages = Array.isArray(body.messages) ? (body.messages as IncomingMessage[]) : [];
-  const requestId = randomUUID();
-
-  let conversation: StoredConversation;
-  let isNew = false;
   if (conversationId === undefined) {
-    if (action !== 'next') return fail(conversationNotFound());
-    conversation = store.create(owner, requestedModel);
-    isNew = true;
-  } else {
-    const found = store.get(owner, conversationId);
-    if (found === undefined) return fail(conversationNotFound());
-    conversation = found;
+    if (action !== 'next') return undefined;
+    return { conversation: store.create(owner, requestedModel), isNew: true };
   }
+  const found = store.get(owner, conversationId);
+  return found === undefined ? undefined : { conversation: found, isNew: false };
+}
 
-  const finishTurn = (
-    user: BackendMessage | undefined,
-    userIsNew: boolean,
-    parentOfReply: string,
-    plan: ReplyPlan,
-    messageType: 'next' | 'continue' | 'variant',
-  ): TurnResult => {
-    const text = plan.text.slice(plan.start, plan.end);
-    const finish = plan.end < plan.text.length ? 'max_tokens' : 'stop';
-    const assistant = assistantMessage({
-      parentId: parentOfReply,
-      text,
-      finish,
-      model,
-      requestedModel,
-      messageType,
-      requestId,
-    });
-    addMessage(conversation, assistant, parentOfReply);
-    conversation.plans.set(assistant.id, plan);
-    const prompt = typeof user?.content.parts?.[0] === 'string' ? user.content.parts[0] : '';
-    const title = isNew ? titleFor(prompt) : undefined;
-    if (isNew) conversation.title = settings.titleInStream ? (title ?? null) : 'New chat';
-    return {
-      ok: true,
-      turn: {
-        conversation,
-        isNew,
-        action: messageType,
-        system: isNew ? messageOf(conversation, conversation.systemId) : undefined,
-        user,
-        userIsNew,
-        assistant,
-        text,
-        finish,
-        model,
-        requestedModel,
-        title,
-      },
-    };
-  };
-
-  const plan = (prompt: string, variant: number): ReplyPlan => {
-    const context = {
-      model,
-      conversationId: conversation.id,
-      action,
-      variant,
-      seed: settings.seed,
-    };
-    const text =
-      settings.reply !== undefined
-        ? settings.reply(prompt, { ...context, action: variant > 0 ? 'variant' : 'next' })
-        : generateReply(prompt, settings.seed, settings.replyWords, variant);
-    return nextSlice(text, 0, settings.maxTokens);
-  };
-
-  if (action === 'continue') {
-    const cut = messageOf(conversation, parentId);
-    const previous = conversation.plans.get(parentId);
-    if (cut === undefined || cut.author.role !== 'assistant' || previous === undefined) {
-      return fail(unprocessable('parent_message_id is not an assistant message to continue'));
-    }
-    const user = findUserAbove(conversation, parentId);
-    return finishTurn(
-      user,
-      false,
-      parentId,
-      nextSlice(previous.text, previous.end, settings.maxTokens),
-      'continue',
-    );
+/** `continue`: a new assistant message under the cut one, carrying the rest of its plan. */
+function continueTurn(context: TurnContext, parentId: string): TurnResult {
+  const { conversation, settings } = context;
+  const cut = messageOf(conversation, parentId);
+  const previous = conversation.plans.get(parentId);
+  if (cut === undefined || cut.author.role !== 'assistant' || previous === undefined) {
+    return fail(unprocessable('parent_message_id is not an assistant message to continue'));
   }
+  const user = findUserAbove(conversation, parentId);
+  return finishTurn(
+    context,
+    user,
+    false,
+    parentId,
+    nextSlice(previous.text, previous.end, settings.maxTokens),
+    'continue',
+  );
+}
 
-  const incoming = messages[0];
-  if (incoming === undefined) return fail(unprocessable('messages must hold the user message'));
+/** `variant` of a user message the tree holds: another reply under it; undefined when not held. */
+function variantTurn(
+  context: TurnContext,
+  incoming: IncomingMessage,
+  parentId: string,
+): TurnResult | undefined {
+  const { conversation } = context;
+  const existing = resolveVariantUser(conversation, incoming, parentId);
+  if (existing === undefined) return undefined;
+  const prompt = promptOf(incoming);
+  const siblings = conversation.mapping[existing.id]?.children.length ?? 0;
+  conversation.currentNode = existing.id;
+  return finishTurn(
+    context,
+    existing,
+    false,
+    existing.id,
+    planReply(context, prompt, siblings),
+    'variant',
+  );
+}
 
-  if (action === 'variant') {
-    const existing = resolveVariantUser(conversation, incoming, parentId);
-    if (existing !== undefined) {
-      const prompt = promptOf(incoming);
-      const siblings = conversation.mapping[existing.id]?.children.length ?? 0;
-      conversation.currentNode = existing.id;
-      return finishTurn(existing, false, existing.id, plan(prompt, siblings), 'variant');
-    }
-  }
-
-  // `next` (or a variant of a message the tree does not hold, which the backend treats as an edit).
+/** `next` (or a variant of a message the tree does not hold, which the backend treats as an edit). */
+function nextTurn(
+  context: TurnContext,
+  messages: IncomingMessage[],
+  incoming: IncomingMessage,
+  parentId: string,
+): TurnResult {
+  const { conversation, isNew, action, requestId } = context;
   let parentOfUser = isNew ? conversation.systemId : parentId;
   if (conversation.mapping[parentOfUser] === undefined) {
     return fail(unprocessable('parent_message_id is not a message of this conversation'));
@@ -295,12 +293,76 @@ export function applyTurn(
   if (user.metadata !== undefined && !isNew) user.metadata.parent_id = parentOfUser;
   addMessage(conversation, user, parentOfUser);
   return finishTurn(
+    context,
     user,
     true,
     user.id,
-    plan(promptOf(last), 0),
+    planReply(context, promptOf(last), 0),
     action === 'variant' ? 'variant' : 'next',
   );
+}
+
+/** The whole reply text (scripted or generated), cut at `maxTokens`. */
+function planReply(context: TurnContext, prompt: string, variant: number): ReplyPlan {
+  const { settings } = context;
+  const replyContext = {
+    model: context.model,
+    conversationId: context.conversation.id,
+    action: context.action,
+    variant,
+    seed: settings.seed,
+  };
+  const text =
+    settings.reply !== undefined
+      ? settings.reply(prompt, { ...replyContext, action: variant > 0 ? 'variant' : 'next' })
+      : generateReply(prompt, settings.seed, settings.replyWords, variant);
+  return nextSlice(text, 0, settings.maxTokens);
+}
+
+/** Stores the assistant message of this stream (and the title of a new conversation). */
+function finishTurn(
+  context: TurnContext,
+  user: BackendMessage | undefined,
+  userIsNew: boolean,
+  parentOfReply: string,
+  plan: ReplyPlan,
+  messageType: Action,
+): TurnResult {
+  const { conversation, isNew, model, requestedModel, settings } = context;
+  const text = plan.text.slice(plan.start, plan.end);
+  const finish = plan.end < plan.text.length ? 'max_tokens' : 'stop';
+  const assistant = assistantMessage({
+    parentId: parentOfReply,
+    text,
+    finish,
+    model,
+    requestedModel,
+    messageType,
+    requestId: context.requestId,
+  });
+  addMessage(conversation, assistant, parentOfReply);
+  conversation.plans.set(assistant.id, plan);
+  const prompt = typeof user?.content.parts?.[0] === 'string' ? user.content.parts[0] : '';
+  const title = isNew ? titleFor(prompt) : undefined;
+  if (isNew) conversation.title = settings.titleInStream ? (title ?? null) : 'New chat';
+  const system = isNew ? messageOf(conversation, conversation.systemId) : undefined;
+  return {
+    ok: true,
+    turn: {
+      conversation,
+      isNew,
+      action: messageType,
+      system,
+      user,
+      userIsNew,
+      assistant,
+      text,
+      finish,
+      model,
+      requestedModel,
+      title,
+    },
+  };
 }
 
 /** The user message a variant regenerates: by id, else a same-text child of the given parent. */
