@@ -9,7 +9,7 @@ import type { StreamFault } from './faults.js';
 import type { Frame } from './sse-channel.js';
 import { SseChannel } from './sse-channel.js';
 import { dataFrame } from './frames.js';
-import { pythonNow } from './v1-profiles.js';
+import { pythonNow } from './profiles/common.js';
 
 /** What happened to a stream. */
 export interface StreamOutcome {

@@ -7,7 +7,7 @@ import type { Frame } from './sse-channel.js';
 import type { Turn } from './turns.js';
 import type { EncodeContext } from './frames.js';
 import { chunksOf, dataFrame, DONE_FRAME, moderationFrame } from './frames.js';
-import { v1Frames } from './v1-profiles.js';
+import { v1Frames } from './profiles/index.js';
 
 function legacyAssistant(turn: Turn, text: string, final: boolean): BackendMessage {
   const stored = turn.assistant;
