@@ -6,7 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { ErrorAnswer } from './backend-errors.js';
 import { modelNotFound, oneAtATime, unprocessable, unusualActivity } from './backend-errors.js';
-import type { RecordedRequest } from './emulator.js';
+import type { RecordedRequest } from './types.js';
 import type { StreamFault } from './faults.js';
 import { asRecord, firstHeader, sendAnswer } from './http-io.js';
 import { fakeJwt, type Refusal } from './sentinel.js';

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { routeNotFound, tokenExpired } from './backend-errors.js';
-import type { RecordedRequest } from './emulator.js';
+import type { RecordedRequest } from './types.js';
 import type { Fault, StreamFault } from './faults.js';
 import { faultsFromHeader, isStatusFault, statusFaultAnswer } from './faults.js';
 import { firstHeader, readBody, sendAnswer } from './http-io.js';

@@ -3,7 +3,7 @@
  * `waitForRequest`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RecordedRequest, RequestClosure } from './emulator.js';
+import type { RecordedRequest, RequestClosure } from './types.js';
 import { parseBody } from './http-io.js';
 
 /** The last requests received, in order, with the waiters for the next matching one. */

@@ -17,7 +17,7 @@ import {
   epochSeconds,
   messageOf,
 } from './conversation-store.js';
-import type { RecordedRequest } from './emulator.js';
+import type { RecordedRequest } from './types.js';
 import type { StreamFault } from './faults.js';
 import { asRecord, sendAnswer, sendJson } from './http-io.js';
 import { handleMessage, refuse } from './message-handler.js';

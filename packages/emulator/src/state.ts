@@ -4,7 +4,7 @@
  */
 import type { AccessTokens } from './access-tokens.js';
 import type { ConversationStore } from './conversation-store.js';
-import type { EmulatorSettings } from './emulator.js';
+import type { EmulatorSettings } from './types.js';
 import type { FaultQueue } from './faults.js';
 import type { Sentinel } from './sentinel.js';
 
