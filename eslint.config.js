@@ -26,6 +26,14 @@ export default tseslint.config(
     },
   },
   {
+    // Shape (issue 12): functions short enough to read at once, files of one responsibility.
+    files: ['packages/*/src/**/*.ts'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 80 }],
+      'max-lines': ['error', { max: 400 }],
+    },
+  },
+  {
     files: ['**/*.js'],
     extends: [tseslint.configs.disableTypeChecked],
   },
