@@ -3,7 +3,6 @@
  * router to the route modules in `routes/`, and failures turned into the spec's errors.
  */
 import { createAuthenticator, tokenPoolOf, type Credentials } from './auth/authenticator.js';
-import { ConversationCache } from './conversation/conversation-cache.js';
 import { RestError, isRestError } from './errors.js';
 import { failureMapper } from './http/failures.js';
 import { errorResponse } from './http/responses.js';
@@ -88,13 +87,13 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
   const options = resolveOptions(userOptions);
   const { logger } = options;
   // Held tokens: each upstream call takes a lease (load, one message at a time, 401s, caps).
-  const pool = tokenPoolOf(options.auth, logger);
+  const pool = tokenPoolOf(options.auth, logger, options.store.tokens);
   const lease = pool === undefined ? undefined : pool.lease.bind(pool);
   const heldTokens = options.auth.mode === 'server' ? options.auth.tokens.map((t) => t.token) : [];
   const services: Services = {
     options,
     upstream: new UpstreamClient(options, senderFor(options), lease),
-    cache: new ConversationCache(options.cache),
+    cache: options.store.conversations(options.cache),
     toRestError: failureMapper(logger, heldTokens),
     threads: new ThreadIndex(10_000, 24 * 60 * 60 * 1000),
   };
@@ -113,7 +112,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
       // 405 before 401: which methods a path takes is no secret.
       if (found.route.methods[request.method] === undefined) throw methodNotAllowed(found.route);
       const credentials =
-        found.route.public === true ? ANONYMOUS : authenticate(request.headers, found.id);
+        found.route.public === true ? ANONYMOUS : await authenticate(request.headers, found.id);
       return await invoke(found, { request, url, credentials, signal: request.signal, services });
     } catch (error) {
       if (request.signal.aborted && !isRestError(error)) {

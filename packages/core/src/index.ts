@@ -45,5 +45,22 @@ export {
   type Lease,
   type LeaseOptions,
 } from './auth/lease.js';
+export { MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
+export {
+  accountOf,
+  busy,
+  storeUnavailable,
+  type AccountState,
+  type AccountsView,
+  type CacheBounds,
+  type CacheStore,
+  type CachedConversation,
+  type MaybePromise,
+  type PlacedMessage,
+  type SharedStore,
+  type SlotOptions,
+  type StoreHealth,
+  type TokenStore,
+} from './store/store.js';
 export type * from './backend/types.js';
 export * from './node/node-bridge.js';

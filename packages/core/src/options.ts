@@ -4,6 +4,11 @@ import type { AuthOptions } from './auth/auth-options.js';
 import { corsPolicy, type CorsOptions, type CorsPolicy } from './http/cors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { createNodeFetch } from './upstream/node-transport.js';
+import { resolveOpenAi, type OpenAiOptions } from './openai/openai-options.js';
+
+export { DEFAULT_OPENAI_MODELS, type OpenAiOptions } from './openai/openai-options.js';
+import { MemoryStore } from './store/memory-store.js';
+import type { SharedStore } from './store/store.js';
 
 /** A browser challenge the sentinel asked for, handed to {@link WebOptions.solveChallenge}. */
 export interface WebChallenge {
@@ -157,43 +162,14 @@ export interface ChatGptRestOptions {
   logger?: Logger;
   /** Authentication mode. @default { mode: 'passthrough' } */
   auth?: AuthOptions;
+  /**
+   * Where held-token state (message slots, caps, evictions, conversation→token) and the
+   * conversation cache live. Many instances behind one load balancer share a Redis store:
+   * `createRedisStore({ url })` of `@chatgpt-rest/redis-store` (docs/deployment.md).
+   * @default a new in-memory store (this process only)
+   */
+  store?: SharedStore;
 }
-
-/** Options of the OpenAI-compatible routes. */
-export interface OpenAiOptions {
-  /**
-   * The models `/v1/models` lists and completions accept (others are a 404 `model_not_found`);
-   * an empty list accepts any model and lets the upstream decide.
-   * @default DEFAULT_OPENAI_MODELS
-   */
-  models?: string[];
-  /**
-   * Ask the upstream to keep no history of these conversations (ChatGPT's temporary chats), so
-   * that a chat client does not fill the account's sidebar.
-   * @default true
-   */
-  temporary?: boolean;
-  /**
-   * When a request's history is a conversation this server answered for the same caller, send
-   * only the new message to that conversation instead of the whole history (the upstream keeps
-   * its own context). A history the upstream lost is sent whole.
-   * @default true
-   */
-  reuseConversations?: boolean;
-}
-
-/** The models the OpenAI-compatible routes offer by default: the backend's usual slugs. */
-export const DEFAULT_OPENAI_MODELS: readonly string[] = [
-  'auto',
-  'gpt-5',
-  'gpt-5-mini',
-  'gpt-5-thinking',
-  'gpt-4o',
-  'gpt-4o-mini',
-  'gpt-4.1',
-  'o3',
-  'o4-mini',
-];
 
 /** Options with every default applied; the rest of the core reads only these. */
 export interface ResolvedOptions {
@@ -221,6 +197,7 @@ export interface ResolvedOptions {
   openai: { models: string[]; temporary: boolean; reuseConversations: boolean };
   logger: Logger;
   auth: AuthOptions;
+  store: SharedStore;
 }
 
 const MiB = 1024 * 1024;
@@ -351,14 +328,6 @@ function resolveCache(cache: ChatGptRestOptions['cache']): ResolvedOptions['cach
   };
 }
 
-function resolveOpenAi(openai: OpenAiOptions | undefined): ResolvedOptions['openai'] {
-  return {
-    models: [...(openai?.models ?? DEFAULT_OPENAI_MODELS)],
-    temporary: openai?.temporary ?? true,
-    reuseConversations: openai?.reuseConversations ?? true,
-  };
-}
-
 /**
  * Applies the defaults to {@link ChatGptRestOptions} and checks them; throws a TypeError on nonsense.
  * The checks run in a fixed order, so that of two bad options the same one is always named.
@@ -404,5 +373,6 @@ export function resolveOptions(
     openai: resolveOpenAi(options.openai),
     logger: options.logger ?? silentLogger,
     auth,
+    store: options.store ?? new MemoryStore(),
   };
 }

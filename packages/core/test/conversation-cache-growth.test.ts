@@ -28,7 +28,10 @@ const MiB = 1024 * 1024;
 async function setup(
   t: Test,
   bounds = { max: 100, maxSize: 50 * MiB, ttl: 60_000 },
-): Promise<{ emulator: BackendEmulator; deps: TurnDeps }> {
+): Promise<{
+  emulator: BackendEmulator;
+  deps: Omit<TurnDeps, 'cache'> & { cache: ConversationCache };
+}> {
   const emulator = await createBackendEmulator({ dialect: 'legacy', oneAtATime: false });
   t.teardown(() => emulator.close());
   const options = resolveOptions({ upstream: emulator.url, dialect: 'legacy' }, {});

@@ -178,7 +178,7 @@ async function serve(
   const read = await readBody(req, served.bodyLimit);
   // A GET or HEAD body means nothing to the upstream: it is read (framing) and dropped.
   const body = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : read;
-  const credentials = served.authenticate(webHeaders(req), conversationIdOf(path, body));
+  const credentials = await served.authenticate(webHeaders(req), conversationIdOf(path, body));
   note.principal = credentials.label;
   const { pool, live } = served;
   const lease =

@@ -3,6 +3,7 @@ import { RestError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AuthOptions } from './auth-options.js';
 import { apiKeyOf, bearerToken } from './bearer.js';
+import type { TokenStore } from '../store/store.js';
 import { TokenPool } from './token-pool.js';
 
 /** Who a request acts as: the upstream access token and the principal that keys the cache. */
@@ -36,14 +37,22 @@ export function isApiKey(key: string | undefined, apiKeys: readonly string[]): b
  * held tokens, the pool's `rate_limited` / `upstream_unavailable`). `conversationId` is the
  * conversation the request is about, so a held token can stick to it.
  */
-export type Authenticator = (headers: Headers, conversationId?: string) => Credentials;
+export type Authenticator = (headers: Headers, conversationId?: string) => Promise<Credentials>;
 
 /** The token pool of an auth mode: the one given, else one built from its tokens; none in passthrough. */
-export function tokenPoolOf(auth: AuthOptions, logger?: Logger): TokenPool | undefined {
-  return auth.mode === 'server' ? heldTokenPool(auth, logger) : undefined;
+export function tokenPoolOf(
+  auth: AuthOptions,
+  logger?: Logger,
+  store?: TokenStore,
+): TokenPool | undefined {
+  return auth.mode === 'server' ? heldTokenPool(auth, logger, store) : undefined;
 }
 
-function heldTokenPool(auth: Extract<AuthOptions, { mode: 'server' }>, logger?: Logger): TokenPool {
+function heldTokenPool(
+  auth: Extract<AuthOptions, { mode: 'server' }>,
+  logger?: Logger,
+  store?: TokenStore,
+): TokenPool {
   return (
     auth.pool ??
     new TokenPool({
@@ -51,6 +60,7 @@ function heldTokenPool(auth: Extract<AuthOptions, { mode: 'server' }>, logger?: 
       queueSize: auth.queue?.size,
       queueWaitMs: auth.queue?.waitMs,
       logger,
+      store,
     })
   );
 }
@@ -58,26 +68,24 @@ function heldTokenPool(auth: Extract<AuthOptions, { mode: 'server' }>, logger?: 
 /** Builds the authenticator of an auth mode; held tokens are chosen by `pool` (default: a new one). */
 export function createAuthenticator(auth: AuthOptions, pool?: TokenPool): Authenticator {
   if (auth.mode === 'passthrough') {
-    return (headers) => {
-      const token = bearerToken(headers.get('authorization'));
-      if (token === undefined) throw new RestError('missing_token', 'access_token is required');
-      return {
-        token,
-        principal: sha256(token).toString('base64url'),
-        label: 'passthrough',
-      };
-    };
+    // A promise whose executor throws rejects: a missing token is a rejection, never a throw.
+    return (headers) =>
+      new Promise<Credentials>((resolve) => {
+        const token = bearerToken(headers.get('authorization'));
+        if (token === undefined) throw new RestError('missing_token', 'access_token is required');
+        resolve({ token, principal: sha256(token).toString('base64url'), label: 'passthrough' });
+      });
   }
   const { apiKeys, allowOpen = false } = auth;
   const held = pool ?? heldTokenPool(auth);
-  return (headers, conversationId) => {
+  return async (headers, conversationId) => {
     const key = apiKeyOf(headers);
     if (apiKeys.length > 0 || !allowOpen) {
       if (key === undefined) throw new RestError('missing_token', 'An API key is required.');
       if (!isApiKey(key, apiKeys))
         throw new RestError('invalid_token', 'The API key is not valid.');
     }
-    const token = held.pick(conversationId);
+    const token = await held.choose(conversationId);
     return { token: token.token, principal: `label:${token.label}`, label: token.label };
   };
 }

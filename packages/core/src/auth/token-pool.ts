@@ -1,11 +1,12 @@
-import { LRUCache } from 'lru-cache';
-import { RestError } from '../errors.js';
+import { RestError, isRestError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { bearerToken } from './bearer.js';
 import type { HeldToken } from './held-token.js';
 import { upstreamErrorFromBody } from '../upstream/upstream-errors.js';
 import { readLimited } from '../upstream/read-limited.js';
 import { isMessagePost, leasedResponse, type Lease, type LeaseOptions } from './lease.js';
+import { MemoryStore } from '../store/memory-store.js';
+import { accountOf, storeUnavailable, type AccountsView, type TokenStore } from '../store/store.js';
 
 /** Options of {@link TokenPool}. */
 export interface TokenPoolOptions {
@@ -23,10 +24,15 @@ export interface TokenPoolOptions {
    */
   queueWaitMs?: number;
   /**
-   * Conversations whose token is remembered (LRU).
+   * Conversations whose token is remembered (LRU; the default in-memory store only).
    * @default 100000
    */
   stickyMax?: number;
+  /**
+   * Where message slots, caps, evictions and the conversation→token map live: a shared store
+   * (Redis) makes several instances agree. @default an in-memory store of this pool's own
+   */
+  store?: TokenStore;
   /** Told when a token leaves rotation or is capped (labels only). @default silent */
   logger?: Logger;
   /** The clock, for tests. @default Date.now */
@@ -50,21 +56,18 @@ export interface TokenStatus {
   reason?: string;
 }
 
-interface Waiter {
-  resolve: (release: () => void) => void;
-  reject: (error: Error) => void;
-}
-
 interface Entry {
   held: HeldToken;
+  /** The store's name for the token: a hash of it. */
+  account: string;
   inFlight: number;
   /** Expiry times of picks whose first upstream request has not started yet. */
   reservations: number[];
   lastPicked: number;
   evicted: string | undefined;
   cappedUntil: number;
-  messageActive: boolean;
-  waiters: Waiter[];
+  /** A message of this token is being answered (as the store last said). */
+  busy: boolean;
 }
 
 /** How long a pick counts as load before its first upstream request starts. */
@@ -78,13 +81,15 @@ function noop(): void {
  * The server-held tokens and how they are shared: a new conversation goes to the least busy
  * usable token and its later requests stick to it; a 401 takes a token out of rotation; a usage
  * cap parks it until it clears; each token sends one message at a time, the others wait in a
- * bounded queue.
+ * bounded queue. Slots, caps, evictions and the conversation→token map live in the pool's
+ * {@link TokenStore}: in memory by default, shared by every instance with a Redis store.
  */
 export class TokenPool {
   readonly #entries: Entry[];
   readonly #byLabel = new Map<string, Entry>();
   readonly #byToken = new Map<string, Entry>();
-  readonly #sticky: LRUCache<string, string>;
+  readonly #byAccount = new Map<string, Entry>();
+  readonly #store: TokenStore;
   readonly #queueSize: number;
   readonly #queueWaitMs: number;
   readonly #logger: Logger;
@@ -98,16 +103,16 @@ export class TokenPool {
     this.#queueWaitMs = options.queueWaitMs ?? 20_000;
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.now ?? Date.now;
-    this.#sticky = new LRUCache({ max: options.stickyMax ?? 100_000 });
+    this.#store = options.store ?? new MemoryStore({ stickyMax: options.stickyMax }).tokens;
     this.#entries = options.tokens.map((held) => ({
       held,
+      account: accountOf(held.token),
       inFlight: 0,
       reservations: [],
       lastPicked: 0,
       evicted: undefined,
       cappedUntil: 0,
-      messageActive: false,
-      waiters: [],
+      busy: false,
     }));
     for (const entry of this.#entries) {
       if (this.#byLabel.has(entry.held.label)) {
@@ -115,14 +120,48 @@ export class TokenPool {
       }
       this.#byLabel.set(entry.held.label, entry);
       this.#byToken.set(entry.held.token, entry);
+      this.#byAccount.set(entry.account, entry);
     }
   }
 
-  /** The token for a request: the conversation's own when known, else the least busy usable one. */
+  /**
+   * The token for a request as this process sees it now: the conversation's own when known,
+   * else the least busy usable one. With a shared store use {@link choose}, which asks the
+   * store first.
+   */
   pick(conversationId?: string): HeldToken {
+    const account =
+      conversationId === undefined ? undefined : this.#store.stickyNow?.(conversationId);
+    return this.#select(account === undefined ? undefined : this.#byAccount.get(account));
+  }
+
+  /**
+   * The token for a request after asking the store what every instance knows (caps, evictions,
+   * busy tokens, the conversation's token). Rejects with `upstream_unavailable` when the store
+   * cannot be reached: held tokens are not used blind.
+   */
+  async choose(conversationId?: string): Promise<HeldToken> {
+    let view: AccountsView;
+    try {
+      view = await this.#store.view(
+        this.#entries.map((entry) => entry.account),
+        conversationId,
+      );
+    } catch (error) {
+      throw isRestError(error) ? error : storeUnavailable('reading the tokens’ state');
+    }
+    this.#entries.forEach((entry, index) => {
+      const state = view.states[index];
+      if (state === undefined) return;
+      entry.evicted ??= state.evicted;
+      entry.cappedUntil = Math.max(entry.cappedUntil, state.cappedUntil);
+      entry.busy = state.busy;
+    });
+    return this.#select(view.sticky === undefined ? undefined : this.#byAccount.get(view.sticky));
+  }
+
+  #select(sticky: Entry | undefined): HeldToken {
     const now = this.#now();
-    const stickyLabel = conversationId === undefined ? undefined : this.#sticky.get(conversationId);
-    const sticky = stickyLabel === undefined ? undefined : this.#byLabel.get(stickyLabel);
     if (sticky !== undefined) {
       if (sticky.evicted !== undefined) {
         throw new RestError(
@@ -162,7 +201,11 @@ export class TokenPool {
 
   /** Remembers which token holds a conversation, so its later requests go there. */
   remember(conversationId: string, label: string): void {
-    if (this.#byLabel.has(label)) this.#sticky.set(conversationId, label);
+    const entry = this.#byLabel.get(label);
+    if (entry === undefined) return;
+    this.#quietly('remembering a conversation', () =>
+      this.#store.remember(conversationId, entry.account),
+    );
   }
 
   /** Counts one upstream request of `label` as running until the returned function is called. */
@@ -214,48 +257,16 @@ export class TokenPool {
   /**
    * Waits for `label`'s message slot (the upstream answers one message at a time per account);
    * resolves with the function that frees it. Rejects with `conversation_busy` when the queue is
-   * full or the wait runs out, or with the signal's reason when it aborts.
+   * full or the wait runs out, with the signal's reason when it aborts, or with
+   * `upstream_unavailable` when a shared store cannot be reached.
    */
   acquireMessageSlot(label: string, signal?: AbortSignal): Promise<() => void> {
     const entry = this.#byLabel.get(label);
     if (entry === undefined) return Promise.resolve(noop);
-    if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
-    if (!entry.messageActive) {
-      entry.messageActive = true;
-      return Promise.resolve(this.#releaser(entry));
-    }
-    if (entry.waiters.length >= this.#queueSize) {
-      return Promise.reject(
-        busy('Another message of this account is being answered and its queue is full.'),
-      );
-    }
-    return new Promise((resolve, reject) => {
-      const leave = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        const index = entry.waiters.indexOf(waiter);
-        if (index !== -1) entry.waiters.splice(index, 1);
-      };
-      const waiter: Waiter = {
-        resolve: (release) => {
-          leave();
-          resolve(release);
-        },
-        reject: (error) => {
-          leave();
-          reject(error);
-        },
-      };
-      const onAbort = (): void => waiter.reject(signal?.reason as Error);
-      const timer = setTimeout(() => {
-        waiter.reject(
-          busy(
-            `Another message of this account was still being answered after ${this.#queueWaitMs} ms.`,
-          ),
-        );
-      }, this.#queueWaitMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      entry.waiters.push(waiter);
+    return this.#store.acquireSlot(entry.account, {
+      queueSize: this.#queueSize,
+      waitMs: this.#queueWaitMs,
+      signal,
     });
   }
 
@@ -265,30 +276,34 @@ export class TokenPool {
     if (entry === undefined || (status !== 401 && status !== 429)) return;
     const error = upstreamErrorFromBody(status, body, headers);
     if (error.code === 'token_expired' || error.code === 'invalid_token') {
+      const reason = error.code;
       if (entry.evicted === undefined) {
-        entry.evicted = error.code;
+        entry.evicted = reason;
         this.#logger.warn(
-          { label, reason: error.code },
+          { label, reason },
           'access token taken out of rotation: the upstream rejected it',
         );
       }
+      this.#quietly('recording an eviction', () => this.#store.markEvicted(entry.account, reason));
     } else if (error.code === 'rate_limited' && error.retryAfter !== undefined) {
-      entry.cappedUntil = this.#now() + error.retryAfter * 1000;
+      const until = this.#now() + error.retryAfter * 1000;
+      entry.cappedUntil = until;
       this.#logger.warn(
         { label, retryAfter: error.retryAfter },
         'access token under a usage cap: skipped until it clears',
       );
+      this.#quietly('recording a cap', () => this.#store.markCapped(entry.account, until));
     }
   }
 
-  /** Every token's standing, by label. */
+  /** Every token's standing, by label (as this process last saw the store). */
   status(): TokenStatus[] {
     const now = this.#now();
     return this.#entries.map((entry) => {
       const base = {
         label: entry.held.label,
         inFlight: entry.inFlight,
-        queued: entry.waiters.length,
+        queued: this.#store.queued(entry.account),
       };
       if (entry.evicted !== undefined) {
         return { ...base, state: 'evicted', reason: entry.evicted };
@@ -341,7 +356,9 @@ export class TokenPool {
 
   #load(entry: Entry, now: number): number {
     entry.reservations = entry.reservations.filter((expiry) => expiry > now);
-    return entry.inFlight + entry.reservations.length;
+    // A token busy with another instance's message counts as one request more.
+    const elsewhere = entry.busy && entry.inFlight === 0 ? 1 : 0;
+    return entry.inFlight + entry.reservations.length + elsewhere;
   }
 
   #reserve(entry: Entry, now: number): HeldToken {
@@ -358,19 +375,15 @@ export class TokenPool {
     );
   }
 
-  #releaser(entry: Entry): () => void {
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      const next = entry.waiters[0];
-      // The slot passes straight to the next waiter, so nobody can slip in between.
-      if (next !== undefined) next.resolve(this.#releaser(entry));
-      else entry.messageActive = false;
-    };
+  /** A store write whose failure is logged, not thrown: this process already knows it. */
+  #quietly(what: string, write: () => void | Promise<void>): void {
+    const warn = (): void =>
+      this.#logger.warn({ store: 'unreachable' }, `shared state store failed ${what}`);
+    try {
+      const done = write();
+      if (done instanceof Promise) done.catch(warn);
+    } catch {
+      warn();
+    }
   }
-}
-
-function busy(message: string): RestError {
-  return new RestError('conversation_busy', message, { retryAfter: 1 });
 }

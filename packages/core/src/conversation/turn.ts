@@ -4,7 +4,8 @@ import { RestError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { readReply } from '../stream/reply-reader.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
-import type { ConversationCache, PlacedMessage } from './conversation-cache.js';
+import type { PlacedMessage } from './conversation-cache.js';
+import type { CacheStore } from '../store/store.js';
 import { addMessage, newConversation } from './message-tree.js';
 import { messageText, toReply, type Reply } from './reply.js';
 
@@ -57,7 +58,7 @@ export interface TurnRequest {
 export interface TurnDeps {
   options: ResolvedOptions;
   upstream: UpstreamClient;
-  cache: ConversationCache;
+  cache: CacheStore;
 }
 
 /** The user message as the cache keeps it, stamped with the time it was sent (`sentAt`). */
@@ -158,7 +159,7 @@ export async function* runTurn(
   const progress: Progress = { text: '', title: undefined, answers: [] };
   const { message: last, conversationId: id } = yield* exchange(deps, caller, turn, sent, progress);
   const title = await conversationTitle(deps, caller, turn, { id, last, title: progress.title });
-  updateCache(deps.cache, caller.principal, id, { ...turn, sent }, progress.answers, title);
+  await updateCache(deps.cache, caller.principal, id, { ...turn, sent }, progress.answers, title);
 
   if (title !== undefined) yield { type: 'title', title };
   const reply = toReply(last, id, progress.text);
@@ -287,20 +288,20 @@ function describe(error: unknown): string {
  * (`next`), then the answers. A new conversation not cached yet gets a tree of its own; an
  * existing one that is not cached stays so (its tree is unknown).
  */
-function updateCache(
-  cache: ConversationCache,
+async function updateCache(
+  cache: CacheStore,
   principal: string,
   id: string,
   turn: TurnRequest & { sent: Sent },
   answers: BackendMessage[],
   title: string | undefined,
-): void {
+): Promise<void> {
   const placed = placedMessages(turn, answers);
-  if (cache.addMessages(principal, id, placed, title)) return;
+  if (await cache.addMessages(principal, id, placed, title)) return;
   if (turn.conversationId !== undefined) return;
   const conversation = newConversation(id, turn.parentId, title ?? null);
   for (const { message, parentId } of placed) addMessage(conversation, message, parentId);
-  cache.set(principal, id, { conversation, complete: false });
+  await cache.set(principal, id, { conversation, complete: false });
 }
 
 /** The turn's messages in tree order, each with its parent. */

@@ -1,7 +1,7 @@
 /** What every route handler receives: the request, its caller, and the core's services. */
 import type { Credentials } from '../auth/authenticator.js';
 import type { BackendConversation } from '../backend/types.js';
-import type { ConversationCache } from '../conversation/conversation-cache.js';
+import type { CacheStore } from '../store/store.js';
 import type { FailureMapper } from '../http/failures.js';
 import type { ThreadIndex } from '../openai/thread-index.js';
 import type { ResolvedOptions } from '../options.js';
@@ -11,7 +11,7 @@ import type { UpstreamClient } from '../upstream/upstream-client.js';
 export interface Services {
   options: ResolvedOptions;
   upstream: UpstreamClient;
-  cache: ConversationCache;
+  cache: CacheStore;
   /** What a failure becomes for the client (SSE error events use it too). */
   toRestError: FailureMapper;
   /** Which upstream conversation an OpenAI-style history continues. */
@@ -64,9 +64,9 @@ export async function loadConversation(
   const { cache, upstream } = context.services;
   const { credentials } = context;
   const { principal } = credentials;
-  const cached = cache.get(principal, context.id);
+  const cached = await cache.get(principal, context.id);
   if (cached !== undefined && (cached.complete || !whole)) return cached.conversation;
   const fetched = await upstream.getConversation(credentials, context.id, context.signal);
-  cache.set(principal, context.id, { conversation: fetched, complete: true });
+  await cache.set(principal, context.id, { conversation: fetched, complete: true });
   return fetched;
 }

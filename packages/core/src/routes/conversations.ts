@@ -37,7 +37,7 @@ async function deleteAll(context: RouteContext): Promise<Response> {
   const { principal } = credentials;
   const { upstream, cache } = context.services;
   await upstream.patchAllConversations(credentials, { is_visible: false }, context.signal);
-  cache.deletePrincipal(principal);
+  await cache.deletePrincipal(principal);
   return noContent();
 }
 
@@ -60,7 +60,7 @@ async function patch(context: IdContext, changes: Record<string, unknown>): Prom
   const { principal } = credentials;
   const { upstream, cache } = context.services;
   await upstream.patchConversation(credentials, context.id, changes, context.signal);
-  cache.delete(principal, context.id);
+  await cache.delete(principal, context.id);
 }
 
 async function rename(context: IdContext): Promise<Response> {
