@@ -19,3 +19,4 @@ export {
   sseEvents,
   type SseEvent,
 } from './sse.js';
+export { REDIS_MISSING, findRedisServer, startRedisServer, type RedisServer } from './redis.js';
