@@ -16,13 +16,22 @@ t.setTimeout(300_000);
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const PACKAGES = ['core', 'emulator', 'express', 'fastify', 'koa', 'server'] as const;
+const PACKAGES = [
+  'core',
+  'emulator',
+  'express',
+  'fastify',
+  'koa',
+  'redis-store',
+  'server',
+] as const;
 const ENTRY_POINTS: Record<string, string[]> = {
   '@chatgpt-rest/core': ['createHandler', 'createNodeListener', 'RestError'],
   '@chatgpt-rest/emulator': ['createBackendEmulator'],
   '@chatgpt-rest/express': ['chatGptRoutes', 'createHandler'],
   '@chatgpt-rest/fastify': ['chatGptRoutes', 'default'],
   '@chatgpt-rest/koa': ['chatGptRoutes', 'createHandler'],
+  '@chatgpt-rest/redis-store': ['createRedisStore', 'RedisStore', 'redactRedisUrl'],
   '@chatgpt-rest/server': ['createServer'],
 };
 const BINS = ['chatgpt-rest', 'chatgpt-backend-emulator'];
@@ -204,6 +213,7 @@ import { createBackendEmulator } from '@chatgpt-rest/emulator';
 import { chatGptRoutes as expressRoutes } from '@chatgpt-rest/express';
 import fastifyPlugin, { chatGptRoutes as fastifyRoutes } from '@chatgpt-rest/fastify';
 import { chatGptRoutes as koaRoutes } from '@chatgpt-rest/koa';
+import { createRedisStore } from '@chatgpt-rest/redis-store';
 import { createServer as createSidecar } from '@chatgpt-rest/server';
 import Fastify from 'fastify';
 
@@ -215,6 +225,8 @@ const [routes, errors] = expressRoutes(options);
 // @ts-expect-error the mount takes options, not a string
 koaRoutes('/chat');
 void [routes, errors, koaRoutes(options), createSidecar];
+// @ts-expect-error a lease TTL is a number of ms
+void createHandler({ store: createRedisStore({ url: 'redis://127.0.0.1:9', leaseTtlMs: '1s' }) });
 await Fastify().register(fastifyRoutes, options);
 await Fastify().register(fastifyPlugin, options);
 const emulator = await createBackendEmulator();

@@ -13,10 +13,11 @@ const entries: Record<string, string[]> = {
   '@chatgpt-rest/express': ['chatGptRoutes', 'createHandler'],
   '@chatgpt-rest/fastify': ['chatGptRoutes', 'default'],
   '@chatgpt-rest/koa': ['chatGptRoutes', 'createHandler'],
+  '@chatgpt-rest/redis-store': ['createRedisStore', 'RedisStore'],
 };
 
 t.test('every package is built', (t) => {
-  for (const name of ['core', 'emulator', 'express', 'fastify', 'koa', 'server']) {
+  for (const name of ['core', 'emulator', 'express', 'fastify', 'koa', 'redis-store', 'server']) {
     t.ok(
       existsSync(new URL(`packages/${name}/dist/index.d.ts`, root)),
       `${name} has dist/index.d.ts (run npm run build)`,

@@ -46,6 +46,7 @@ export {
   type LeaseOptions,
 } from './auth/lease.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
+export { addMessage, jsonLength, setTitle } from './conversation/message-tree.js';
 export {
   accountOf,
   busy,
