@@ -7,6 +7,7 @@
 import { createServer, Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import { createHandler, createNodeListener, type ChatGptRestOptions } from '@chatgpt-rest/core';
 import { chatGptRoutes as expressRoutes } from '@chatgpt-rest/express';
 import { chatGptRoutes as fastifyRoutes } from '@chatgpt-rest/fastify';
@@ -125,6 +126,15 @@ serve({
     rssStart = process.memoryUsage.rss();
     rssPeak = rssStart;
     openPeak = open;
+  },
+  /** The heap after a full GC (needs --expose-gc), and a heap snapshot when a path is given. */
+  heap: ({ snapshot }: { snapshot?: string }) => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    gc?.();
+    const memory = process.memoryUsage();
+    if (snapshot !== undefined) writeHeapSnapshot(snapshot);
+    return { ...memory, open, gc: gc !== undefined };
   },
   end: (): ServerStats => {
     const cpu = process.cpuUsage(cpuStart);

@@ -42,6 +42,7 @@ export async function spawnChild(file: string, args: string[] = []): Promise<Chi
     execArgv: [
       ...EXEC_ARGV,
       '--max-old-space-size=2048',
+      ...(process.env.BENCH_EXPOSE_GC === '1' ? ['--expose-gc'] : []),
       ...(process.env.BENCH_CPU_PROF === file
         ? ['--cpu-prof', '--cpu-prof-dir=/tmp/bench-prof']
         : []),
