@@ -965,6 +965,7 @@ export const CASES: Case[] = [
       t.equal(response.status, 200);
       const document = await json<{
         openapi: string;
+        servers: unknown[];
         paths: Record<string, Record<string, unknown>>;
       }>(response);
       t.equal(document.openapi, '3.1.0');
@@ -976,11 +977,17 @@ export const CASES: Case[] = [
         '/conversations/{id}/ask',
         '/conversations/{id}/messages',
         '/conversations/{id}/regenerate',
+        '/openapi.json',
         '/v1/chat/completions',
         '/v1/models',
         '/v1/models/{model}',
       ]);
       t.ok(document.paths['/conversations/{id}']?.patch, 'PATCH rename is described');
+      t.match(document.servers, [{ url: '/', description: String }]);
+      const mounted = await json<{ servers: { url: string }[] }>(
+        await api('/openapi.json', { viaPrefixed: true }),
+      );
+      t.equal(mounted.servers[0]?.url, '/chat', 'mounted under /chat, the document says so');
       await expectError(
         t,
         await api('/openapi.json', { method: 'POST' }),

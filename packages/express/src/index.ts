@@ -15,7 +15,12 @@ import {
 export * from '@chatgpt-rest/core';
 
 /** The parts of Express's `req` the mount reads (structural, so Express 4 and 5 both fit). */
-type ExpressRequest = IncomingMessage & { path?: string; url: string; body?: unknown };
+type ExpressRequest = IncomingMessage & {
+  path?: string;
+  url: string;
+  baseUrl?: string;
+  body?: unknown;
+};
 type Next = (error?: unknown) => void;
 
 /** Express middleware: `(req, res, next)`. */
@@ -45,6 +50,7 @@ export function chatGptRoutes(
       const { body } = req;
       void serveNode(handler, req, res, {
         url: req.url,
+        mountPath: req.baseUrl ?? '',
         body,
         bodyLimit: handler.options.limits.body,
       });

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RestError, isRestError } from '../errors.js';
+import { setMountPath } from '../http/mount-path.js';
 import { errorResponse } from '../http/responses.js';
 import { toWebRequest, type ToWebRequestOptions } from './incoming-request.js';
 import { writeWebResponse } from './write-response.js';
@@ -32,7 +33,14 @@ export function createNodeListener(
 }
 
 /** Options of {@link serveNode}: the listener's, plus what an adapter knows about the request. */
-export type ServeNodeOptions = NodeListenerOptions & Pick<ToWebRequestOptions, 'url' | 'body'>;
+export type ServeNodeOptions = NodeListenerOptions &
+  Pick<ToWebRequestOptions, 'url' | 'body'> & {
+    /**
+     * Where the framework mounted the routes when it strips that path from `url` (Express's
+     * `req.baseUrl`): the OpenAPI document's `servers` entry names it.
+     */
+    mountPath?: string;
+  };
 
 /**
  * Serves one Node request with `handler`: the whole bridge in one call, for adapters. Never
@@ -53,6 +61,7 @@ export async function serveNode(
       body: options.body,
     });
     signal = request.signal;
+    if (options.mountPath !== undefined) setMountPath(request, options.mountPath);
     response = await handler(request);
     if (!(response instanceof Response)) {
       throw new TypeError('The handler did not return a Response.');

@@ -1,5 +1,6 @@
 /** `GET /openapi.json`: the API description, public (it never calls the upstream). */
-import { OPENAPI_DOCUMENT } from '../http/openapi.js';
+import { mountPathOf } from '../http/mount-path.js';
+import { openapiDocument } from '../http/openapi.js';
 import { jsonResponse } from '../http/responses.js';
 import type { Route } from './context.js';
 
@@ -7,5 +8,10 @@ export const openapiRoute: Route = {
   kind: 'collection',
   path: '/openapi.json',
   public: true,
-  methods: { GET: () => Promise.resolve(jsonResponse(200, OPENAPI_DOCUMENT)) },
+  methods: {
+    GET: ({ request, services }) =>
+      Promise.resolve(
+        jsonResponse(200, openapiDocument(mountPathOf(request) + services.options.prefix)),
+      ),
+  },
 };
