@@ -8,11 +8,53 @@ import {
   type RecordedRequest,
 } from '@chatgpt-rest/emulator';
 import type { Mount, Started } from './mounts.js';
-import { allEvents, readEvents } from '@chatgpt-rest/test-kit';
+import { allEvents, createOpenApiValidator, readEvents } from '@chatgpt-rest/test-kit';
+import type { OpenApiValidator } from '@chatgpt-rest/test-kit';
+import { openapiDocument } from '../../packages/core/src/http/openapi.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PRELIMINARY = /\/(sentinel\/chat-requirements|f\/conversation\/prepare)$/;
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
+
+/** The host app's own routes (mounts.ts): not ours, so not in the document. */
+const HOST_ROUTES = new Set(['/health', '/echo', '/not-ours']);
+/** Each started app's origin and the path it mounts the routes at. */
+const mountedAt = new Map<string, string>();
+const validators = new Map<string, OpenApiValidator>();
+/** The test that answers go to: the running case (or the run). */
+let checking: Test | undefined;
+/** How many answers were checked against the OpenAPI document in this process. */
+let checked = 0;
+
+/**
+ * Every call of this suite goes through this `fetch` (it shadows the global one), so no case
+ * can skip it: each answer of our routes is checked against the OpenAPI document the mount
+ * serves (its `servers` entry says where it is mounted) by @chatgpt-rest/test-kit's Ajv
+ * validator, the status and headers at once, a JSON body whole, an event stream event by event
+ * as the case reads it. A problem fails the running case. Only the host app's own routes and
+ * paths outside the mount are left out: they are not this API.
+ */
+async function fetch(input: string, init?: RequestInit): Promise<Response> {
+  const response = await globalThis.fetch(input, init);
+  const url = new URL(input);
+  const base = mountedAt.get(url.origin);
+  const test = checking;
+  if (base === undefined || test === undefined) {
+    throw new Error(`an answer from an app the suite did not start: ${url.origin}`);
+  }
+  if (HOST_ROUTES.has(url.pathname) || (base !== '' && !url.pathname.startsWith(`${base}/`))) {
+    return response;
+  }
+  let validator = validators.get(base);
+  if (validator === undefined) {
+    validator = createOpenApiValidator(openapiDocument(base));
+    validators.set(base, validator);
+  }
+  checked++;
+  return validator.watch(init?.method ?? 'GET', url.pathname, response, (problem) =>
+    test.fail(`OpenAPI: ${problem}`),
+  );
+}
 
 /** A request of a case: `json` or `form` bodies, and `viaPrefixed` to use the second app. */
 export type ApiInit = RequestInit & {
@@ -1053,6 +1095,7 @@ function runDialect(mount: Mount, dialect: Dialect, variant: ConformanceVariant)
     ): Promise<Started> => {
       const app = await mount.start({ options, prefix, bodyParser });
       started.push(app);
+      mountedAt.set(app.url, prefix);
       return app;
     };
     // Passthrough: one app (and one under /chat) for every case. Held tokens: each case gets
@@ -1077,6 +1120,7 @@ function runDialect(mount: Mount, dialect: Dialect, variant: ConformanceVariant)
         : base;
       startExtra = (extraOptions) => start({ ...options, ...extraOptions });
       await t.test(name, async (t) => {
+        checking = t;
         const { app, prefixed } = shared ?? {
           app: await start(options),
           prefixed: await start(options, '/chat', false),
@@ -1132,5 +1176,6 @@ function runDialect(mount: Mount, dialect: Dialect, variant: ConformanceVariant)
       });
     }
     t.same(ran, CASE_NAMES, 'every conformance case ran');
+    t.ok(checked > 0, `${checked} answers checked against the OpenAPI document`);
   });
 }

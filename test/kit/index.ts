@@ -19,4 +19,10 @@ export {
   sseEvents,
   type SseEvent,
 } from './sse.js';
+export {
+  createOpenApiValidator,
+  type AnswerParts,
+  type OpenApiValidator,
+  type Report,
+} from './openapi-validator.js';
 export { REDIS_MISSING, findRedisServer, startRedisServer, type RedisServer } from './redis.js';
