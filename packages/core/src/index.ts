@@ -22,6 +22,7 @@ export type { CorsOptions, CorsPolicy } from './http/cors.js';
 export { RestError, STATUS_BY_CODE, isRestError, type ErrorCode } from './errors.js';
 export { bodyParserError, tooLarge } from './http/request-body.js';
 export { authenticateChallenge, errorResponse, restErrorHeaders } from './http/responses.js';
+export { openapiDocument } from './http/openapi.js';
 export { sseErrorFrame } from './http/sse-response.js';
 export type { Reply, ThreadMessage } from './conversation/reply.js';
 export { silentLogger, type Logger } from './logger.js';
