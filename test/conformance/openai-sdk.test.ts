@@ -6,9 +6,24 @@
  */
 import OpenAI from 'openai';
 import t, { type Test } from 'tap';
+import { createOpenApiValidator } from '@chatgpt-rest/test-kit';
+import { openapiDocument } from '../../packages/core/src/http/openapi.js';
 import { MOUNTS, guardProcess, startOnEmulator } from '../hardening/harness.js';
 
 const SEND = /\/conversation$/;
+const validator = createOpenApiValidator(openapiDocument('/api'));
+
+/** The SDK's `fetch`: each answer checked against the OpenAPI document (streams chunk by chunk). */
+function validatingFetch(t: Test): typeof fetch {
+  return async (input, init) => {
+    const request = new Request(input, init);
+    const response = await fetch(request);
+    const path = new URL(request.url).pathname;
+    return validator.watch(request.method, path, response, (problem) => {
+      t.fail(`OpenAPI: ${problem}`);
+    });
+  };
+}
 
 /** Asserts that `promise` rejects with an instance of `type` (the SDK's error classes). */
 async function rejectsWith(
@@ -34,7 +49,7 @@ for (const mount of MOUNTS) {
         prefix: '/api',
       });
       const client = (apiKey: string, maxRetries = 0) =>
-        new OpenAI({ apiKey, baseURL: `${app.url}/api/v1`, maxRetries });
+        new OpenAI({ apiKey, baseURL: `${app.url}/api/v1`, maxRetries, fetch: validatingFetch(t) });
       const openai = client(`sdk-token-${mount.name.replace(/\W+/g, '-')}-${dialect}`);
       const messages = [
         { role: 'system' as const, content: 'Be brief.' },
