@@ -6,7 +6,7 @@
 import { runIfMain } from '@chatgpt-rest/core/launch';
 import type { BackendEmulator } from '@chatgpt-rest/emulator';
 import { ConfigError, errorCode, helpText, loadConfig, type SidecarConfig } from './config.js';
-import { demoCommands } from './demo.js';
+import { demoCommands, demoPages } from './demo.js';
 import { createJsonLogger } from './logger.js';
 import { createServer } from './server.js';
 
@@ -63,7 +63,11 @@ export async function main(
   if (config.emulator) {
     // Loaded only when asked for: a production sidecar never loads the emulator's code.
     const { createBackendEmulator } = await import('@chatgpt-rest/emulator');
-    emulator = await createBackendEmulator({ dialect: 'both' });
+    // In the demo, replies stream word by word, as chatgpt.com's do, so a person sees them grow.
+    emulator = await createBackendEmulator({
+      dialect: 'both',
+      ...(config.demo ? { pacingMs: 30 } : {}),
+    });
     upstream = emulator.url;
   }
   const sidecar = createServer({
@@ -75,6 +79,8 @@ export async function main(
     queueSize: config.queueSize,
     queueWait: config.queueWait,
     passThroughAllow: config.passThroughAllow,
+    docs: config.docs,
+    ...(config.staticDir === undefined ? {} : { staticDir: config.staticDir }),
     ...(config.corsOrigins.length === 0
       ? {}
       : {
@@ -100,6 +106,8 @@ export async function main(
   io.out(
     `  upstream ${emulator === undefined ? printable(upstream) : `${upstream} (built-in emulator)`}; auth ${mode}`,
   );
+  const pages = demoPages(url, config.docs, config.staticDir !== undefined);
+  if (pages !== '') io.out(`\n${pages}`);
   if (config.demo) io.out(`\n${demoCommands(url, config.tokens.length > 0)}`);
   const signal = await stop;
   logger.info({ signal: String(signal), deadlineMs: config.shutdownDeadline }, 'shutting down');

@@ -10,6 +10,8 @@ import {
   CORS_ORIGINS,
   ConfigError,
   DEMO,
+  DOCS,
+  STATIC_DIR,
   DIALECT,
   EMULATOR,
   HOST,
@@ -44,8 +46,12 @@ export interface SidecarConfig {
   dialect: DialectSetting;
   /** Start the built-in backend emulator in-process and use it as the upstream. */
   emulator: boolean;
-  /** Print curl commands to try once listening. */
+  /** Print curl commands to try once listening (and serve Swagger UI at /docs). */
   demo: boolean;
+  /** Serve Swagger UI at /docs. */
+  docs: boolean;
+  /** A folder of files served at / where no route answers. */
+  staticDir: string | undefined;
   /** Server-held tokens; empty means passthrough mode. */
   tokens: HeldToken[];
   apiKeys: string[];
@@ -277,6 +283,8 @@ export function loadConfig(
       dialect,
       emulator: read(EMULATOR),
       demo: read(DEMO),
+      docs: read(DOCS) || read(DEMO),
+      staticDir: raw.staticDir === undefined ? undefined : read(STATIC_DIR),
       tokens,
       apiKeys,
       allowOpen,

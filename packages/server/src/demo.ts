@@ -1,3 +1,12 @@
+/** The pages the sidecar serves for people, one line each (empty when none is on). */
+export function demoPages(baseUrl: string, docs: boolean, page: boolean): string {
+  const lines = [
+    ...(page ? [`  Web chat (open in a browser):  ${baseUrl}/`] : []),
+    ...(docs ? [`  API docs (Swagger UI):         ${baseUrl}/docs`] : []),
+  ];
+  return lines.join('\n');
+}
+
 /** The curl commands `--demo` prints, ready to paste into a POSIX shell. */
 export function demoCommands(baseUrl: string, serverHeld: boolean): string {
   // Passthrough mode: the emulator takes any bearer token; held tokens need the client's API key.

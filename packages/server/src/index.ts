@@ -26,4 +26,4 @@ export {
 export { checkRequestTarget, type RequestTarget } from './request-target.js';
 export { endToEndHeaders } from './hop-headers.js';
 export { createJsonLogger, LOG_LEVELS, type JsonLoggerOptions, type LogLevel } from './logger.js';
-export { demoCommands } from './demo.js';
+export { demoCommands, demoPages } from './demo.js';

@@ -2,6 +2,7 @@
  * The sidecar's settings: one table of flags, environment variables, config-file keys, typed
  * defaults and parsers, behind `--help`, `loadConfig` and the README.
  */
+import { existsSync, statSync } from 'node:fs';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 import { DEFAULT_PASS_THROUGH_ALLOW, compileAllowlist } from './pass-through.js';
 
@@ -68,6 +69,13 @@ export function text(value: unknown, where: string): string {
     throw new ConfigError(`${where} must be a non-empty string`);
   }
   return value.trim();
+}
+
+/** An existing folder. */
+function folder(value: unknown, where: string): string {
+  const path = text(value, where);
+  if (existsSync(path) && statSync(path).isDirectory()) return path;
+  throw new ConfigError(`${where} must name an existing folder`);
 }
 
 function list(value: unknown, where: string): string[] {
@@ -202,6 +210,25 @@ export const DEMO = option({
   inFile: false,
   parse: boolean,
 });
+export const DOCS = option({
+  key: 'docs',
+  flag: 'docs',
+  env: 'CHATGPT_REST_DOCS',
+  kind: 'boolean',
+  default: false,
+  meaning: 'serve Swagger UI at /docs (always on with --demo)',
+  inFile: true,
+  parse: boolean,
+});
+export const STATIC_DIR = option({
+  key: 'staticDir',
+  flag: 'static',
+  env: 'CHATGPT_REST_STATIC',
+  kind: 'string',
+  meaning: 'files served at / where no route answers (the demo: examples/web-chat)',
+  inFile: true,
+  parse: folder,
+});
 export const TOKENS_FILE = option({
   key: 'tokensFile',
   flag: 'tokens-file',
@@ -326,6 +353,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   DIALECT,
   EMULATOR,
   DEMO,
+  DOCS,
+  STATIC_DIR,
   TOKENS_FILE,
   API_KEYS_FILE,
   ALLOW_OPEN,

@@ -1,7 +1,7 @@
 /** `/healthz` and `/readyz`: alive, and ready to serve (upstream reachable, a token usable). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { apiKeyOf, isApiKey, type TokenPool } from '@chatgpt-rest/core';
+import { apiKeyOf, isApiKey, type SharedStore, type TokenPool } from '@chatgpt-rest/core';
 import { webHeaders } from './pass-through-rules.js';
 
 /** Options of {@link createReadiness}. */
@@ -12,6 +12,11 @@ export interface ReadinessOptions {
   fetch: typeof fetch;
   /** The held tokens' pool (server-held mode): ready only while one is usable. */
   pool: TokenPool | undefined;
+  /**
+   * The shared-state store: with held tokens, ready only while it answers (leases fail closed
+   * without it); in passthrough mode it only caches, so it is reported but does not decide.
+   */
+  store: SharedStore;
   /** Client API keys: a caller with one sees labels, states and load. */
   apiKeys: readonly string[];
   /** How long the upstream check may take, in ms. */
@@ -44,7 +49,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 /** Creates the health endpoints' answers. */
 export function createReadiness(options: ReadinessOptions): Readiness {
-  const { pool } = options;
+  const { pool, store } = options;
   let lastCheck: { at: number; result: Promise<UpstreamCheck> } | undefined;
 
   async function checkUpstream(): Promise<UpstreamCheck> {
@@ -76,12 +81,13 @@ export function createReadiness(options: ReadinessOptions): Readiness {
     details: boolean,
   ): Promise<{ ready: boolean; body: Record<string, unknown> }> {
     const check = await upstreamCheck();
-    const ready = check.reachable && (pool === undefined || pool.usable);
+    const health = store.health();
+    const ready = check.reachable && (pool === undefined || (pool.usable && health.ok));
     const status = ready ? 'ready' : 'not_ready';
     if (!details) return { ready, body: { status } };
     const auth =
       pool === undefined ? { auth: 'passthrough' } : { auth: 'server', tokens: pool.status() };
-    return { ready, body: { status, upstream: check, ...auth } };
+    return { ready, body: { status, upstream: check, ...auth, store: health } };
   }
 
   return {

@@ -20,6 +20,7 @@ import {
   createAuthenticator,
   createHandler,
   createNodeFetch,
+  MemoryStore,
   rawRestError,
   resolveDialect,
   serveNode,
@@ -28,6 +29,7 @@ import {
   type AuthOptions,
   type ChatGptHandler,
   type Logger,
+  type SharedStore,
   type TokenPool,
   type UpstreamFetchInit,
   type WebHandler,
@@ -45,6 +47,7 @@ import { createReadiness, type Readiness } from './readiness.js';
 import { checkRequestTarget } from './request-target.js';
 import type { Sidecar, SidecarOptions } from './sidecar-options.js';
 import { ActiveResponses, SHUTDOWN_MESSAGE, interruptible, shutdown } from './shutdown.js';
+import { sidecarPages, type WebPages } from './web-pages.js';
 
 export { SHUTDOWN_MESSAGE } from './shutdown.js';
 export type { Sidecar, SidecarOptions } from './sidecar-options.js';
@@ -81,6 +84,7 @@ function upstreamFetch(options: SidecarOptions): typeof fetch {
 function sidecarAuth(
   options: SidecarOptions,
   logger: Logger,
+  store: SharedStore,
 ): { auth: AuthOptions; pool: TokenPool | undefined } {
   const tokens = options.tokens ?? [];
   if (tokens.length === 0) return { auth: { mode: 'passthrough' }, pool: undefined };
@@ -91,7 +95,7 @@ function sidecarAuth(
     allowOpen: options.allowOpen ?? false,
     queue: { size: options.queueSize, waitMs: options.queueWait },
   };
-  const pool = tokenPoolOf(held, logger);
+  const pool = tokenPoolOf(held, logger, store.tokens);
   return { auth: { ...held, pool }, pool };
 }
 
@@ -151,6 +155,8 @@ interface Parts {
   handler: ChatGptHandler;
   served: WebHandler;
   passThrough: PassThrough | undefined;
+  /** Swagger UI and the static folder, where no route answers. */
+  pages: WebPages;
   readiness: Readiness;
   notes: AsyncLocalStorage<RequestNote>;
   logger: Logger;
@@ -220,6 +226,10 @@ function dispatch(
   const { handler, logger } = parts;
   // The route template for logs (`/conversations/:id/ask`): the core's router says it.
   const template = handler.routeOf(target.path);
+  if (template === undefined && parts.pages(req, res, target.path)) {
+    note.route = '(page)';
+    return;
+  }
   note.route = template === undefined ? '(unmatched)' : handler.options.prefix + template;
   void parts.notes.run(note, () =>
     serveNode(parts.served, req, res, {
@@ -248,13 +258,15 @@ export function createServer(options: SidecarOptions): Sidecar {
   const logger = options.logger ?? createJsonLogger();
   const upstream = options.upstream.replace(/\/+$/, '');
   const baseFetch = upstreamFetch(options);
-  const { auth, pool } = sidecarAuth(options, logger);
+  const store = options.store ?? new MemoryStore();
+  const { auth, pool } = sidecarAuth(options, logger, store);
   const notes = new AsyncLocalStorage<RequestNote>();
   const handler = createHandler({
     ...options.core,
     upstream,
     dialect: resolveDialect(options.dialect ?? 'auto', upstream),
     auth,
+    store,
     fetch: observingFetch(baseFetch, notes),
     // The sidecar writes one line per request; the core's per-failure line would be a second.
     logger: { ...logger, info: (obj, msg) => logger.debug(obj, msg) },
@@ -277,6 +289,7 @@ export function createServer(options: SidecarOptions): Sidecar {
     upstream,
     fetch: baseFetch,
     pool,
+    store,
     apiKeys: pool === undefined ? [] : (options.apiKeys ?? []),
     timeoutMs: options.readyTimeoutMs ?? 2000,
     cacheMs: options.readyCacheMs ?? 5000,
@@ -288,6 +301,7 @@ export function createServer(options: SidecarOptions): Sidecar {
     handler,
     served: stoppable(handler, restStreams),
     passThrough,
+    pages: sidecarPages(options, handler.options.prefix),
     readiness,
     notes,
     logger,

@@ -1,6 +1,12 @@
 /** The sidecar's options and the object {@link createServer} returns. */
 import type { Server } from 'node:http';
-import type { ChatGptRestOptions, HeldToken, Logger, TokenPool } from '@chatgpt-rest/core';
+import type {
+  ChatGptRestOptions,
+  HeldToken,
+  Logger,
+  SharedStore,
+  TokenPool,
+} from '@chatgpt-rest/core';
 import type { DialectSetting } from './config.js';
 import type { PassThrough } from './pass-through.js';
 
@@ -51,8 +57,21 @@ export interface SidecarOptions {
    * @default 60000
    */
   requestTimeoutMs?: number;
+  /**
+   * Where held-token state and the conversation cache live: a Redis store
+   * (`createRedisStore` of `@chatgpt-rest/redis-store`) shared by several sidecars makes them
+   * act as one; `/readyz` reports it. The caller closes it. @default in memory
+   */
+  store?: SharedStore;
+  /** Serve Swagger UI at `/docs`, on this server's `/openapi.json`. @default false */
+  docs?: boolean;
+  /**
+   * A folder whose files are served at `/` (GET, `index.html` for `/`) where no route answers:
+   * `npm run demo` serves the web chat (`examples/web-chat`) this way.
+   */
+  staticDir?: string;
   /** Further core options (timeouts, cache, limits…). */
-  core?: Omit<ChatGptRestOptions, 'upstream' | 'dialect' | 'auth' | 'logger' | 'fetch'>;
+  core?: Omit<ChatGptRestOptions, 'upstream' | 'dialect' | 'auth' | 'logger' | 'fetch' | 'store'>;
   /** Where {@link Sidecar.listen} binds. @default 8000 and '127.0.0.1' */
   port?: number;
   host?: string;
