@@ -43,6 +43,27 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', URL: 'readonly', Buffer: 'readonly' } },
   },
   {
+    // The web chat example runs in the browser (plain ES modules, no build step).
+    files: ['examples/web-chat/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'document',
+          'history',
+          'location',
+          'localStorage',
+          'fetch',
+          'confirm',
+          'HTMLElement',
+          'HTMLInputElement',
+          'HTMLTextAreaElement',
+          'HTMLFormElement',
+          'TextDecoder',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     // Tests poke at parsed JSON of unknown shape; strict any-rules there add noise, not safety.
     files: ['test/**/*.ts', 'packages/*/test/**/*.ts'],
     rules: {
