@@ -2,7 +2,8 @@
  * The web chat (examples/web-chat) in a real browser: Debian's Chromium, headless, driven by
  * playwright-core, against the sidecar in demo mode on the built-in emulator (which paces its
  * replies, so they stream in many steps). Create a conversation and watch the reply grow, reload
- * and find it, rename it, regenerate, delete it; a refused token reads as a sentence. Saves
+ * and find it, rename it, regenerate, delete it; a refused token reads as a sentence; /docs shows
+ * Swagger UI's 13 operations without an error. Saves
  * docs/web-chat.png. Without Chromium the test is skipped with one line saying how to get it.
  */
 import { accessSync, constants } from 'node:fs';
@@ -142,6 +143,19 @@ t.test(
     await page.getByLabel('Access token or API key').press('Tab');
     await page.getByRole('alert').waitFor();
     t.match(await page.getByRole('alert').textContent(), /Enter your access token/);
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    await page.goto(`${demo.url}/docs`);
+    await page.locator('.swagger-ui .opblock').nth(12).waitFor();
+    t.equal(
+      await page.locator('.swagger-ui .opblock').count(),
+      13,
+      'Swagger UI shows 13 operations',
+    );
+    t.same(errors, [], 'and the page logs no error (its CSP holds)');
     await browser.close();
     t.equal(await demo.stop(), 0, 'the demo stops cleanly');
     const seconds = (performance.now() - started) / 1000;

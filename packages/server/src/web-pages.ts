@@ -61,7 +61,7 @@ function docsPage(): string {
 }
 
 function docsInit(openapiPath: string): string {
-  return `window.ui = SwaggerUIBundle({ url: ${JSON.stringify(openapiPath)}, dom_id: '#swagger-ui', deepLinking: true });\n`;
+  return `window.ui = SwaggerUIBundle({ url: ${JSON.stringify(openapiPath)}, dom_id: '#swagger-ui', deepLinking: true, validatorUrl: null });\n`;
 }
 
 function send(
