@@ -44,12 +44,19 @@ export class RedisLeases {
   readonly #options: ResolvedRedisOptions;
   readonly #instance = randomBytes(8).toString('hex');
   readonly #waiting = new Map<string, Set<() => void>>();
+  readonly #onError: (what: string) => void;
   #sequence = 0;
 
-  constructor(client: Redis, keys: Keys, options: ResolvedRedisOptions) {
+  constructor(
+    client: Redis,
+    keys: Keys,
+    options: ResolvedRedisOptions,
+    onError: (what: string) => void,
+  ) {
     this.#client = client as Redis & LeaseCommands;
     this.#keys = keys;
     this.#options = options;
+    this.#onError = onError;
   }
 
   /** Wakes this process's waiters of `account` (a lease was freed). */
@@ -124,6 +131,7 @@ export class RedisLeases {
         waitMs + leaseTtlMs,
       );
     } catch {
+      this.#onError('lease');
       throw storeUnavailable('taking a message lease');
     }
   }

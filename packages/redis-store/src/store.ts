@@ -57,8 +57,9 @@ export class RedisStore implements SharedStore {
     this.client = connect(options, this.#options);
     this.#keys = new Keys(this.#options.prefix);
     defineLeaseCommands(this.client);
-    this.#leases = new RedisLeases(this.client, this.#keys, this.#options);
-    this.tokens = new RedisTokens(this.client, this.#keys, this.#leases, this.#options);
+    const onError = (what: string): void => this.#warn(what);
+    this.#leases = new RedisLeases(this.client, this.#keys, this.#options, onError);
+    this.tokens = new RedisTokens(this.client, this.#keys, this.#leases, this.#options, onError);
     // Pub/sub takes a connection of its own; ioredis subscribes again after a reconnect.
     this.#subscriber = this.client.duplicate({ enableOfflineQueue: true });
     this.#subscriber.on('message', (_channel: string, account: string) =>
@@ -66,6 +67,7 @@ export class RedisStore implements SharedStore {
     );
     this.#subscriber.subscribe(this.#keys.wake).catch(() => this.#warn('subscribe'));
     this.client.on('error', () => this.#warn('connection'));
+    this.client.on('close', () => this.#warn('connection lost'));
     this.#subscriber.on('error', () => this.#warn('connection'));
     this.client.on('ready', () => {
       if (this.#lastWarning !== 0) this.#options.logger.info({ store: 'redis' }, 'Redis is back');

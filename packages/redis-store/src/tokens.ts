@@ -11,12 +11,20 @@ export class RedisTokens implements TokenStore {
   readonly #keys: Keys;
   readonly #leases: RedisLeases;
   readonly #options: ResolvedRedisOptions;
+  readonly #onError: (what: string) => void;
 
-  constructor(client: Redis, keys: Keys, leases: RedisLeases, options: ResolvedRedisOptions) {
+  constructor(
+    client: Redis,
+    keys: Keys,
+    leases: RedisLeases,
+    options: ResolvedRedisOptions,
+    onError: (what: string) => void,
+  ) {
     this.#client = client;
     this.#keys = keys;
     this.#leases = leases;
     this.#options = options;
+    this.#onError = onError;
   }
 
   acquireSlot(account: string, options: SlotOptions): Promise<() => void> {
@@ -45,7 +53,10 @@ export class RedisTokens implements TokenStore {
       this.#keys.lease(account),
     ]);
     if (conversationId !== undefined) keys.push(this.#keys.sticky(conversationId));
-    const values = await this.#client.mget(keys);
+    const values = await this.#client.mget(keys).catch((error: unknown) => {
+      this.#onError('tokens');
+      throw error;
+    });
     const states = accounts.map((_, index) => {
       const [cap, evicted, lease] = values.slice(index * 3, index * 3 + 3);
       const cappedUntil = Number(cap ?? 0);
