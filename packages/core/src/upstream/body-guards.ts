@@ -55,8 +55,30 @@ export function causeCode(error: unknown): string | undefined {
   return typeof cause?.code === 'string' ? cause.code : undefined;
 }
 
+/** The error of an upstream stream silent for longer than `idleMs` while a read waited. */
+export function streamIdleError(idleMs: number): RestError {
+  return new RestError(
+    'upstream_timeout',
+    `The upstream stream was silent for more than ${idleMs} ms.`,
+  );
+}
+
 /**
- * Wraps a response body so that a silence longer than `idleMs` between chunks aborts the upstream
+ * The error of an upstream stream that failed mid-body: a RestError or the failure of a client
+ * that left as it is, anything else (a broken connection) an `upstream_error`.
+ */
+export function brokenStreamError(error: unknown, clientSignal: AbortSignal): unknown {
+  if (isRestError(error) || clientSignal.aborted) return error;
+  return new RestError(
+    'upstream_error',
+    'The upstream connection broke in the middle of the reply.',
+    { cause: causeCode(error) ?? 'terminated' },
+  );
+}
+
+/**
+ * Wraps the body of an injected `fetch` (the built-in transport guards its own, see
+ * `StreamGuard`) so that a silence longer than `idleMs` between chunks aborts the upstream
  * request and errors the stream with `upstream_timeout`, and a connection that breaks mid-body
  * errors it with `upstream_error`. There is no limit on total duration.
  */
@@ -73,10 +95,7 @@ export function guardBody(
         let timer: NodeJS.Timeout | undefined;
         const idle = new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
-            const error = new RestError(
-              'upstream_timeout',
-              `The upstream stream was silent for more than ${idleMs} ms.`,
-            );
+            const error = streamIdleError(idleMs);
             abort(error);
             reject(error);
           }, idleMs);
@@ -87,17 +106,7 @@ export function guardBody(
           else controller.enqueue(value);
         } catch (error) {
           void reader.cancel().catch(() => undefined);
-          controller.error(
-            isRestError(error) || clientSignal.aborted
-              ? error
-              : new RestError(
-                  'upstream_error',
-                  'The upstream connection broke in the middle of the reply.',
-                  {
-                    cause: causeCode(error) ?? 'terminated',
-                  },
-                ),
-          );
+          controller.error(brokenStreamError(error, clientSignal));
         } finally {
           clearTimeout(timer);
         }

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { Readable } from 'node:stream';
+import { markGuarded, nodeStreamBody, type StreamGuard } from './node-stream-body.js';
 
 /** Options of {@link createNodeFetch}. */
 export interface NodeFetchOptions {
@@ -31,6 +31,11 @@ export interface UpstreamFetchInit extends RequestInit {
    * never the token (which is in `Authorization`).
    */
   label?: string;
+  /**
+   * Guards an event-stream body (idle timeout, broken connection) with the caller's errors; the
+   * response is then marked (`isGuardedBody`) so the caller adds no guard of its own.
+   */
+  streamGuard?: StreamGuard;
 }
 
 type FetchInput = Parameters<typeof fetch>[0];
@@ -130,6 +135,7 @@ async function toResponse(
   res: http.IncomingMessage,
   method: string,
   limits: ReadLimits,
+  guard: StreamGuard | undefined,
 ): Promise<Response> {
   const status = res.statusCode ?? 0;
   if (!isRelayableStatus(status)) {
@@ -143,7 +149,8 @@ async function toResponse(
     return new Response(null, { status, headers });
   }
   if ((res.headers['content-type'] ?? '').includes('event-stream')) {
-    return new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status, headers });
+    const response = new Response(nodeStreamBody(res, guard), { status, headers });
+    return guard === undefined ? response : markGuarded(response);
   }
   const bytes = await readWhole(res, limits);
   return new Response(new Uint8Array(bytes), { status, headers });
@@ -152,7 +159,8 @@ async function toResponse(
 /**
  * A `fetch` on `node:http`/`node:https` with keep-alive agents and a connect timeout: the core's
  * default upstream transport. Measured on this project's benchmarks it costs about half the CPU
- * of the global `fetch` per request. Event streams stay streams with back-pressure; other bodies
+ * of the global `fetch` per request. Event streams stay streams with back-pressure, read straight
+ * from Node's response (guarded as `init.streamGuard` asks); other bodies
  * (JSON answers, error pages) are read whole, within a size cap and an idle timeout. A status
  * outside 200–599 (or a 101 upgrade) rejects with `EUPSTREAMSTATUS`: nothing the upstream sends
  * can throw outside the returned promise. Aborting `init.signal` destroys the request. Only what
@@ -210,7 +218,7 @@ export function createNodeFetch(options: NodeFetchOptions): typeof fetch {
         } catch {
           // The caller's hook is a notification; its failure is not the response's.
         }
-        toResponse(res, method, limits).then(resolve, (error: unknown) =>
+        toResponse(res, method, limits, init.streamGuard).then(resolve, (error: unknown) =>
           reject(fetchFailed(error)),
         );
       });

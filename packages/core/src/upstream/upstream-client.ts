@@ -8,7 +8,16 @@ import { RestError, isRestError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { asConversation, asConversationList } from '../backend/shapes.js';
 import { isMessagePost, leasedResponse, type Lease, type LeaseOptions } from '../auth/lease.js';
-import { causeCode, guardBody, idleError, readCapped, tooLargeError } from './body-guards.js';
+import {
+  brokenStreamError,
+  causeCode,
+  guardBody,
+  idleError,
+  readCapped,
+  streamIdleError,
+  tooLargeError,
+} from './body-guards.js';
+import { isGuardedBody, type StreamGuard } from './node-stream-body.js';
 import { readLimited } from './read-limited.js';
 import { TRANSPORT_ERRORS, type UpstreamFetchInit } from './node-transport.js';
 import { isCloudflareChallenge, upstreamErrorFromBody } from './upstream-errors.js';
@@ -129,7 +138,13 @@ export class UpstreamClient {
       // Inside the headers timeout: a message waiting for its token's slot counts as waiting.
       const leasing = this.#leaseFor(caller, request, controller.signal);
       if (leasing !== undefined) lease = await leasing;
-      response = await this.#fetch(caller, request, controller.signal, () => clearTimeout(timer));
+      const onHeaders = (): void => clearTimeout(timer);
+      response = await this.#fetch(
+        caller,
+        request,
+        { signal: controller.signal, onHeaders },
+        signal,
+      );
     } catch (error) {
       lease?.release();
       signal.removeEventListener('abort', onAbort);
@@ -155,8 +170,11 @@ export class UpstreamClient {
       }
     }
     const leased = lease === undefined ? response : leasedResponse(response, lease);
-    // Only event streams are long-lived; a JSON answer is read at once by `json()`.
-    if (leased.body === null || !type.includes('event-stream')) return leased;
+    // Only event streams are long-lived; a JSON answer is read at once by `json()`. The built-in
+    // transport guards a stream itself (`StreamGuard`); an injected fetch's is wrapped here.
+    if (leased.body === null || !type.includes('event-stream') || isGuardedBody(response)) {
+      return leased;
+    }
     const body = guardBody(
       leased.body,
       timeouts.idle,
@@ -183,12 +201,15 @@ export class UpstreamClient {
     });
   }
 
-  /** The one `fetch` call of {@link call}; `onHeaders` stops the headers timeout. */
+  /**
+   * The one `fetch` call of {@link call}: `call.signal` aborts it, `call.onHeaders` stops the
+   * headers timeout; an event stream asks the transport to guard its body for `clientSignal`.
+   */
   #fetch(
     caller: UpstreamCaller,
     request: UpstreamRequest,
-    signal: AbortSignal,
-    onHeaders: () => void,
+    call: { signal: AbortSignal; onHeaders: () => void },
+    clientSignal: AbortSignal,
   ): Promise<Response> {
     const { token } = caller;
     const headers: Record<string, string> = {
@@ -203,11 +224,24 @@ export class UpstreamClient {
       method: request.method,
       headers,
       ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
-      signal,
-      onResponseHeaders: onHeaders,
+      signal: call.signal,
+      onResponseHeaders: call.onHeaders,
       ...(caller.label === undefined ? {} : { label: caller.label }),
     };
+    if (request.accept?.includes('event-stream') === true) {
+      init.streamGuard = this.#streamGuard(clientSignal);
+    }
     return this.#options.fetch(this.#options.upstream + request.path, init);
+  }
+
+  /** The guard the built-in transport keeps on an event stream: the errors `guardBody` gives. */
+  #streamGuard(clientSignal: AbortSignal): StreamGuard {
+    const idleMs = this.#options.timeouts.idle;
+    return {
+      idleMs,
+      idleError: () => streamIdleError(idleMs),
+      brokenError: (error) => brokenStreamError(error, clientSignal),
+    };
   }
 
   /** The RestError for a failed `fetch` (or the caller's own abort reason, rethrown). */
