@@ -7,6 +7,7 @@ import { runIfMain } from '@chatgpt-rest/core/launch';
 import type { BackendEmulator } from '@chatgpt-rest/emulator';
 import { ConfigError, errorCode, helpText, loadConfig, type SidecarConfig } from './config.js';
 import { demoCommands, demoPages } from './demo.js';
+import type { Logger, SharedStore } from '@chatgpt-rest/core';
 import { createJsonLogger } from './logger.js';
 import { createServer } from './server.js';
 
@@ -37,6 +38,28 @@ function printable(url: string): string {
   return `${parsed.origin}${parsed.pathname}`;
 }
 
+/** The built-in emulator of `--emulator`, loaded only when asked for. */
+async function startEmulator(config: SidecarConfig): Promise<BackendEmulator | undefined> {
+  if (!config.emulator) return undefined;
+  // Loaded only when asked for: a production sidecar never loads the emulator's code.
+  const { createBackendEmulator } = await import('@chatgpt-rest/emulator');
+  // In the demo, replies stream word by word, as chatgpt.com's do, so a person sees them grow.
+  return createBackendEmulator({ dialect: 'both', ...(config.demo ? { pacingMs: 30 } : {}) });
+}
+
+/**
+ * The Redis store of `--redis-url`, loaded only when asked for (a sidecar on one instance never
+ * loads a Redis client), and the URL as safe to print (no password).
+ */
+async function redisStore(
+  url: string | undefined,
+  logger: Logger,
+): Promise<{ store: SharedStore; shown: string } | undefined> {
+  if (url === undefined) return undefined;
+  const { createRedisStore, redactRedisUrl } = await import('@chatgpt-rest/redis-store');
+  return { store: createRedisStore({ url, logger }), shown: redactRedisUrl(url) };
+}
+
 /** Runs the CLI; resolves with the exit code once the server has stopped (or refused to start). */
 export async function main(
   argv: string[],
@@ -58,19 +81,11 @@ export async function main(
     return 2;
   }
   const logger = createJsonLogger({ level: config.logLevel, write: io.log });
-  let emulator: BackendEmulator | undefined;
-  let upstream = config.upstream;
-  if (config.emulator) {
-    // Loaded only when asked for: a production sidecar never loads the emulator's code.
-    const { createBackendEmulator } = await import('@chatgpt-rest/emulator');
-    // In the demo, replies stream word by word, as chatgpt.com's do, so a person sees them grow.
-    emulator = await createBackendEmulator({
-      dialect: 'both',
-      ...(config.demo ? { pacingMs: 30 } : {}),
-    });
-    upstream = emulator.url;
-  }
+  const emulator = await startEmulator(config);
+  const upstream = emulator?.url ?? config.upstream;
+  const shared = await redisStore(config.redisUrl, logger);
   const sidecar = createServer({
+    ...(shared === undefined ? {} : { store: shared.store }),
     upstream,
     dialect: config.dialect,
     tokens: config.tokens,
@@ -95,6 +110,7 @@ export async function main(
     url = await sidecar.listen();
   } catch (error) {
     io.err(`chatgpt-rest: cannot listen on ${config.host}:${config.port} (${errorCode(error)})`);
+    await shared?.store.close();
     await emulator?.close();
     return 1;
   }
@@ -106,12 +122,14 @@ export async function main(
   io.out(
     `  upstream ${emulator === undefined ? printable(upstream) : `${upstream} (built-in emulator)`}; auth ${mode}`,
   );
+  if (shared !== undefined) io.out(`  shared state on Redis ${shared.shown}`);
   const pages = demoPages(url, config.docs, config.staticDir !== undefined);
   if (pages !== '') io.out(`\n${pages}`);
   if (config.demo) io.out(`\n${demoCommands(url, config.tokens.length > 0)}`);
   const signal = await stop;
   logger.info({ signal: String(signal), deadlineMs: config.shutdownDeadline }, 'shutting down');
   await sidecar.close(config.shutdownDeadline);
+  await shared?.store.close();
   await emulator?.close();
   logger.info({}, 'stopped');
   return 0;

@@ -21,6 +21,7 @@ import {
   PORT,
   QUEUE_SIZE,
   QUEUE_WAIT,
+  REDIS_URL,
   SHUTDOWN_DEADLINE,
   TOKENS_FILE,
   UPSTREAM,
@@ -63,6 +64,8 @@ export interface SidecarConfig {
   queueSize: number;
   /** Longest wait of a queued message, in ms. */
   queueWait: number;
+  /** Redis shared by several instances; undefined: state in memory. Holds a password: never print it. */
+  redisUrl: string | undefined;
   /** Forwarded backend calls (`METHOD /path`); empty switches the pass-through off. */
   passThroughAllow: string[];
   /** Origins allowed to call the REST API from a browser (`*` for any); empty: no CORS. */
@@ -292,6 +295,7 @@ export function loadConfig(
       shutdownDeadline: read(SHUTDOWN_DEADLINE),
       queueSize: read(QUEUE_SIZE),
       queueWait: read(QUEUE_WAIT),
+      redisUrl: raw.redisUrl === undefined ? undefined : read(REDIS_URL),
       passThroughAllow,
       corsOrigins: read(CORS_ORIGINS),
     },

@@ -2,17 +2,23 @@
  * The sidecar's settings: one table of flags, environment variables, config-file keys, typed
  * defaults and parsers, behind `--help`, `loadConfig` and the README.
  */
-import { existsSync, statSync } from 'node:fs';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
-import { DEFAULT_PASS_THROUGH_ALLOW, compileAllowlist } from './pass-through.js';
+import {
+  allowlist,
+  boolean,
+  dialect,
+  folder,
+  integer,
+  logLevel,
+  origins,
+  redisUrl,
+  text,
+  upstreamUrl,
+  type DialectSetting,
+} from './option-parsers.js';
+import { DEFAULT_PASS_THROUGH_ALLOW } from './pass-through.js';
 
-/** A configuration the sidecar refuses to start with; the CLI exits with code 2. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
-
-/** Which protocol the upstream speaks; `auto` picks `web` for chatgpt.com, else `legacy`. */
-export type DialectSetting = 'legacy' | 'web' | 'auto';
+export { ConfigError, text, type DialectSetting } from './option-parsers.js';
 
 type Kind = 'string' | 'integer' | 'boolean' | 'list';
 
@@ -43,106 +49,6 @@ export function where(option: OptionSpec): string {
 /** Parses a value with the option's own parser, its default when unset. */
 export function valueOf<T>(option: OptionSpec<T>, value: unknown): T {
   return option.parse(value ?? option.default, where(option));
-}
-
-function integer(min: number, max: number): (value: unknown, where: string) => number {
-  return (value, where) => {
-    const number =
-      typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
-    if (!Number.isInteger(number) || number < min || number > max) {
-      throw new ConfigError(`${where} must be an integer from ${min} to ${max}`);
-    }
-    return number;
-  };
-}
-
-function boolean(value: unknown, where: string): boolean {
-  if (typeof value === 'boolean') return value;
-  if (typeof value === 'string' && /^(?:1|true|yes|on)$/i.test(value)) return true;
-  if (typeof value === 'string' && /^(?:0|false|no|off)$/i.test(value)) return false;
-  throw new ConfigError(`${where} must be true or false`);
-}
-
-/** A non-empty string, trimmed. */
-export function text(value: unknown, where: string): string {
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new ConfigError(`${where} must be a non-empty string`);
-  }
-  return value.trim();
-}
-
-/** An existing folder. */
-function folder(value: unknown, where: string): string {
-  const path = text(value, where);
-  if (existsSync(path) && statSync(path).isDirectory()) return path;
-  throw new ConfigError(`${where} must name an existing folder`);
-}
-
-function list(value: unknown, where: string): string[] {
-  const items = Array.isArray(value)
-    ? value
-    : typeof value === 'string'
-      ? value.split(',')
-      : undefined;
-  if (items?.every((item): item is string => typeof item === 'string') !== true) {
-    throw new ConfigError(`${where} must be a comma-separated list or an array of strings`);
-  }
-  return items.map((item) => item.trim()).filter((item) => item !== '');
-}
-
-function upstreamUrl(value: unknown, where: string): string {
-  const upstream = text(value, where);
-  let url: URL | undefined;
-  try {
-    url = new URL(upstream);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new ConfigError(`${where} must be an absolute http(s) URL`);
-  }
-  return upstream.replace(/\/+$/, '');
-}
-
-function dialect(value: unknown, where: string): DialectSetting {
-  const name = text(value, where);
-  if (name !== 'legacy' && name !== 'web' && name !== 'auto') {
-    throw new ConfigError(`${where} must be legacy, web or auto`);
-  }
-  return name;
-}
-
-function logLevel(value: unknown, where: string): LogLevel {
-  const level = text(value, where);
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-    throw new ConfigError(`${where} must be one of ${LOG_LEVELS.join(', ')}`);
-  }
-  return level as LogLevel;
-}
-
-/** The allowlist; `none` alone turns the pass-through off. */
-function allowlist(value: unknown, where: string): string[] {
-  const entries = list(value, where);
-  if (entries.length === 1 && entries[0]?.toLowerCase() === 'none') return [];
-  try {
-    compileAllowlist(entries);
-  } catch (error) {
-    throw new ConfigError(`${where}: ${(error as Error).message}`);
-  }
-  return entries;
-}
-
-/** Each `*` or an http(s) origin (scheme, host, port; no path). */
-function origins(value: unknown, where: string): string[] {
-  const entries = list(value, where);
-  for (const origin of entries) {
-    if (origin !== '*' && !/^https?:\/\/[^/\s?#]+$/i.test(origin)) {
-      throw new ConfigError(
-        `${where}: "${origin}" is not an origin such as https://app.example.com`,
-      );
-    }
-  }
-  return entries;
 }
 
 /** Builds one row, its type checked against its default and parser. */
@@ -311,6 +217,17 @@ export const QUEUE_WAIT = option({
   inFile: true,
   parse: integer(1, 3_600_000),
 });
+export const REDIS_URL = option({
+  key: 'redisUrl',
+  flag: 'redis-url',
+  env: 'CHATGPT_REST_REDIS_URL',
+  kind: 'string',
+  shown: 'none (state in memory: one instance)',
+  meaning:
+    'Redis shared by several sidecars (leases, caps, conversation cache), redis://[:password@]host:port; a password belongs in the variable, not on the command line',
+  inFile: true,
+  parse: redisUrl,
+});
 export const PASS_THROUGH_ALLOW = option({
   key: 'passThroughAllow',
   flag: 'pass-through-allow',
@@ -363,6 +280,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   SHUTDOWN_DEADLINE,
   QUEUE_SIZE,
   QUEUE_WAIT,
+  REDIS_URL,
   PASS_THROUGH_ALLOW,
   CORS_ORIGINS,
   HELP,
