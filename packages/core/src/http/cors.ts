@@ -2,6 +2,7 @@
  * CORS for browser apps on other origins: preflights answered, actual answers (errors and
  * streams included) marked with the origin they may be read from. Off unless configured.
  */
+import { keepDirect } from './sse-response.js';
 
 /** The `cors` option. */
 export interface CorsOptions {
@@ -118,7 +119,11 @@ export function corsPolicy(options: CorsOptions | false | undefined): CorsPolicy
       const headers = new Headers(response.headers);
       common(headers, origin);
       if (exposed !== '') headers.set('access-control-expose-headers', exposed);
-      return new Response(response.body, { status: response.status, headers });
+      // Same body, new headers: a Node host still writes an event stream directly.
+      return keepDirect(
+        response,
+        new Response(response.body, { status: response.status, headers }),
+      );
     },
   };
 }

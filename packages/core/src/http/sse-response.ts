@@ -12,6 +12,7 @@ export interface SseEvent {
 
 const encoder = new TextEncoder();
 const PING = Symbol('ping');
+const PING_FRAME = ': ping\n\n';
 
 /** The text of one event. */
 function frameText(event: SseEvent): string {
@@ -48,59 +49,188 @@ export const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 } as const;
 
+/** How a stream is driven and ended: {@link sseResponse}'s options. */
+export interface SseOptions {
+  pingInterval: number;
+  cancel: (reason?: unknown) => void;
+  toError: (error: unknown) => RestError;
+  /** The event that ends a failed stream. @default the REST stream's `event: error` */
+  errorEvent?: (error: RestError) => SseEvent;
+}
+
+/**
+ * Where a Node host writes a stream's frames instead of reading the `Response` body: a Node
+ * response, or a Node stream a framework pipes.
+ */
+export interface SseSink {
+  /** Writes one frame; false when the sink is full: wait for `ready()` before the next. */
+  write(frame: string): boolean;
+  /** Resolves when the sink takes more again, or has closed. */
+  ready(): Promise<void>;
+  /** True once nobody reads on (the client left, the host destroyed it). */
+  readonly closed: boolean;
+  /** Ends the stream: every frame was written. */
+  end(): void;
+}
+
+/**
+ * A stream's frames written straight to a Node sink, the body's web stream never started:
+ * `run` once, `cancel` when the client leaves (it aborts the upstream; idempotent).
+ */
+export interface DirectSse {
+  run(sink: SseSink): Promise<void>;
+  cancel(reason?: unknown): void;
+}
+
+const DIRECT = Symbol('chatgpt-rest.sse-direct');
+type WithDirect = Response & { [DIRECT]?: DirectSse };
+
+/**
+ * The direct writer of an event-stream `Response` made by {@link sseResponse}, unless its body
+ * was read or locked (a host took it): then the body is the only way.
+ */
+export function directSse(response: Response): DirectSse | undefined {
+  const direct = (response as WithDirect)[DIRECT];
+  if (direct === undefined || response.bodyUsed || response.body?.locked === true) return undefined;
+  return direct;
+}
+
+/** `to`, given `from`'s direct writer when it carries the same body (re-labelled headers). */
+export function keepDirect(from: Response, to: Response): Response {
+  const direct = (from as WithDirect)[DIRECT];
+  if (direct !== undefined && to.body === from.body) {
+    Object.defineProperty(to, DIRECT, { value: direct });
+  }
+  return to;
+}
+
 /**
  * A `text/event-stream` response that pulls events from `events` only as fast as the client
  * reads, sends `: ping` after `pingInterval` ms of silence, ends a failure with `event: error`
- * (no `done`), and calls `cancel` when the client goes away so the upstream is aborted.
+ * (no `done`), and calls `cancel` when the client goes away so the upstream is aborted. Node
+ * hosts write it through {@link directSse} instead; fetch-style hosts read the body.
  */
-export function sseResponse(
-  events: AsyncIterator<SseEvent>,
-  {
-    pingInterval,
-    cancel,
-    toError,
-    errorEvent = restErrorEvent,
-  }: {
-    pingInterval: number;
-    cancel: (reason?: unknown) => void;
-    toError: (error: unknown) => RestError;
-    /** The event that ends a failed stream. @default the REST stream's `event: error` */
-    errorEvent?: (error: RestError) => SseEvent;
-  },
-): Response {
-  let pending: Promise<IteratorResult<SseEvent>> | undefined;
+export function sseResponse(events: AsyncIterator<SseEvent>, options: SseOptions): Response {
+  let claimed: 'web' | 'node' | undefined;
+  let cancelled = false;
+  const pinger: Pinger = {};
+  const cancel = (reason?: unknown): void => {
+    if (cancelled) return;
+    cancelled = true;
+    clearTimeout(pinger.timer);
+    // The reason (a host's shutdown RestError, a client gone) goes on to the upstream abort.
+    options.cancel(reason);
+  };
+  const pull = webPull(events, options);
   const body = new ReadableStream<Uint8Array>(
     {
-      async pull(controller) {
-        pending ??= events.next();
-        let timer: NodeJS.Timeout | undefined;
-        const ping = new Promise<typeof PING>((resolve) => {
-          timer = setTimeout(() => resolve(PING), pingInterval);
-        });
-        try {
-          const result = await Promise.race([pending, ping]);
-          if (result === PING) {
-            controller.enqueue(encoder.encode(': ping\n\n'));
-            return;
-          }
-          pending = undefined;
-          if (result.done === true) controller.close();
-          else controller.enqueue(frame(result.value));
-        } catch (error) {
-          pending = undefined;
-          const restError = toError(error);
-          controller.enqueue(frame(errorEvent(restError)));
+      pull(controller) {
+        if (claimed === 'node') {
           controller.close();
-        } finally {
-          clearTimeout(timer);
+          return undefined;
         }
+        claimed = 'web';
+        return pull(controller);
       },
-      cancel(reason) {
-        // The reason (a host's shutdown RestError, a client gone) goes on to the upstream abort.
-        cancel(reason);
-      },
+      cancel,
     },
     { highWaterMark: 0 },
   );
-  return new Response(body, { status: 200, headers: SSE_HEADERS });
+  const response = new Response(body, { status: 200, headers: SSE_HEADERS }) as WithDirect;
+  const direct: DirectSse = {
+    run(sink) {
+      if (claimed !== undefined) throw new TypeError('The event stream is already being read.');
+      claimed = 'node';
+      // A sink closed under the stream: its client left, so the upstream stops too.
+      return runDirect(events, options, sink, pinger).finally(() => {
+        if (sink.closed) cancel();
+      });
+    },
+    cancel,
+  };
+  Object.defineProperty(response, DIRECT, { value: direct });
+  return response;
+}
+
+/** The direct writer's ping timer, stopped by a cancel even while an event is awaited. */
+interface Pinger {
+  timer?: NodeJS.Timeout;
+}
+
+/** The web body's pull: one event (or a ping after a silence) per read. */
+function webPull(
+  events: AsyncIterator<SseEvent>,
+  { pingInterval, toError, errorEvent = restErrorEvent }: SseOptions,
+): (controller: ReadableStreamDefaultController<Uint8Array>) => Promise<void> {
+  let pending: Promise<IteratorResult<SseEvent>> | undefined;
+  return async (controller) => {
+    pending ??= events.next();
+    let timer: NodeJS.Timeout | undefined;
+    const ping = new Promise<typeof PING>((resolve) => {
+      timer = setTimeout(() => resolve(PING), pingInterval);
+    });
+    try {
+      const result = await Promise.race([pending, ping]);
+      if (result === PING) {
+        controller.enqueue(encoder.encode(PING_FRAME));
+        return;
+      }
+      pending = undefined;
+      if (result.done === true) controller.close();
+      else controller.enqueue(frame(result.value));
+    } catch (error) {
+      pending = undefined;
+      controller.enqueue(frame(errorEvent(toError(error))));
+      controller.close();
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+/**
+ * Writes the events to `sink` as they come, waiting while it is full, with one ping timer
+ * (re-armed by every frame) instead of a race per event. Returns once the stream ended, failed
+ * (its error frame written) or the sink closed.
+ */
+async function runDirect(
+  events: AsyncIterator<SseEvent>,
+  { pingInterval, toError, errorEvent = restErrorEvent }: SseOptions,
+  sink: SseSink,
+  pinger: Pinger,
+): Promise<void> {
+  let full = false;
+  const timer = (pinger.timer = setTimeout(function ping() {
+    // Nobody reads on: no more pings, whatever the events do.
+    if (sink.closed) return;
+    // A client that reads nothing gets no pings piled up for it, as with the web body.
+    if (!full) sink.write(PING_FRAME);
+    timer.refresh();
+  }, pingInterval));
+  try {
+    for (;;) {
+      let result: IteratorResult<SseEvent>;
+      try {
+        result = await events.next();
+      } catch (error) {
+        if (sink.closed) return;
+        sink.write(frameText(errorEvent(toError(error))));
+        sink.end();
+        return;
+      }
+      if (sink.closed) return;
+      if (result.done === true) {
+        sink.end();
+        return;
+      }
+      timer.refresh();
+      if (!sink.write(frameText(result.value))) {
+        full = true;
+        await sink.ready();
+        full = false;
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+  }
 }

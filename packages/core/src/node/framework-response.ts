@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { directSse } from '../http/sse-response.js';
 import { toWebRequest } from './incoming-request.js';
 import { failureResponse, type ServeNodeOptions, type WebHandler } from './node-listener.js';
+import { sseReadable } from './sse-sinks.js';
 
 /**
  * The handler's answer, shaped for a framework to send through its own response path (Fastify's
@@ -65,7 +67,12 @@ async function nodeBody(
   if (response.body === null) return undefined;
   const length = Number(response.headers.get('content-length') ?? NaN);
   if (length <= WHOLE_BODY_LIMIT) return Buffer.from(await response.arrayBuffer());
-  const stream = Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>);
+  // Our own event streams become a Node stream directly; their web body never starts.
+  const direct = directSse(response);
+  const stream =
+    direct === undefined
+      ? Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>)
+      : sseReadable(direct);
   res.once('pipe', () => res.flushHeaders());
   // Once `res` closes nobody reads on: cancel the body (a client gone, or a host that sent
   // something else), whether or not the framework destroys what it pipes.

@@ -1,4 +1,6 @@
 import type { ServerResponse } from 'node:http';
+import { directSse } from '../http/sse-response.js';
+import { drained, writeSse } from './sse-sinks.js';
 
 /** Options of {@link writeWebResponse}. */
 export interface WriteWebResponseOptions {
@@ -36,7 +38,10 @@ export async function writeWebResponse(
   const length = Number(response.headers.get('content-length') ?? NaN);
   if (Number.isNaN(length) || type.startsWith('text/event-stream')) {
     res.flushHeaders();
-    await pump(body, res, options.signal);
+    // Our own event streams are written straight to `res`; their web body never starts.
+    const direct = directSse(response);
+    if (direct === undefined) await pump(body, res, options.signal);
+    else await writeSse(res, direct, options.signal);
   } else if (length <= WHOLE_BODY_LIMIT) {
     // A small body of known length: head and body leave in one socket write.
     let bytes: ArrayBuffer;
@@ -104,20 +109,6 @@ async function pump(
     signal?.removeEventListener('abort', onAbort);
     reader.releaseLock();
   }
-}
-
-/** Resolves when `res` can take more data, or when it is closed and never will. */
-function drained(res: ServerResponse): Promise<void> {
-  if (res.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 function ignore(): void {
