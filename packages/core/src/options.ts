@@ -7,7 +7,7 @@ import { createNodeFetch } from './upstream/node-transport.js';
 import { resolveOpenAi, type OpenAiOptions } from './openai/openai-options.js';
 
 export { DEFAULT_OPENAI_MODELS, type OpenAiOptions } from './openai/openai-options.js';
-import { MemoryStore } from './store/memory-store.js';
+import { resolveStore } from './store/resolve-store.js';
 import type { SharedStore } from './store/store.js';
 
 /** A browser challenge the sentinel asked for, handed to {@link WebOptions.solveChallenge}. */
@@ -165,7 +165,8 @@ export interface ChatGptRestOptions {
   /**
    * Where held-token state (message slots, caps, evictions, conversation→token) and the
    * conversation cache live. Many instances behind one load balancer share a Redis store:
-   * `createRedisStore({ url })` of `@chatgpt-rest/redis-store` (docs/deployment.md).
+   * `createRedisStore({ url })` (or `{ client }`) of `@chatgpt-rest/redis-store`, handed over as
+   * a value (the application closes it; docs/deployment.md).
    * @default a new in-memory store (this process only)
    */
   store?: SharedStore;
@@ -373,6 +374,6 @@ export function resolveOptions(
     openai: resolveOpenAi(options.openai),
     logger: options.logger ?? silentLogger,
     auth,
-    store: options.store ?? new MemoryStore(),
+    store: resolveStore(options.store),
   };
 }
