@@ -14,14 +14,16 @@ setInterval(() => {
   emulator.requests.length = 0;
 }, 500).unref();
 
-async function sendFirstTurn(token: string, prompt: string): Promise<Seeded> {
+/** One turn through HTTP: a new conversation, or a reply under `parentId` of an existing one. */
+async function sendTurn(token: string, prompt: string, into?: Seeded): Promise<Seeded> {
   const response = await fetch(`${emulator.url}/conversation`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({
       action: 'next',
       model: 'auto',
-      parent_message_id: randomUUID(),
+      ...(into === undefined ? {} : { conversation_id: into.conversationId }),
+      parent_message_id: into?.parentId ?? randomUUID(),
       messages: [
         {
           id: randomUUID(),
@@ -37,6 +39,13 @@ async function sendFirstTurn(token: string, prompt: string): Promise<Seeded> {
   const stored = emulator.conversations.get(token, conversationId);
   if (stored === undefined) throw new Error('seeded conversation not found in the store');
   return { token, conversationId, parentId: stored.currentNode };
+}
+
+/** A conversation of `turns` turns (two nodes each), built through HTTP as a client would. */
+async function longConversation(token: string, turns: number): Promise<Seeded> {
+  let seeded = await sendTurn(token, 'Turn 0.');
+  for (let turn = 1; turn < turns; turn++) seeded = await sendTurn(token, `Turn ${turn}.`, seeded);
+  return seeded;
 }
 
 serve({
@@ -57,7 +66,7 @@ serve({
     const seeded: Seeded[] = [];
     for (const token of rich) {
       for (let n = 0; n < conversations; n++) {
-        seeded.push(await sendFirstTurn(token, `Tell me about topic number ${n}.`));
+        seeded.push(await sendTurn(token, `Tell me about topic number ${n}.`));
       }
     }
     for (const token of bare) {
@@ -65,6 +74,31 @@ serve({
       seeded.push({ token, conversationId: stored.id, parentId: stored.currentNode });
     }
     return seeded;
+  },
+  /**
+   * One long conversation per token, `turns` turns each: the first built through HTTP, the others
+   * copies of its tree under their own token and id (500 turns through HTTP take seconds each).
+   */
+  long: async ({ tokens, turns }: { tokens: string[]; turns: number }) => {
+    const [first, ...others] = tokens;
+    if (first === undefined) return [];
+    const template = await longConversation(first, turns);
+    const source = emulator.conversations.get(first, template.conversationId);
+    if (source === undefined) throw new Error('long conversation not found in the store');
+    return [
+      template,
+      ...others.map((token): Seeded => {
+        const copy = emulator.conversations.create(token, 'auto');
+        Object.assign(copy, {
+          title: source.title,
+          mapping: structuredClone(source.mapping),
+          currentNode: source.currentNode,
+          rootId: source.rootId,
+          systemId: source.systemId,
+        });
+        return { token, conversationId: copy.id, parentId: copy.currentNode };
+      }),
+    ];
   },
   settings: ({
     pacingMs,

@@ -1,5 +1,6 @@
 /** Renders `latest.json` into `docs/benchmarks.md` and the throughput chart SVG. */
-import type { BenchResults, CaseName, HttpCase, TargetResult } from './results.js';
+import { cpuOf, cpuRatio, measuredMounts, RATIO_COLUMNS } from './ratios.js';
+import type { BenchResults, CaseName, HttpCase, StreamRow, TargetResult } from './results.js';
 
 const fmt = (value: number, digits = 2): string => value.toFixed(digits);
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(0)} MB`;
@@ -37,6 +38,12 @@ const CASES: { name: CaseName; title: string; upstream: string }[] = [
     upstream: '`POST /backend-api/conversation` read to `[DONE]`',
   },
   {
+    name: 'askLong',
+    title:
+      '`POST /conversations/{id}/ask` non-streaming into conversations of about 1,000 nodes (cached), 50 clients closed loop',
+    upstream: '`POST /backend-api/conversation` read to `[DONE]` (baselines: the ask row)',
+  },
+  {
     name: 'askPaced',
     title: '`POST /conversations/{id}/ask` non-streaming, 50 clients paced',
     upstream: '`POST /backend-api/conversation` read to `[DONE]`',
@@ -57,7 +64,7 @@ const CASES: { name: CaseName; title: string; upstream: string }[] = [
 /** The baselines' case a row is compared with: the same, or its raw upstream equivalent. */
 function baselineCase(name: CaseName): CaseName {
   if (name === 'messagesWarm') return 'messagesCold';
-  if (name === 'completions' || name === 'completionsStream') return 'ask';
+  if (name === 'completions' || name === 'completionsStream' || name === 'askLong') return 'ask';
   return name;
 }
 
@@ -67,6 +74,13 @@ function caseOf(target: TargetResult, name: CaseName): HttpCase | undefined {
   if (name === 'messagesWarm' && baseline) return undefined;
   // The baselines make the same raw message POST for a completion as for an ask.
   return target.cases[baseline ? baselineCase(name) : name];
+}
+
+function cpuCell(row: HttpCase | StreamRow, units: number): string {
+  const cpu = cpuOf(row, units);
+  if (cpu === undefined) return '—';
+  const spread = cpu.min === cpu.max ? '' : ` (${fmt(cpu.min, 0)}–${fmt(cpu.max, 0)})`;
+  return `${fmt(cpu.median, 0)} µs${spread}`;
 }
 
 function httpTable(bench: BenchResults, name: CaseName): string {
@@ -86,9 +100,7 @@ function httpTable(bench: BenchResults, name: CaseName): string {
       direct === undefined || target.kind === 'direct' ? '—' : signed(own.p50 - direct.p50),
       direct === undefined || target.kind === 'direct' ? '—' : signed(own.p99 - direct.p99),
       floor === undefined ? '—' : `${((own.rps / floor.rps) * 100).toFixed(0)} %`,
-      own.server === undefined || requests === 0
-        ? '—'
-        : `${((own.server.cpuMs * 1000) / requests).toFixed(0)} µs`,
+      cpuCell(own, requests),
       String(own.errors),
     ];
   });
@@ -106,6 +118,25 @@ function httpTable(bench: BenchResults, name: CaseName): string {
     ],
     rows,
   );
+}
+
+const ratio = (value: number): string => `${fmt(value)}×`;
+
+/** The table the docs lead with: each mount's CPU per request over the floor, per case. */
+function ratioSection(bench: BenchResults): string {
+  const rows = measuredMounts(bench).map((mount) => [
+    mount.name,
+    ...RATIO_COLUMNS.map((column) => {
+      const r = cpuRatio(bench, mount, column);
+      if (r === undefined) return '—';
+      return r.min === r.max ? ratio(r.median) : `${ratio(r.median)} (${fmt(r.min)}–${fmt(r.max)})`;
+    }),
+  ]);
+  return [
+    '## CPU per request, as a ratio to the floor\n',
+    "The server process's CPU time per request (per reply for streams) divided by the http-proxy-3 pass-through's for the same upstream calls, measured in the same run: the median of the measured windows, with the spread of the windows in brackets. The last column divides an ask into a conversation of about 1,000 nodes, whose tree the mount has cached, by the same mount's ask into a fresh conversation: a cost that grows with the conversation shows there. 1.00× would be a byte pipe; lower is better.\n",
+    table(['target', ...RATIO_COLUMNS.map((c) => c.title)], rows),
+  ].join('\n');
 }
 
 export function renderMarkdown(bench: BenchResults): string {
@@ -131,12 +162,13 @@ export function renderMarkdown(bench: BenchResults): string {
         ['Node.js', meta.node],
         [
           'load',
-          `${meta.connections} keep-alive connections, ${meta.warmupMs} ms warm-up then ${meta.measureMs} ms measured per case`,
+          `${meta.connections} keep-alive connections, ${meta.warmupMs} ms warm-up then ${meta.windows ?? 1} × ${meta.measureMs} ms measured per case (rates and percentiles: the median window; CPU: median and spread)`,
         ],
       ],
     ),
   );
-  out.push('## Targets (issue 7)\n');
+  out.push(ratioSection(bench));
+  out.push('## Targets\n');
   out.push(
     table(
       ['target', 'measured', ''],
@@ -211,9 +243,7 @@ export function renderMarkdown(bench: BenchResults): string {
             fmt(s.firstDelta.p99),
             fmt(s.lastByte.p50),
             fmt(s.lastByte.p99),
-            s.server === undefined || s.completed === 0
-              ? '—'
-              : `${fmt((s.server.cpuMs * 1000) / s.completed, 0)} µs`,
+            cpuCell(s, s.completed),
           ];
         }),
     ),

@@ -1,15 +1,21 @@
 /** The shape of `bench/results/latest.json`. */
 import type { ParseRow } from './parse-time.js';
 import type { HttpResult, ServerStats, StreamResult, TargetKind } from './lib/types.js';
+import type { Spread, WindowFigures } from './lib/windows.js';
 
-export interface HttpCase extends HttpResult {
-  /** The server process over the measured window (absent for the direct baseline). */
+/** A case measured over several windows: rates and percentiles are the median window's. */
+interface Windowed {
+  /** The server process over all measured windows (absent for the direct baseline). */
   server?: ServerStats;
+  /** Each measured window's figures. */
+  windows?: WindowFigures[];
+  /** Server CPU per request (per reply for streams) in µs: median and spread of the windows. */
+  cpuUs?: Spread;
 }
 
-export interface StreamRow extends StreamResult {
-  server?: ServerStats;
-}
+export interface HttpCase extends HttpResult, Windowed {}
+
+export interface StreamRow extends StreamResult, Windowed {}
 
 export interface MassRow extends StreamResult {
   name: string;
@@ -23,6 +29,7 @@ export type CaseName =
   | 'messagesWarm'
   | 'messagesCold'
   | 'ask'
+  | 'askLong'
   | 'askPaced'
   | 'completions'
   | 'completionsStream';
@@ -59,6 +66,8 @@ export interface BenchResults {
     connections: number;
     pacedRate: number;
     measureMs: number;
+    /** Measured windows per case (older results: one). */
+    windows?: number;
     warmupMs: number;
     streamClients: number;
     streamRounds: number;

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import { spawnChild, type Child } from './lib/ipc.js';
 import { round } from './lib/stats.js';
+import { foldHttp, foldStreams } from './lib/windows.js';
 import type {
   HttpJob,
   HttpResult,
@@ -42,6 +43,7 @@ const profile = quick
   ? {
       warmupMs: 250,
       durationMs: 1000,
+      windows: 3,
       streamRounds: 1,
       parseRuns: 7,
       massKinds: ['node'],
@@ -49,8 +51,9 @@ const profile = quick
     }
   : {
       warmupMs: 1000,
-      durationMs: 5000,
-      streamRounds: 4,
+      durationMs: 3000,
+      windows: 3,
+      streamRounds: 2,
       parseRuns: 15,
       massKinds: ['passthrough', 'node', 'fastify', 'sidecar'],
       massSizes: [1000, 5000],
@@ -60,6 +63,8 @@ const CONNECTIONS = 50;
 /** The paced ask: 50 clients, this many requests per second in all (well below saturation). */
 const PACED_RATE = 50;
 const STREAM_CLIENTS = 50;
+/** The long-conversation ask: one conversation per connection, this many turns (2 nodes each). */
+const LONG_TURNS = 500;
 
 /** Upstream configurations: replies at full speed, realistic pacing, and many slow streams. */
 const FAST = { pacingMs: 0, chunk: { by: 'token', size: 2 }, replyWords: 40 } as const;
@@ -142,6 +147,8 @@ interface Seeds {
   list: Seeded;
   messages: Seeded;
   ask: Seeded[];
+  /** Conversations of about 1,000 nodes, one per connection. */
+  long: Seeded[];
   streams: Seeded[];
   parse: Seeded;
 }
@@ -172,6 +179,13 @@ function specs(kind: TargetKind | 'direct', seeds: Seeds) {
           },
     ] satisfies RequestSpec[],
     ask: seeds.ask.map((s) => (raw ? backendAsk(s) : restAsk(s, false))),
+    askLong: seeds.long.map((s) => restAsk(s, false)),
+    /** Reads each long conversation once, so the mount's cache holds its whole tree. */
+    primeLong: seeds.long.map((s) => ({
+      method: 'GET' as const,
+      path: `/conversations/${s.conversationId}/messages`,
+      headers: bearer(s.token),
+    })),
     completions: (stream: boolean) => seeds.ask.map((s) => completion(s, stream)),
     stream: (n: number) =>
       seeds.streams.slice(0, n).map((s) => (raw ? backendAsk(s) : restAsk(s, true))),
@@ -236,6 +250,15 @@ async function main(): Promise<void> {
       conversations: 0,
       bare: [...askTokens, ...streamTokens, 'bench-parse'],
     });
+    const longStarted = Date.now();
+    const long = await emulator.call<Seeded[]>('long', {
+      tokens: Array.from({ length: CONNECTIONS }, (_, i) => `bench-long-${i}`),
+      turns: LONG_TURNS,
+    });
+    log(
+      `seeded ${bare.length + rich.length + 1} conversations and ${long.length} of ${LONG_TURNS} turns (${((Date.now() - longStarted) / 1000).toFixed(1)} s)`,
+    );
+
     const list = rich[0];
     const parse = bare.at(-1);
     if (list === undefined || messages === undefined || parse === undefined)
@@ -244,11 +267,10 @@ async function main(): Promise<void> {
       list,
       messages,
       ask: bare.slice(0, CONNECTIONS),
+      long,
       streams: bare.slice(CONNECTIONS, CONNECTIONS + streamTokens.length),
       parse,
     };
-    log(`seeded ${bare.length + rich.length + 1} conversations`);
-
     const http = async (
       base: string,
       requests: RequestSpec[],
@@ -263,14 +285,31 @@ async function main(): Promise<void> {
         requests,
         ...(rate === undefined ? {} : { rate }),
       };
-      await load.call<HttpResult>('http', job);
-      await server?.call('begin');
-      const result = await load.call<HttpResult>('http', {
-        ...job,
-        durationMs: profile.durationMs,
-      });
-      const stats = await server?.call<ServerStats>('end');
-      return { ...result, ...(stats === undefined ? {} : { server: stats }) };
+      const [only] = await interleaved(job, [requests], server);
+      if (only === undefined) throw new Error('no case measured');
+      return only;
+    };
+    /** Cases measured in alternating windows, so that a drift of the machine hits each alike. */
+    const interleaved = async (
+      job: HttpJob,
+      sets: RequestSpec[][],
+      server: Child | undefined,
+    ): Promise<HttpCase[]> => {
+      for (const requests of sets) await load.call<HttpResult>('http', { ...job, requests });
+      const runs = sets.map((): { result: HttpResult; server?: ServerStats }[] => []);
+      for (let window = 0; window < profile.windows; window++) {
+        for (const [i, requests] of sets.entries()) {
+          await server?.call('begin');
+          const result = await load.call<HttpResult>('http', {
+            ...job,
+            requests,
+            durationMs: profile.durationMs,
+          });
+          const stats = await server?.call<ServerStats>('end');
+          runs[i]?.push({ result, ...(stats === undefined ? {} : { server: stats }) });
+        }
+      }
+      return runs.map(foldHttp);
     };
     const streams = async (
       base: string,
@@ -280,7 +319,7 @@ async function main(): Promise<void> {
       await server?.call('begin');
       const result = await load.call<StreamResult>('streams', { ...job, base });
       const stats = await server?.call<ServerStats>('end');
-      return { result, server: stats };
+      return { result, ...(stats === undefined ? {} : { server: stats }) };
     };
 
     const results: TargetResult[] = [];
@@ -324,7 +363,29 @@ async function main(): Promise<void> {
       } else {
         row.cases.messagesWarm = await http(base, spec.messages, server);
       }
-      row.cases.ask = await http(base, spec.ask, server);
+      if (target.kind === 'direct' || target.kind === 'passthrough') {
+        row.cases.ask = await http(base, spec.ask, server);
+      } else {
+        // The long conversation's floor is this target's own ask into a fresh one.
+        await load.call<HttpResult>('http', {
+          base,
+          connections: CONNECTIONS,
+          warmupMs: 0,
+          durationMs: 200,
+          requests: spec.primeLong,
+        });
+        [row.cases.ask, row.cases.askLong] = await interleaved(
+          {
+            base,
+            connections: CONNECTIONS,
+            warmupMs: 0,
+            durationMs: profile.warmupMs,
+            requests: [],
+          },
+          [spec.ask, spec.askLong],
+          server,
+        );
+      }
       row.cases.askPaced = await http(base, spec.ask, server, PACED_RATE);
       if (target.kind !== 'direct' && target.kind !== 'passthrough') {
         // The baselines' raw message POST (the `ask` row) is the floor of these too.
@@ -334,24 +395,26 @@ async function main(): Promise<void> {
 
       log(`${target.name}: paced streams`);
       await emulator.call('settings', PACED);
-      const paced = await streams(
-        base,
-        {
-          requests: spec.stream(STREAM_CLIENTS),
-          streams: STREAM_CLIENTS,
-          batchSize: STREAM_CLIENTS,
-          batchGapMs: 0,
-          firstDeltaMarker: spec.firstDelta,
-          endMarker: spec.end,
-          timeoutMs: 60_000,
-          rounds: profile.streamRounds,
-        },
-        server,
-      );
-      row.stream = {
-        ...paced.result,
-        ...(paced.server === undefined ? {} : { server: paced.server }),
-      } satisfies StreamRow;
+      const pacedRuns = [];
+      for (let window = 0; window < profile.windows; window++) {
+        pacedRuns.push(
+          await streams(
+            base,
+            {
+              requests: spec.stream(STREAM_CLIENTS),
+              streams: STREAM_CLIENTS,
+              batchSize: STREAM_CLIENTS,
+              batchGapMs: 0,
+              firstDeltaMarker: spec.firstDelta,
+              endMarker: spec.end,
+              timeoutMs: 60_000,
+              rounds: profile.streamRounds,
+            },
+            server,
+          ),
+        );
+      }
+      row.stream = foldStreams(pacedRuns) satisfies StreamRow;
 
       if (server !== undefined && profile.massKinds.includes(target.kind)) {
         await emulator.call('settings', MASS);
@@ -417,6 +480,7 @@ async function main(): Promise<void> {
         connections: CONNECTIONS,
         pacedRate: PACED_RATE,
         measureMs: profile.durationMs,
+        windows: profile.windows,
         warmupMs: profile.warmupMs,
         streamClients: STREAM_CLIENTS,
         streamRounds: profile.streamRounds,
