@@ -5,7 +5,8 @@
  */
 import { runIfMain } from '@chatgpt-rest/core/launch';
 import { parseArgs } from 'node:util';
-import { createBackendEmulator, type BackendEmulatorOptions } from './emulator.js';
+import { createBackendEmulator } from './emulator.js';
+import type { BackendEmulatorOptions } from './types.js';
 import { STREAM_PROFILES, type StreamProfile } from './frames.js';
 
 const HELP = `Usage: chatgpt-backend-emulator [options]

@@ -20,15 +20,6 @@ import type { EmulatorState } from './state.js';
 
 import type { BackendEmulator, BackendEmulatorOptions, EmulatorSettings } from './types.js';
 
-export type {
-  BackendEmulator,
-  BackendEmulatorOptions,
-  EmulatorDialect,
-  EmulatorSettings,
-  RecordedRequest,
-  RequestClosure,
-} from './types.js';
-
 function resolveSentinel(options: BackendEmulatorOptions['sentinel'] = {}): SentinelOptions {
   return {
     tokenTtlSeconds: options.tokenTtlSeconds ?? 540,

@@ -10,7 +10,7 @@ export type {
   EmulatorSettings,
   RecordedRequest,
   RequestClosure,
-} from './emulator.js';
+} from './types.js';
 export type { Fault, FaultMatch, FaultRule, StatusFault, StreamFault } from './faults.js';
 export type { Chunking, StreamProfile } from './frames.js';
 export { STREAM_PROFILES } from './frames.js';

@@ -56,14 +56,18 @@ export function list(value: unknown, where: string): string[] {
   return items.map((item) => item.trim()).filter((item) => item !== '');
 }
 
+/** `value` as a URL, or undefined when it is not an absolute one (Node 20 has no `URL.parse`). */
+function parsedUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
 export function upstreamUrl(value: unknown, where: string): string {
   const upstream = text(value, where);
-  let url: URL | undefined;
-  try {
-    url = new URL(upstream);
-  } catch {
-    url = undefined;
-  }
+  const url = parsedUrl(upstream);
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     throw new ConfigError(`${where} must be an absolute http(s) URL`);
   }
@@ -117,12 +121,7 @@ export function origins(value: unknown, where: string): string[] {
  */
 export function redisUrl(value: unknown, where: string): string {
   const url = text(value, where);
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = parsedUrl(url);
   if (
     parsed === undefined ||
     (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') ||
