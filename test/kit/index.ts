@@ -11,6 +11,7 @@ export {
 export { FIXTURES, fixtureBytes, fixtureJson, fixtureText } from './fixtures.js';
 export { jsonRequest, readReply, type Json, type JsonRequestOptions, type Reply } from './http.js';
 export { messageBody } from './message-body.js';
+export { parseMetrics, sampleTable, type Sample } from './metrics.js';
 export {
   allEvents,
   dataEvents,

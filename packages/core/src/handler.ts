@@ -5,6 +5,7 @@
 import { createAuthenticator, tokenPoolOf, type Credentials } from './auth/authenticator.js';
 import { RestError, isRestError } from './errors.js';
 import { failureMapper } from './http/failures.js';
+import { measureRequests } from './metrics/recorder.js';
 import { errorResponse } from './http/responses.js';
 import { createRouter, type RouteMatch } from './http/router.js';
 import { uuidField } from './http/validation.js';
@@ -97,6 +98,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
     toRestError: failureMapper(logger, heldTokens),
     threads: new ThreadIndex(10_000, 24 * 60 * 60 * 1000),
   };
+  options.metrics.watch({ pool, cache: services.cache });
   const authenticate = createAuthenticator(options.auth, pool);
   const router = createRouter(ROUTES, options.prefix);
 
@@ -140,7 +142,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
   };
   const routeOf = (pathname: string): string | undefined =>
     router.match(new URL(pathname, 'http://x').pathname)?.template;
-  return Object.assign(handler, {
+  return Object.assign(measureRequests(handler, routeOf, options.metrics), {
     handles: (pathname: string) => routeOf(pathname) !== undefined,
     routeOf,
     options,

@@ -3,6 +3,7 @@
  * conversations, and the Node bridge that mounts it on `node:http`.
  */
 export { createHandler, type ChatGptHandler, type RouteInfo } from './handler.js';
+export type { MetricsOptions, MetricsRegistry } from './metrics/recorder.js';
 export {
   createNodeFetch,
   type NodeFetchOptions,
@@ -55,6 +56,7 @@ export {
   type AccountState,
   type AccountsView,
   type CacheBounds,
+  type CacheStats,
   type CacheStore,
   type CachedConversation,
   type MaybePromise,

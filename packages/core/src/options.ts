@@ -9,6 +9,8 @@ import { resolveOpenAi, type OpenAiOptions } from './openai/openai-options.js';
 export { DEFAULT_OPENAI_MODELS, type OpenAiOptions } from './openai/openai-options.js';
 import { resolveStore } from './store/resolve-store.js';
 import type { SharedStore } from './store/store.js';
+import { prometheusRecorder } from './metrics/prometheus.js';
+import { NO_METRICS, type MetricsOptions, type MetricsRecorder } from './metrics/recorder.js';
 
 /** A browser challenge the sentinel asked for, handed to {@link WebOptions.solveChallenge}. */
 export interface WebChallenge {
@@ -170,6 +172,12 @@ export interface ChatGptRestOptions {
    * @default a new in-memory store (this process only)
    */
   store?: SharedStore;
+  /**
+   * Prometheus metrics into the host's prom-client registry (docs/operations.md lists them);
+   * needs the `prom-client` package. @default none (nothing recorded, prom-client not loaded)
+   * @example { registry: new Registry() }
+   */
+  metrics?: MetricsOptions;
 }
 
 /** Options with every default applied; the rest of the core reads only these. */
@@ -199,6 +207,8 @@ export interface ResolvedOptions {
   logger: Logger;
   auth: AuthOptions;
   store: SharedStore;
+  /** Where the core records its metrics (a recorder that does nothing without the option). */
+  metrics: MetricsRecorder;
 }
 
 const MiB = 1024 * 1024;
@@ -375,5 +385,6 @@ export function resolveOptions(
     logger: options.logger ?? silentLogger,
     auth,
     store: resolveStore(options.store),
+    metrics: options.metrics === undefined ? NO_METRICS : prometheusRecorder(options.metrics),
   };
 }

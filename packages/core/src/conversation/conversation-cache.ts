@@ -14,6 +14,15 @@ export interface PlacedMessage {
   parentId: string;
 }
 
+/** A cache's figures as metrics read them (`stats()`). */
+export interface CacheStats {
+  entries: number;
+  /** The cached trees' size (their JSON length), as the size bound counts it. */
+  bytes: number;
+  /** Trees dropped so far: for room (count or size bound), or past their TTL. */
+  evictions: { capacity: number; expired: number };
+}
+
 /** Cache bounds: entry count, approximate bytes, and time to live in milliseconds. */
 export interface CacheBounds {
   max: number;
@@ -41,6 +50,7 @@ interface Stored {
  */
 export class ConversationCache {
   readonly #lru: LRUCache<string, Stored> | undefined;
+  readonly #evictions = { capacity: 0, expired: 0 };
 
   constructor(bounds: CacheBounds | false) {
     this.#lru =
@@ -50,6 +60,11 @@ export class ConversationCache {
             max: bounds.max,
             maxSize: bounds.maxSize,
             ttl: bounds.ttl,
+            // Counted for metrics; a replaced or deleted tree is no eviction.
+            dispose: (_value, _key, reason) => {
+              if (reason === 'evict') this.#evictions.capacity++;
+              else if (reason === 'expire') this.#evictions.expired++;
+            },
           });
   }
 
@@ -122,6 +137,11 @@ export class ConversationCache {
   /** The size of every cached tree together (JSON length, as `maxSize` counts it). */
   get bytes(): number {
     return this.#lru?.calculatedSize ?? 0;
+  }
+
+  /** The figures metrics read: entries, bytes, evictions so far. */
+  stats(): CacheStats {
+    return { entries: this.size, bytes: this.bytes, evictions: { ...this.#evictions } };
   }
 
   /** The size the cache counts for one conversation's tree, if cached (for tests and metrics). */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { BackendMessage, BackendMessageRequest } from '../backend/types.js';
 import { RestError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
@@ -183,6 +184,13 @@ async function* exchange(
   let conversationId = turn.conversationId;
   let parentId = turn.parentId;
   let action: BackendMessageRequest['action'] = turn.action;
+  const startedAt = performance.now();
+  let texted = false;
+  const onText = (): void => {
+    if (texted) return;
+    texted = true;
+    options.metrics.firstDelta(startedAt);
+  };
   for (let continues = 0; ; continues++) {
     const body = messageBody(options, turn, action, parentId, conversationId, sent);
     const response = await upstream.sendMessage(caller, body, caller.signal);
@@ -191,9 +199,10 @@ async function* exchange(
       throw new RestError('upstream_error', 'The upstream answered the message without a body.');
     }
     if (continues === 0) yield { type: 'start' };
-    const complete = yield* relayStream(response.body, caller.signal, progress);
+    const complete = yield* relayStream(response.body, caller.signal, progress, onText);
     const cut = complete.message.metadata?.finish_details?.type === 'max_tokens';
     if (!(cut && turn.autocontinue && continues < options.autocontinueLimit)) return complete;
+    options.metrics.autocontinue();
     conversationId = complete.conversationId;
     action = 'continue';
     parentId = complete.message.id;
@@ -201,22 +210,25 @@ async function* exchange(
 }
 
 /**
- * Reads one upstream stream: yields its deltas and rewrites, keeps its text, title and message
- * in `progress`, and returns its completion.
+ * Reads one upstream stream: yields its deltas and rewrites (calling `onText` before each), keeps
+ * its text, title and message in `progress`, and returns its completion.
  */
 async function* relayStream(
   body: ReadableStream<Uint8Array>,
   signal: AbortSignal,
   progress: Progress,
+  onText: () => void,
 ): AsyncGenerator<TurnEvent, Completion, undefined> {
   let complete: Completion | undefined;
   // The text of earlier continues: a rewrite's text is this stream's whole text so far.
   const before = progress.text;
   for await (const event of readReply(body, { signal })) {
     if (event.type === 'delta') {
+      onText();
       progress.text += event.text;
       yield { type: 'delta', text: event.text };
     } else if (event.type === 'rewrite') {
+      onText();
       progress.text = before + event.text;
       yield { type: 'rewrite', text: progress.text };
     } else if (event.type === 'title') {

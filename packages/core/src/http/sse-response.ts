@@ -1,4 +1,5 @@
 import { RestError } from '../errors.js';
+import { NO_PROBE, type StreamProbe } from '../metrics/recorder.js';
 
 /**
  * An event of a stream: its name (none: a `data:`-only frame, as OpenAI's streams are) and its
@@ -56,6 +57,8 @@ export interface SseOptions {
   toError: (error: unknown) => RestError;
   /** The event that ends a failed stream. @default the REST stream's `event: error` */
   errorEvent?: (error: RestError) => SseEvent;
+  /** Told when the stream opens, of each frame's bytes, and how it ends (metrics). */
+  probe?: StreamProbe;
 }
 
 /**
@@ -114,9 +117,11 @@ export function sseResponse(events: AsyncIterator<SseEvent>, options: SseOptions
   let claimed: 'web' | 'node' | undefined;
   let cancelled = false;
   const pinger: Pinger = {};
+  const probe = options.probe ?? NO_PROBE;
   const cancel = (reason?: unknown): void => {
     if (cancelled) return;
     cancelled = true;
+    probe.close('aborted');
     clearTimeout(pinger.timer);
     // The reason (a host's shutdown RestError, a client gone) goes on to the upstream abort.
     options.cancel(reason);
@@ -129,6 +134,7 @@ export function sseResponse(events: AsyncIterator<SseEvent>, options: SseOptions
           controller.close();
           return undefined;
         }
+        if (claimed === undefined) probe.open();
         claimed = 'web';
         return pull(controller);
       },
@@ -141,6 +147,7 @@ export function sseResponse(events: AsyncIterator<SseEvent>, options: SseOptions
     run(sink) {
       if (claimed !== undefined) throw new TypeError('The event stream is already being read.');
       claimed = 'node';
+      probe.open();
       // A sink closed under the stream: its client left, so the upstream stops too.
       return runDirect(events, options, sink, pinger).finally(() => {
         if (sink.closed) cancel();
@@ -152,6 +159,12 @@ export function sseResponse(events: AsyncIterator<SseEvent>, options: SseOptions
   return response;
 }
 
+/** `bytes`, its length told to `probe`. */
+function counted(bytes: Uint8Array, probe: StreamProbe): Uint8Array {
+  probe.frame(bytes.byteLength);
+  return bytes;
+}
+
 /** The direct writer's ping timer, stopped by a cancel even while an event is awaited. */
 interface Pinger {
   timer?: NodeJS.Timeout;
@@ -160,7 +173,7 @@ interface Pinger {
 /** The web body's pull: one event (or a ping after a silence) per read. */
 function webPull(
   events: AsyncIterator<SseEvent>,
-  { pingInterval, toError, errorEvent = restErrorEvent }: SseOptions,
+  { pingInterval, toError, errorEvent = restErrorEvent, probe = NO_PROBE }: SseOptions,
 ): (controller: ReadableStreamDefaultController<Uint8Array>) => Promise<void> {
   let pending: Promise<IteratorResult<SseEvent>> | undefined;
   return async (controller) => {
@@ -172,15 +185,19 @@ function webPull(
     try {
       const result = await Promise.race([pending, ping]);
       if (result === PING) {
+        probe.frame(PING_FRAME.length);
         controller.enqueue(encoder.encode(PING_FRAME));
         return;
       }
       pending = undefined;
-      if (result.done === true) controller.close();
-      else controller.enqueue(frame(result.value));
+      if (result.done === true) {
+        probe.close('done');
+        controller.close();
+      } else controller.enqueue(counted(frame(result.value), probe));
     } catch (error) {
       pending = undefined;
-      controller.enqueue(frame(errorEvent(toError(error))));
+      controller.enqueue(counted(frame(errorEvent(toError(error))), probe));
+      probe.close('error');
       controller.close();
     } finally {
       clearTimeout(timer);
@@ -195,7 +212,7 @@ function webPull(
  */
 async function runDirect(
   events: AsyncIterator<SseEvent>,
-  { pingInterval, toError, errorEvent = restErrorEvent }: SseOptions,
+  { pingInterval, toError, errorEvent = restErrorEvent, probe = NO_PROBE }: SseOptions,
   sink: SseSink,
   pinger: Pinger,
 ): Promise<void> {
@@ -204,7 +221,10 @@ async function runDirect(
     // Nobody reads on: no more pings, whatever the events do.
     if (sink.closed) return;
     // A client that reads nothing gets no pings piled up for it, as with the web body.
-    if (!full) sink.write(PING_FRAME);
+    if (!full) {
+      probe.frame(PING_FRAME.length);
+      sink.write(PING_FRAME);
+    }
     timer.refresh();
   }, pingInterval));
   try {
@@ -214,17 +234,23 @@ async function runDirect(
         result = await events.next();
       } catch (error) {
         if (sink.closed) return;
-        sink.write(frameText(errorEvent(toError(error))));
+        const text = frameText(errorEvent(toError(error)));
+        probe.frame(text);
+        sink.write(text);
+        probe.close('error');
         sink.end();
         return;
       }
       if (sink.closed) return;
       if (result.done === true) {
+        probe.close('done');
         sink.end();
         return;
       }
       timer.refresh();
-      if (!sink.write(frameText(result.value))) {
+      const text = frameText(result.value);
+      probe.frame(text);
+      if (!sink.write(text)) {
         full = true;
         await sink.ready();
         full = false;

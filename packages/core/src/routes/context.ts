@@ -65,7 +65,9 @@ export async function loadConversation(
   const { credentials } = context;
   const { principal } = credentials;
   const cached = await cache.get(principal, context.id);
-  if (cached !== undefined && (cached.complete || !whole)) return cached.conversation;
+  const hit = cached !== undefined && (cached.complete || !whole);
+  context.services.options.metrics.cacheLookup(hit);
+  if (hit) return cached.conversation;
   const fetched = await upstream.getConversation(credentials, context.id, context.signal);
   await cache.set(principal, context.id, { conversation: fetched, complete: true });
   return fetched;

@@ -165,6 +165,7 @@ function streamed(
     cancel: (reason) => running.cancel(reason),
     toError: (error) => services.toRestError(error, request),
     errorEvent: openaiErrorEvent,
+    probe: services.options.metrics.stream('openai'),
   });
   for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
   return response;

@@ -79,6 +79,7 @@ async function answer(
     pingInterval: services.options.pingInterval,
     cancel: (reason) => running.cancel(reason),
     toError: (error) => services.toRestError(error, request),
+    probe: services.options.metrics.stream('rest'),
   });
 }
 

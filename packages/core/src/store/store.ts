@@ -10,12 +10,13 @@
 import { createHash } from 'node:crypto';
 import type {
   CacheBounds,
+  CacheStats,
   CachedConversation,
   PlacedMessage,
 } from '../conversation/conversation-cache.js';
 import { RestError } from '../errors.js';
 
-export type { CacheBounds, CachedConversation, PlacedMessage };
+export type { CacheBounds, CacheStats, CachedConversation, PlacedMessage };
 
 /** A value now (the in-memory store) or later (a store across the network). */
 export type MaybePromise<T> = T | Promise<T>;
@@ -87,6 +88,8 @@ export interface CacheStore {
   delete(principal: string, id: string): MaybePromise<void>;
   /** Drops every conversation of one principal (for every instance). */
   deletePrincipal(principal: string): MaybePromise<void>;
+  /** This process's cache figures, for metrics (a store that keeps none omits it). */
+  stats?(): CacheStats;
 }
 
 /** Whether the store can be used now, for `/readyz`. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type {
   BackendConversation,
   BackendConversationList,
@@ -19,6 +20,7 @@ import {
 } from './body-guards.js';
 import { isGuardedBody, type StreamGuard } from './node-stream-body.js';
 import { readLimited } from './read-limited.js';
+import { endpointOf, failureStatus } from '../metrics/recorder.js';
 import { TRANSPORT_ERRORS, type UpstreamFetchInit } from './node-transport.js';
 import { isCloudflareChallenge, upstreamErrorFromBody } from './upstream-errors.js';
 
@@ -134,10 +136,14 @@ export class UpstreamClient {
     const timer = setTimeout(() => controller.abort(HEADERS_TIMEOUT), timeouts.headers);
     let lease: Lease | undefined;
     let response: Response;
+    const { metrics } = this.#options;
+    const endpoint = endpointOf(request.method, request.path);
+    let sentAt: number | undefined;
     try {
       // Inside the headers timeout: a message waiting for its token's slot counts as waiting.
       const leasing = this.#leaseFor(caller, request, controller.signal);
       if (leasing !== undefined) lease = await leasing;
+      sentAt = performance.now();
       const onHeaders = (): void => clearTimeout(timer);
       response = await this.#fetch(
         caller,
@@ -148,10 +154,14 @@ export class UpstreamClient {
     } catch (error) {
       lease?.release();
       signal.removeEventListener('abort', onAbort);
-      throw this.#fetchError(error, controller.signal, signal);
+      const failure = this.#fetchError(error, controller.signal, signal);
+      // A call refused before it was sent (a full queue of its token) is no upstream call.
+      if (sentAt !== undefined) metrics.upstreamCall(endpoint, failureStatus(failure, signal));
+      throw failure;
     } finally {
       clearTimeout(timer);
     }
+    metrics.upstreamCall(endpoint, String(response.status), (performance.now() - sentAt) / 1000);
     const type = response.headers.get('content-type') ?? '';
     if (!response.ok || type.includes('text/html')) {
       // An error body that stalls (a streamed 5xx, an injected fetch) is read no longer than
@@ -269,6 +279,7 @@ export class UpstreamClient {
     request: UpstreamRequest,
     signal: AbortSignal,
   ): Promise<unknown> {
+    const startedAt = performance.now();
     const response = await this.call(caller, request, signal);
     const { limits, timeouts } = this.#options;
     let text: string;
@@ -278,6 +289,7 @@ export class UpstreamClient {
       if (signal.aborted || isRestError(error)) throw error;
       throw new RestError('upstream_error', 'The upstream connection broke while it answered.');
     }
+    this.#options.metrics.upstreamDuration(endpointOf(request.method, request.path), startedAt);
     try {
       return JSON.parse(text) as unknown;
     } catch {

@@ -6,6 +6,7 @@
  * and a refused proof) and names the cause it can know when it gives up.
  */
 import { createHash, createHmac } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import {
   buildProofConfig,
   buildRequirementsToken,
@@ -14,6 +15,7 @@ import {
 import type { BackendMessageRequest, ChatRequirements } from '../backend/types.js';
 import { RestError, isRestError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { MetricsRecorder } from '../metrics/recorder.js';
 import type { ResolvedOptions, WebChallenge } from '../options.js';
 import { ProofLimiter, solveProof, type ProofSolution } from './proof-of-work-solver.js';
 import { legacySender, type MessageSender, type SendContext } from './upstream-client.js';
@@ -110,7 +112,7 @@ interface SendHistory {
 }
 
 /** The options the web sender reads. */
-export type WebSenderOptions = Pick<ResolvedOptions, 'web' | 'logger'>;
+export type WebSenderOptions = Pick<ResolvedOptions, 'web' | 'logger' | 'metrics'>;
 
 /** What one handler's web sender works with. */
 interface WebSendDeps {
@@ -118,13 +120,14 @@ interface WebSendDeps {
   logger: Logger;
   /** One limiter per handler: its solves share the event loop, and so the cap. */
   limiter: ProofLimiter;
+  metrics: MetricsRecorder;
 }
 
 /** The `web` dialect's {@link MessageSender}. */
 export function webSender(options: WebSenderOptions): MessageSender {
   const { web, logger } = options;
   const limiter = new ProofLimiter(web.maxConcurrentProofs, web.maxQueuedProofs);
-  const deps: WebSendDeps = { web, logger, limiter };
+  const deps: WebSendDeps = { web, logger, limiter, metrics: options.metrics };
   return {
     headers: (token) => webHeaders(token, web.accountId),
     // chatgpt.com starts a conversation under this fixed parent; the client makes no root id.
@@ -241,14 +244,23 @@ async function proveWork(
   if (typeof pow.seed !== 'string' || typeof pow.difficulty !== 'string') {
     throw new RestError('upstream_error', 'The proof-of-work requirement had no seed.');
   }
-  return await solveProof(pow.seed, pow.difficulty, {
-    minDifficulty: deps.web.minDifficulty,
-    maxIterations: deps.web.maxProofIterations,
-    maxMs: deps.web.maxProofMs,
-    limiter: deps.limiter,
-    config,
-    signal,
-  });
+  const startedAt = performance.now();
+  try {
+    const solution = await solveProof(pow.seed, pow.difficulty, {
+      minDifficulty: deps.web.minDifficulty,
+      maxIterations: deps.web.maxProofIterations,
+      maxMs: deps.web.maxProofMs,
+      limiter: deps.limiter,
+      config,
+      signal,
+    });
+    deps.metrics.proofOfWork(solution.solved ? 'solved' : 'fallback', startedAt);
+    return solution;
+  } catch (error) {
+    // A client gone mid-solve is no failed proof.
+    if (!signal.aborted) deps.metrics.proofOfWork('failed', startedAt);
+    throw error;
+  }
 }
 
 /** Step 3: the Turnstile and Arkose answers, added to `headers`; returns the required ones left unanswered. */
