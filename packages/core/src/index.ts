@@ -3,6 +3,12 @@
  * conversations, and the Node bridge that mounts it on `node:http`.
  */
 export { createHandler, type ChatGptHandler, type RouteInfo } from './handler.js';
+export {
+  createHealthChecks,
+  type HealthAnswer,
+  type HealthChecks,
+  type HealthOptions,
+} from './health.js';
 export type { MetricsOptions, MetricsRegistry } from './metrics/recorder.js';
 export {
   createNodeFetch,

@@ -1,7 +1,14 @@
-/** `/healthz` and `/readyz`: alive, and ready to serve (upstream reachable, a token usable). */
+/**
+ * `/healthz` and `/readyz` on the sidecar: the core's health checks (`createHealthChecks`, the
+ * same logic a host app mounting the routes serves), written to Node's response.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
-import { apiKeyOf, isApiKey, type SharedStore, type TokenPool } from '@chatgpt-rest/core';
+import {
+  createHealthChecks,
+  type HealthAnswer,
+  type SharedStore,
+  type TokenPool,
+} from '@chatgpt-rest/core';
 import { webHeaders } from './pass-through-rules.js';
 
 /** Options of {@link createReadiness}. */
@@ -25,12 +32,6 @@ export interface ReadinessOptions {
   cacheMs: number;
 }
 
-/** What `/readyz` learnt from the upstream. */
-interface UpstreamCheck {
-  reachable: boolean;
-  status?: number;
-}
-
 /** Answers of the health endpoints. */
 export interface Readiness {
   /** `/healthz`: the process is up. */
@@ -39,7 +40,7 @@ export interface Readiness {
   ready(req: IncomingMessage, res: ServerResponse): void;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, { status, body }: HealthAnswer): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
@@ -49,54 +50,21 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 /** Creates the health endpoints' answers. */
 export function createReadiness(options: ReadinessOptions): Readiness {
-  const { pool, store } = options;
-  let lastCheck: { at: number; result: Promise<UpstreamCheck> } | undefined;
-
-  async function checkUpstream(): Promise<UpstreamCheck> {
-    try {
-      // Any HTTP answer proves the upstream is reachable; no token is sent for it.
-      const response = await options.fetch(`${options.upstream}/`, {
-        method: 'GET',
-        headers: { accept: 'application/json' },
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-      await response.body?.cancel().catch(() => undefined);
-      return { reachable: true, status: response.status };
-    } catch {
-      return { reachable: false };
-    }
-  }
-
-  /** The upstream check, shared by every call within `cacheMs` (a running one included). */
-  function upstreamCheck(): Promise<UpstreamCheck> {
-    const now = performance.now();
-    if (lastCheck === undefined || now - lastCheck.at >= options.cacheMs) {
-      lastCheck = { at: now, result: checkUpstream() };
-    }
-    return lastCheck.result;
-  }
-
-  /** Ready or not for anyone; labels, states and load only for a caller with an API key. */
-  async function readiness(
-    details: boolean,
-  ): Promise<{ ready: boolean; body: Record<string, unknown> }> {
-    const check = await upstreamCheck();
-    const health = store.health();
-    const ready = check.reachable && (pool === undefined || (pool.usable && health.ok));
-    const status = ready ? 'ready' : 'not_ready';
-    if (!details) return { ready, body: { status } };
-    const auth =
-      pool === undefined ? { auth: 'passthrough' } : { auth: 'server', tokens: pool.status() };
-    return { ready, body: { status, upstream: check, ...auth, store: health } };
-  }
-
+  const checks = createHealthChecks({
+    upstream: options.upstream,
+    fetch: options.fetch,
+    ...(options.pool === undefined ? {} : { pool: options.pool }),
+    store: options.store,
+    apiKeys: options.apiKeys,
+    timeoutMs: options.timeoutMs,
+    cacheMs: options.cacheMs,
+  });
   return {
     health(res) {
-      sendJson(res, 200, { status: 'ok' });
+      send(res, checks.live());
     },
     ready(req, res) {
-      const details = isApiKey(apiKeyOf(webHeaders(req)), options.apiKeys);
-      void readiness(details).then(({ ready, body }) => sendJson(res, ready ? 200 : 503, body));
+      void checks.ready(webHeaders(req)).then((answer) => send(res, answer));
     },
   };
 }
