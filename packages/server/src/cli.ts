@@ -3,13 +3,21 @@
  * `chatgpt-rest`: the sidecar on the command line. Reads flags > environment > JSON config file,
  * refuses a bad configuration with exit code 2, prints the address, stops on SIGTERM/SIGINT.
  */
+import { readFileSync } from 'node:fs';
 import { runIfMain } from '@chatgpt-rest/core/launch';
 import type { BackendEmulator } from '@chatgpt-rest/emulator';
-import { ConfigError, errorCode, helpText, loadConfig, type SidecarConfig } from './config.js';
+import {
+  ConfigError,
+  errorCode,
+  helpText,
+  loadConfig,
+  versionAsked,
+  type SidecarConfig,
+} from './config.js';
 import { demoCommands, demoPages } from './demo.js';
 import type { Logger, SharedStore } from '@chatgpt-rest/core';
 import { createJsonLogger } from './logger.js';
-import { createServer } from './server.js';
+import { createServer, type SidecarOptions } from './server.js';
 
 /** Where the CLI writes: human lines, errors, and the JSON log lines. */
 export interface CliIo {
@@ -60,32 +68,21 @@ async function redisStore(
   return { store: createRedisStore({ url, logger }), shown: redactRedisUrl(url) };
 }
 
-/** Runs the CLI; resolves with the exit code once the server has stopped (or refused to start). */
-export async function main(
-  argv: string[],
-  env: Record<string, string | undefined> = process.env,
-  io: CliIo = defaultIo,
-  stop: Promise<unknown> = stopSignal(),
-): Promise<number> {
-  let config: SidecarConfig;
-  try {
-    const loaded = loadConfig(argv, env);
-    if (loaded.help) {
-      io.out(helpText());
-      return 0;
-    }
-    config = loaded.config;
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    io.err(`chatgpt-rest: ${error.message}\nRun chatgpt-rest --help for every option.`);
-    return 2;
-  }
-  const logger = createJsonLogger({ level: config.logLevel, write: io.log });
-  const emulator = await startEmulator(config);
-  const upstream = emulator?.url ?? config.upstream;
-  const shared = await redisStore(config.redisUrl, logger);
-  const sidecar = createServer({
-    ...(shared === undefined ? {} : { store: shared.store }),
+/** The version of this package, from its package.json (beside `src/` and `dist/` alike). */
+export function packageVersion(): string {
+  const file = new URL('../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+/** The sidecar's options from the CLI's configuration. */
+function sidecarOptions(
+  config: SidecarConfig,
+  upstream: string,
+  store: SharedStore | undefined,
+  logger: Logger,
+): SidecarOptions {
+  return {
+    ...(store === undefined ? {} : { store }),
     upstream,
     dialect: config.dialect,
     tokens: config.tokens,
@@ -104,12 +101,50 @@ export async function main(
     logger,
     port: config.port,
     host: config.host,
-  });
+    ...(config.metricsPort === undefined
+      ? {}
+      : { metrics: { port: config.metricsPort, host: config.metricsHost } }),
+  };
+}
+
+/** Runs the CLI; resolves with the exit code once the server has stopped (or refused to start). */
+export async function main(
+  argv: string[],
+  env: Record<string, string | undefined> = process.env,
+  io: CliIo = defaultIo,
+  stop: Promise<unknown> = stopSignal(),
+): Promise<number> {
+  let config: SidecarConfig;
+  try {
+    if (versionAsked(argv)) {
+      io.out(packageVersion());
+      return 0;
+    }
+    const loaded = loadConfig(argv, env);
+    if (loaded.help) {
+      io.out(helpText());
+      return 0;
+    }
+    config = loaded.config;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    io.err(`chatgpt-rest: ${error.message}\nRun chatgpt-rest --help for every option.`);
+    return 2;
+  }
+  const logger = createJsonLogger({ level: config.logLevel, write: io.log });
+  const emulator = await startEmulator(config);
+  const upstream = emulator?.url ?? config.upstream;
+  const shared = await redisStore(config.redisUrl, logger);
+  const sidecar = createServer(sidecarOptions(config, upstream, shared?.store, logger));
   let url: string;
   try {
     url = await sidecar.listen();
   } catch (error) {
-    io.err(`chatgpt-rest: cannot listen on ${config.host}:${config.port} (${errorCode(error)})`);
+    const metrics =
+      config.metricsPort === undefined ? '' : ` or ${config.metricsHost}:${config.metricsPort}`;
+    io.err(
+      `chatgpt-rest: cannot listen on ${config.host}:${config.port}${metrics} (${errorCode(error)})`,
+    );
     await shared?.store.close();
     await emulator?.close();
     return 1;
@@ -123,6 +158,7 @@ export async function main(
     `  upstream ${emulator === undefined ? printable(upstream) : `${upstream} (built-in emulator)`}; auth ${mode}`,
   );
   if (shared !== undefined) io.out(`  shared state on Redis ${shared.shown}`);
+  if (sidecar.metrics?.url !== undefined) io.out(`  metrics at ${sidecar.metrics.url}/metrics`);
   const pages = demoPages(url, config.docs, config.staticDir !== undefined);
   if (pages !== '') io.out(`\n${pages}`);
   if (config.demo) io.out(`\n${demoCommands(url, config.tokens.length > 0)}`);

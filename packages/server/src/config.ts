@@ -16,6 +16,8 @@ import {
   EMULATOR,
   HOST,
   LOG_LEVEL,
+  METRICS_HOST,
+  METRICS_PORT,
   OPTIONS,
   PASS_THROUGH_ALLOW,
   PORT,
@@ -26,6 +28,7 @@ import {
   TOKENS_FILE,
   UPSTREAM,
   valueOf,
+  where,
   type DialectSetting,
   type OptionSpec,
 } from './option-table.js';
@@ -70,6 +73,10 @@ export interface SidecarConfig {
   passThroughAllow: string[];
   /** Origins allowed to call the REST API from a browser (`*` for any); empty: no CORS. */
   corsOrigins: string[];
+  /** Port of `GET /metrics`; undefined: no metrics. */
+  metricsPort: number | undefined;
+  /** Interface the metrics port binds. */
+  metricsHost: string;
 }
 
 /** Flags that would put a secret on the command line, where every user of the machine sees it. */
@@ -152,7 +159,7 @@ function flagSettings(argv: string[]): Raw {
         OPTIONS.map((o) => [
           o.flag,
           o.kind === 'boolean'
-            ? { type: 'boolean' as const, ...(o.flag === 'help' ? { short: 'h' } : {}) }
+            ? { type: 'boolean' as const, ...(o.short === undefined ? {} : { short: o.short }) }
             : { type: 'string' as const },
         ]),
       ),
@@ -246,6 +253,21 @@ function checkAuth(tokens: HeldToken[], apiKeys: string[], allowOpen: boolean): 
   }
 }
 
+/** True when `--version` / `-v` is asked for; the flags are checked as {@link loadConfig} does. */
+export function versionAsked(argv: string[]): boolean {
+  return flagSettings(argv).version === true;
+}
+
+/** The metrics port, refused when it is the API's own (one port, one job). */
+function metricsPort(raw: Raw, port: number): number | undefined {
+  if (raw.metricsPort === undefined) return undefined;
+  const value = valueOf(METRICS_PORT, raw.metricsPort);
+  if (value !== 0 && value === port) {
+    throw new ConfigError(`${where(METRICS_PORT)} must differ from the API port ${port}`);
+  }
+  return value;
+}
+
 /**
  * Resolves the configuration from flags, then environment variables, then the JSON config file
  * (`--config` / `CHATGPT_REST_CONFIG`); throws a {@link ConfigError} with a clear message on a bad
@@ -298,6 +320,8 @@ export function loadConfig(
       redisUrl: raw.redisUrl === undefined ? undefined : read(REDIS_URL),
       passThroughAllow,
       corsOrigins: read(CORS_ORIGINS),
+      metricsPort: metricsPort(raw, port),
+      metricsHost: read(METRICS_HOST),
     },
   };
 }

@@ -39,6 +39,8 @@ export interface OptionSpec<T = unknown> {
   parse: (value: unknown, where: string) => T;
   /** A secrets file (tokens, API keys): the variable that may hold its entries inline instead. */
   inline?: string;
+  /** A one-letter alias of the flag (`-h`). */
+  short?: string;
 }
 
 /** Where a setting comes from, for messages: `--port / CHATGPT_REST_PORT`. */
@@ -252,14 +254,46 @@ export const CORS_ORIGINS = option({
   inFile: true,
   parse: origins,
 });
+export const METRICS_PORT = option({
+  key: 'metricsPort',
+  flag: 'metrics-port',
+  env: 'CHATGPT_REST_METRICS_PORT',
+  kind: 'integer',
+  shown: 'none (no metrics)',
+  meaning:
+    'serve Prometheus metrics at GET /metrics on this port of their own, not on the API port (0 picks a free one)',
+  inFile: true,
+  parse: integer(0, 65535),
+});
+export const METRICS_HOST = option({
+  key: 'metricsHost',
+  flag: 'metrics-host',
+  env: 'CHATGPT_REST_METRICS_HOST',
+  kind: 'string',
+  default: '127.0.0.1',
+  meaning: 'interface the metrics port binds (the address your Prometheus scrapes)',
+  inFile: true,
+  parse: text,
+});
+export const VERSION = option({
+  key: 'version',
+  flag: 'version',
+  env: undefined,
+  kind: 'boolean',
+  meaning: 'print the version and exit (-v)',
+  inFile: false,
+  parse: boolean,
+  short: 'v',
+});
 export const HELP = option({
   key: 'help',
   flag: 'help',
   env: undefined,
   kind: 'boolean',
-  meaning: 'show this help',
+  meaning: 'show this help (-h)',
   inFile: false,
   parse: boolean,
+  short: 'h',
 });
 
 /** Every setting of the sidecar, in `--help` order: the one table behind flags, env, file and docs. */
@@ -283,6 +317,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   REDIS_URL,
   PASS_THROUGH_ALLOW,
   CORS_ORIGINS,
+  METRICS_PORT,
+  METRICS_HOST,
+  VERSION,
   HELP,
 ];
 

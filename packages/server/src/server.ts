@@ -35,6 +35,7 @@ import {
   type WebHandler,
 } from '@chatgpt-rest/core';
 import { createJsonLogger } from './logger.js';
+import { createMetricsEndpoint, type MetricsEndpoint } from './metrics-endpoint.js';
 import {
   DEFAULT_PASS_THROUGH_ALLOW,
   PASS_THROUGH_PREFIX,
@@ -43,7 +44,7 @@ import {
   type PassThrough,
   type RequestNote,
 } from './pass-through.js';
-import { createReadiness, type Readiness } from './readiness.js';
+import { createReadiness, type Readiness, type ReadinessOptions } from './readiness.js';
 import { checkRequestTarget } from './request-target.js';
 import type { Sidecar, SidecarOptions } from './sidecar-options.js';
 import { ActiveResponses, SHUTDOWN_MESSAGE, interruptible, shutdown } from './shutdown.js';
@@ -253,6 +254,34 @@ function requestListener(parts: Parts): RequestListener {
   };
 }
 
+/** The node:http server, with the slow-client limits and the answer to unparsable requests. */
+function httpServer(options: SidecarOptions, listener: RequestListener): Server {
+  const server = createHttpServer(
+    {
+      headersTimeout: options.headersTimeoutMs ?? 20_000,
+      requestTimeout: options.requestTimeoutMs ?? 60_000,
+      // How often Node looks for requests past those limits (its default is 30 s).
+      connectionsCheckingInterval: 1000,
+    },
+    listener,
+  );
+  server.on('clientError', answerClientError);
+  return server;
+}
+
+/** `/healthz` and `/readyz` of the sidecar's upstream, pool and store. */
+function sidecarReadiness(
+  options: SidecarOptions,
+  parts: Pick<ReadinessOptions, 'upstream' | 'fetch' | 'pool' | 'store'>,
+): Readiness {
+  return createReadiness({
+    ...parts,
+    apiKeys: parts.pool === undefined ? [] : (options.apiKeys ?? []),
+    timeoutMs: options.readyTimeoutMs ?? 2000,
+    cacheMs: options.readyCacheMs ?? 5000,
+  });
+}
+
 /** Creates the sidecar (not yet listening): see {@link SidecarOptions}. */
 export function createServer(options: SidecarOptions): Sidecar {
   const logger = options.logger ?? createJsonLogger();
@@ -261,8 +290,11 @@ export function createServer(options: SidecarOptions): Sidecar {
   const store = options.store ?? new MemoryStore();
   const { auth, pool } = sidecarAuth(options, logger, store);
   const notes = new AsyncLocalStorage<RequestNote>();
+  const metrics =
+    options.metrics === undefined ? undefined : createMetricsEndpoint(options.metrics);
   const handler = createHandler({
     ...options.core,
+    ...(metrics === undefined ? {} : { metrics: { registry: metrics.registry } }),
     upstream,
     dialect: resolveDialect(options.dialect ?? 'auto', upstream),
     auth,
@@ -285,15 +317,7 @@ export function createServer(options: SidecarOptions): Sidecar {
           heldTokens: (options.tokens ?? []).map((held) => held.token),
           errorBodyLimit: options.passThroughErrorBodyLimit,
         });
-  const readiness = createReadiness({
-    upstream,
-    fetch: baseFetch,
-    pool,
-    store,
-    apiKeys: pool === undefined ? [] : (options.apiKeys ?? []),
-    timeoutMs: options.readyTimeoutMs ?? 2000,
-    cacheMs: options.readyCacheMs ?? 5000,
-  });
+  const readiness = sidecarReadiness(options, { upstream, fetch: baseFetch, pool, store });
   const restStreams = new Set<() => void>();
   const active = new ActiveResponses();
   let closing = false;
@@ -309,34 +333,40 @@ export function createServer(options: SidecarOptions): Sidecar {
     closing: () => closing,
     principal: pool === undefined ? 'passthrough' : '-',
   });
-  const server = createHttpServer(
-    {
-      headersTimeout: options.headersTimeoutMs ?? 20_000,
-      requestTimeout: options.requestTimeoutMs ?? 60_000,
-      // How often Node looks for requests past those limits (its default is 30 s).
-      connectionsCheckingInterval: 1000,
-    },
-    listener,
-  );
-  server.on('clientError', answerClientError);
+  const server = httpServer(options, listener);
   let closed: Promise<void> | undefined;
   return {
     server,
     pool,
     passThrough,
-    listen: () => listen(server, options),
+    metrics,
+    listen: () => listen(server, options, metrics),
     close(deadlineMs = 10_000) {
       closing = true;
-      closed ??= shutdown({ server, active, restStreams, passThrough, logger }, deadlineMs);
+      const stopped = shutdown({ server, active, restStreams, passThrough, logger }, deadlineMs);
+      closed ??= stopped.then(() => metrics?.close());
       return closed;
     },
   };
 }
 
-/** Starts listening; resolves with the base URL. */
-async function listen(server: Server, options: SidecarOptions): Promise<string> {
-  server.listen(options.port ?? 8000, options.host ?? '127.0.0.1');
-  await once(server, 'listening');
+/**
+ * Starts listening, the metrics port first (a refused API port then leaves nothing bound
+ * behind); resolves with the base URL.
+ */
+async function listen(
+  server: Server,
+  options: SidecarOptions,
+  metrics: MetricsEndpoint | undefined,
+): Promise<string> {
+  await metrics?.listen();
+  try {
+    server.listen(options.port ?? 8000, options.host ?? '127.0.0.1');
+    await once(server, 'listening');
+  } catch (error) {
+    await metrics?.close();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const host = address.address.includes(':') ? `[${address.address}]` : address.address;
   return `http://${host}:${address.port}`;

@@ -8,6 +8,7 @@ import type {
   TokenPool,
 } from '@chatgpt-rest/core';
 import type { DialectSetting } from './config.js';
+import type { MetricsEndpoint, MetricsEndpointOptions } from './metrics-endpoint.js';
 import type { PassThrough } from './pass-through.js';
 
 /** Options of {@link createServer}. Only `upstream` is required. */
@@ -70,8 +71,17 @@ export interface SidecarOptions {
    * `npm run demo` serves the web chat (`examples/web-chat`) this way.
    */
   staticDir?: string;
+  /**
+   * Prometheus metrics at `GET /metrics` on a port of their own (never the API's port):
+   * the core's metrics and the process's, in a registry of the sidecar's own.
+   * @default none (no metrics, no second port)
+   */
+  metrics?: MetricsEndpointOptions;
   /** Further core options (timeouts, cache, limits…). */
-  core?: Omit<ChatGptRestOptions, 'upstream' | 'dialect' | 'auth' | 'logger' | 'fetch' | 'store'>;
+  core?: Omit<
+    ChatGptRestOptions,
+    'upstream' | 'dialect' | 'auth' | 'logger' | 'fetch' | 'store' | 'metrics'
+  >;
   /** Where {@link Sidecar.listen} binds. @default 8000 and '127.0.0.1' */
   port?: number;
   host?: string;
@@ -85,6 +95,8 @@ export interface Sidecar {
   readonly pool: TokenPool | undefined;
   /** The `/backend-api` pass-through (undefined when it is off). */
   readonly passThrough: PassThrough | undefined;
+  /** The metrics endpoint and its registry (undefined without the `metrics` option). */
+  readonly metrics: MetricsEndpoint | undefined;
   /** Starts listening; resolves with the base URL, e.g. `http://127.0.0.1:8000`. */
   listen(): Promise<string>;
   /**
