@@ -13,9 +13,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
-import { spawnChild, type Child } from './lib/ipc.js';
+import { spawnChild, type Child, type Stalls } from './lib/ipc.js';
 import { round } from './lib/stats.js';
-import { foldHttp, foldStreams } from './lib/windows.js';
+import { foldHttp, foldStreams, type HttpWindow } from './lib/windows.js';
 import type {
   HttpJob,
   HttpResult,
@@ -296,17 +296,28 @@ async function main(): Promise<void> {
       server: Child | undefined,
     ): Promise<HttpCase[]> => {
       for (const requests of sets) await load.call<HttpResult>('http', { ...job, requests });
-      const runs = sets.map((): { result: HttpResult; server?: ServerStats }[] => []);
+      const runs = sets.map((): HttpWindow[] => []);
+      const stalls = async () => {
+        const [upstream, client] = await Promise.all(
+          [emulator, load].map((child) => child.call<Stalls>('stalls')),
+        );
+        return { upstreamMs: upstream?.maxMs ?? 0, clientMs: client?.maxMs ?? 0 };
+      };
       for (let window = 0; window < profile.windows; window++) {
         for (const [i, requests] of sets.entries()) {
           await server?.call('begin');
+          await stalls();
           const result = await load.call<HttpResult>('http', {
             ...job,
             requests,
             durationMs: profile.durationMs,
           });
           const stats = await server?.call<ServerStats>('end');
-          runs[i]?.push({ result, ...(stats === undefined ? {} : { server: stats }) });
+          runs[i]?.push({
+            result,
+            stalls: await stalls(),
+            ...(stats === undefined ? {} : { server: stats }),
+          });
         }
       }
       return runs.map(foldHttp);

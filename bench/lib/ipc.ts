@@ -3,6 +3,7 @@
  * `child.call(type, payload)`, the child answers with `serve(handlers)`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 interface CallMessage {
@@ -94,8 +95,28 @@ export async function spawnChild(file: string, args: string[] = []): Promise<Chi
   };
 }
 
-/** Child side: answers the parent's calls with these handlers (`ping` is built in). */
+/** The longest event-loop stall of a bench process over a window, in ms. */
+export interface Stalls {
+  p99Ms: number;
+  maxMs: number;
+}
+
+/**
+ * Child side: answers the parent's calls with these handlers. Built in: `ping`, and `stalls`,
+ * this process's event-loop delay since the last `stalls` call (a stalled emulator or load
+ * generator delays requests that the server under test answered in time).
+ */
 export function serve(handlers: Record<string, (payload: never) => unknown>): void {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  handlers = {
+    stalls: (): Stalls => {
+      const figures = { p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6 };
+      delay.reset();
+      return figures;
+    },
+    ...handlers,
+  };
   process.on('message', (message: unknown) => {
     if (!isCall(message)) return;
     const reply = (body: Omit<ReplyMessage, 'id'>): void => {

@@ -20,6 +20,9 @@ export interface WindowFigures {
   p99: number;
   /** Server CPU per request answered (per stream completed), in µs; absent without a server. */
   cpuUs?: number;
+  /** The longest event-loop stall of the emulator and of the load generator in the window, ms. */
+  upstreamStallMs?: number;
+  clientStallMs?: number;
 }
 
 export function spreadOf(values: readonly number[]): Spread {
@@ -50,18 +53,29 @@ function cpuSpread(windows: readonly WindowFigures[]): Spread | undefined {
   return cpu.length === 0 ? undefined : spreadOf(cpu);
 }
 
+/** One measured window of a request/response case. */
+export interface HttpWindow {
+  result: HttpResult;
+  server?: ServerStats;
+  /** Event-loop stalls of the emulator and the load generator over the window, ms. */
+  stalls?: { upstreamMs: number; clientMs: number };
+}
+
 /** Windows of a request/response case as one result. */
 export function foldHttp(
-  runs: readonly { result: HttpResult; server?: ServerStats }[],
+  runs: readonly HttpWindow[],
 ): HttpResult & { server?: ServerStats; windows: WindowFigures[]; cpuUs?: Spread } {
   const results = runs.map((r) => r.result);
-  const windows = runs.map(({ result, server }) => {
+  const windows = runs.map(({ result, server, stalls }) => {
     const cpuUs = cpuPer(server, result.requests + result.errors);
     return {
       rps: result.rps,
       p50: result.p50,
       p99: result.p99,
       ...(cpuUs === undefined ? {} : { cpuUs }),
+      ...(stalls === undefined
+        ? {}
+        : { upstreamStallMs: stalls.upstreamMs, clientStallMs: stalls.clientMs }),
     };
   });
   const requests = results.reduce((sum, r) => sum + r.requests, 0);
