@@ -139,6 +139,36 @@ function ratioSection(bench: BenchResults): string {
   ].join('\n');
 }
 
+/** What recording Prometheus metrics costs: the bridge with and without the `metrics` option. */
+function metricsSection(bench: BenchResults): string {
+  const off = bench.targets.find((t) => t.kind === 'node' && t.available);
+  const on = bench.targets.find((t) => t.kind === 'node-metrics' && t.available);
+  if (off === undefined || on === undefined) return '';
+  const rows = RATIO_COLUMNS.filter((c) => c.floor === 'passthrough').map((column) => {
+    const units = (t: TargetResult): number => {
+      if (column.key === 'stream') return t.stream?.completed ?? 0;
+      const row = t.cases[column.key];
+      return row === undefined ? 0 : row.requests + row.errors;
+    };
+    const pick = (t: TargetResult) =>
+      cpuOf(column.key === 'stream' ? t.stream : t.cases[column.key], units(t));
+    const a = pick(off);
+    const b = pick(on);
+    if (a === undefined || b === undefined) return [column.title, '—', '—', '—'];
+    return [
+      column.title,
+      `${fmt(a.median, 0)} µs`,
+      `${fmt(b.median, 0)} µs`,
+      `${signed(((b.median - a.median) / a.median) * 100)} %`,
+    ];
+  });
+  return [
+    '## The cost of metrics\n',
+    'The Node bridge without and with the `metrics` option (every metric of docs/operations.md recorded into a prom-client registry), server CPU per request (per reply for the stream), medians of the measured windows; the difference is within the run-to-run spread when it is smaller than the spread in the table above.\n',
+    table(['case', 'metrics off', 'metrics on', 'difference'], rows),
+  ].join('\n');
+}
+
 export function renderMarkdown(bench: BenchResults): string {
   const { meta } = bench;
   const out: string[] = [];
@@ -168,6 +198,7 @@ export function renderMarkdown(bench: BenchResults): string {
     ),
   );
   out.push(ratioSection(bench));
+  out.push(metricsSection(bench));
   out.push('## Targets\n');
   out.push(
     table(

@@ -83,4 +83,11 @@ export interface BenchResults {
 }
 
 /** The mounts (not the baselines). */
-export const MOUNT_KINDS: readonly string[] = ['node', 'express', 'fastify', 'koa', 'sidecar'];
+export const MOUNT_KINDS: readonly string[] = [
+  'node',
+  'node-metrics',
+  'express',
+  'fastify',
+  'koa',
+  'sidecar',
+];

@@ -78,6 +78,7 @@ const TARGETS: { name: string; kind: TargetKind | 'direct' }[] = [
   { name: 'direct (emulator)', kind: 'direct' },
   { name: 'http-proxy-3 pass-through', kind: 'passthrough' },
   { name: 'Node bridge', kind: 'node' },
+  { name: 'Node bridge, metrics on', kind: 'node-metrics' },
   { name: 'Express 5', kind: 'express' },
   { name: 'Fastify 5', kind: 'fastify' },
   { name: 'Koa 3', kind: 'koa' },

@@ -16,6 +16,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
 import { createProxyServer } from 'http-proxy-3';
+import { Registry } from 'prom-client';
 import { serve } from './lib/ipc.js';
 import type { ServerConfig, ServerStats } from './lib/types.js';
 
@@ -60,6 +61,11 @@ async function start(config: ServerConfig): Promise<Running> {
     }
     case 'node':
       return listen(createServer(createNodeListener(createHandler(options))));
+    case 'node-metrics': {
+      // The same bridge recording every metric into a registry, as a host exposing /metrics would.
+      const handler = createHandler({ ...options, metrics: { registry: new Registry() } });
+      return listen(createServer(createNodeListener(handler)));
+    }
     case 'express': {
       const app = express();
       app.use(expressRoutes(options));

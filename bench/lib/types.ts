@@ -74,7 +74,8 @@ export interface ServerStats {
 }
 
 /** What the server child is asked to run. */
-export type TargetKind = 'passthrough' | 'node' | 'express' | 'fastify' | 'koa' | 'sidecar';
+export type TargetKind =
+  'passthrough' | 'node' | 'node-metrics' | 'express' | 'fastify' | 'koa' | 'sidecar';
 
 export interface ServerConfig {
   kind: TargetKind;
