@@ -1,6 +1,8 @@
 /** Renders `latest.json` into `docs/benchmarks.md` and the throughput chart SVG. */
 import { cpuOf, cpuRatio, measuredMounts, RATIO_COLUMNS } from './ratios.js';
+import type { Spread } from './lib/windows.js';
 import type { BenchResults, CaseName, HttpCase, StreamRow, TargetResult } from './results.js';
+import type { SharedState } from './shared-state.js';
 
 const fmt = (value: number, digits = 2): string => value.toFixed(digits);
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(0)} MB`;
@@ -169,6 +171,80 @@ function metricsSection(bench: BenchResults): string {
   ].join('\n');
 }
 
+function us(spread: Spread | undefined): string {
+  if (spread === undefined) return '—';
+  const range = spread.min === spread.max ? '' : ` (${fmt(spread.min, 0)}–${fmt(spread.max, 0)})`;
+  return `${fmt(spread.median, 0)} µs${range}`;
+}
+
+/** Extra CPU per unit of the Redis row over the in-memory one: the sidecar's plus Redis's. */
+function cost(state: SharedState, pick: 'list' | 'stream'): string {
+  const [memory, redis] = state.rows;
+  const base = memory?.[pick].cpuUs?.median;
+  const own = redis?.[pick].cpuUs?.median;
+  const server = redis?.redisCpuUs?.[pick].median;
+  if (base === undefined || own === undefined || server === undefined) return '—';
+  const extra = own + server - base;
+  const figure = `${extra >= 0 ? '+' : '−'}${fmt(Math.abs(extra), 0)} µs (${fmt(((own + server) / base) * 100 - 100, 0)} %)`;
+  // The sidecar's own CPU of the two stores: when their windows' ranges overlap, so does the cost.
+  const a = memory?.[pick].cpuUs;
+  const b = redis?.[pick].cpuUs;
+  const overlap = a !== undefined && b !== undefined && b.min <= a.max && a.min <= b.max;
+  return overlap ? `${figure}, within the windows' spread of the sidecar's CPU` : figure;
+}
+
+function renderSharedState(state: SharedState | undefined): string {
+  if (state === undefined) return '';
+  const out = ['## Shared state: the sidecar on Redis vs in memory\n'];
+  if (state.rows.length === 0) {
+    out.push(`Not measured: ${state.note ?? 'no rows'}.\n`);
+    return out.join('\n');
+  }
+  out.push(
+    `The sidecar with ${state.heldTokens} server-held tokens (clients send an API key), once on its default in-memory store and once on \`@chatgpt-rest/redis-store\` with a redis-server on 127.0.0.1, measured in the same run, windows alternating between the two. \`GET /conversations\` chooses a token from the store's view (one \`MGET\` on Redis); a streaming \`POST /conversations/new\` (paced upstream, as above) also takes the token's lease (a Lua script), renews and frees it, remembers the conversation's token and caches its tree. Sidecar CPU is the sidecar process's; Redis CPU is redis-server's (\`INFO cpu\`) over the same windows. "Cost of sharing" is the extra CPU of both processes per request over the in-memory store.\n`,
+  );
+  out.push(
+    table(
+      ['store', 'list req/s', 'p50 ms', 'p99 ms', 'sidecar CPU / req', 'Redis CPU / req', 'errors'],
+      state.rows.map((row) => [
+        row.name,
+        fmt(row.list.rps, 0),
+        fmt(row.list.p50),
+        fmt(row.list.p99),
+        us(row.list.cpuUs),
+        us(row.redisCpuUs?.list),
+        String(row.list.errors),
+      ]),
+    ),
+  );
+  out.push(
+    table(
+      [
+        'store',
+        'streams',
+        'first delta p50 ms',
+        'last byte p50 ms',
+        'p99 ms',
+        'sidecar CPU / reply',
+        'Redis CPU / reply',
+      ],
+      state.rows.map((row) => [
+        row.name,
+        `${row.stream.completed}/${row.stream.streams}`,
+        fmt(row.stream.firstDelta.p50),
+        fmt(row.stream.lastByte.p50),
+        fmt(row.stream.lastByte.p99),
+        us(row.stream.cpuUs),
+        us(row.redisCpuUs?.stream),
+      ]),
+    ),
+  );
+  out.push(
+    `Cost of sharing, CPU of the sidecar and Redis over the in-memory store: ${cost(state, 'list')} per \`GET /conversations\`, ${cost(state, 'stream')} per streamed new conversation.\n`,
+  );
+  return out.join('\n');
+}
+
 export function renderMarkdown(bench: BenchResults): string {
   const { meta } = bench;
   const out: string[] = [];
@@ -321,6 +397,9 @@ export function renderMarkdown(bench: BenchResults): string {
       `Failures: ${bench.mass.flatMap((r) => r.failures.map((f) => `${r.name} ${r.size}: ${f}`)).join('; ')}\n`,
     );
   }
+
+  const shared = renderSharedState(bench.sharedState);
+  if (shared !== '') out.push(shared);
 
   out.push("## Long replies: the stream reader's parse time\n");
   out.push(

@@ -2,6 +2,7 @@
 import type { ParseRow } from './parse-time.js';
 import type { HttpResult, ServerStats, StreamResult, TargetKind } from './lib/types.js';
 import type { Spread, WindowFigures } from './lib/windows.js';
+import type { SharedState } from './shared-state.js';
 
 /** A case measured over several windows: rates and percentiles are the median window's. */
 interface Windowed {
@@ -79,6 +80,8 @@ export interface BenchResults {
   targets: TargetResult[];
   mass: MassRow[];
   parse: ParseRow[];
+  /** The sidecar with held tokens on the in-memory store vs the Redis store (older results: none). */
+  sharedState?: SharedState;
   checks: Check[];
 }
 

@@ -30,6 +30,7 @@ import type {
 import { fetchStream, parseRow, timeParse, type ParseRow } from './parse-time.js';
 import { renderChart, renderMarkdown } from './render.js';
 import type { BenchResults, HttpCase, MassRow, StreamRow, TargetResult } from './results.js';
+import { sharedStateCases } from './shared-state.js';
 import { checkTargets } from './targets.js';
 
 const quick = process.argv.includes('--quick');
@@ -470,6 +471,20 @@ async function main(): Promise<void> {
       }
     }
 
+    const sharedState = await sharedStateCases({
+      load,
+      emulator,
+      upstream,
+      children,
+      connections: CONNECTIONS,
+      windows: profile.windows,
+      warmupMs: profile.warmupMs,
+      durationMs: profile.durationMs,
+      streamRounds: profile.streamRounds,
+      settings: { fast: FAST, paced: PACED },
+      log,
+    });
+
     log('long replies: parse time of the stream reader');
     let parseRows: ParseRow[] = [];
     // Two passes over the matrix; the first warms the reader up, the second is kept.
@@ -501,6 +516,7 @@ async function main(): Promise<void> {
       targets: results,
       mass: massRows,
       parse: parseRows,
+      sharedState,
       checks: [],
     };
     bench.checks = checkTargets(bench);

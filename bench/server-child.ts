@@ -86,6 +86,11 @@ async function start(config: ServerConfig): Promise<Running> {
     }
     case 'sidecar': {
       const { createServer: createSidecar } = await import('@chatgpt-rest/server');
+      const store =
+        config.redisUrl === undefined
+          ? undefined
+          : (await import('@chatgpt-rest/redis-store')).createRedisStore({ url: config.redisUrl });
+      await store?.ready();
       const sidecar = createSidecar({
         upstream: config.upstream,
         dialect: 'legacy',
@@ -93,6 +98,8 @@ async function start(config: ServerConfig): Promise<Running> {
         port: 0,
         host: '127.0.0.1',
         ...(config.cache ? {} : { core: { cache: false } }),
+        ...(config.held === undefined ? {} : config.held),
+        ...(store === undefined ? {} : { store }),
       });
       const url = await sidecar.listen();
       return { url: url.replace(/\/$/, ''), server: sidecar.server };

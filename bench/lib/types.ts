@@ -81,6 +81,10 @@ export interface ServerConfig {
   kind: TargetKind;
   upstream: string;
   cache: boolean;
+  /** Server-held tokens and API keys (the sidecar only); passthrough without. */
+  held?: { tokens: { label: string; token: string }[]; apiKeys: string[] };
+  /** Shared state on this Redis (the sidecar only); in memory without. */
+  redisUrl?: string;
 }
 
 /** A conversation a client may ask into: its id and the message to answer under. */
