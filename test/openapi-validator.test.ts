@@ -6,7 +6,10 @@ import { openapiDocument } from '../packages/core/src/http/openapi.js';
 // its silence on the suite's answers means nothing.
 const validator = createOpenApiValidator(openapiDocument('/chat'));
 const ID = '6f1c2a9e-3b4d-4c5e-8f70-1a2b3c4d5e6f';
-const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
+// Every answer of the API names its request id.
+const REQUEST_ID = { 'x-request-id': 'req-1' };
+const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8', ...REQUEST_ID };
+const SSE_TYPE = { 'content-type': 'text/event-stream; charset=utf-8', ...REQUEST_ID };
 const reply = {
   author: { role: 'assistant', name: null, metadata: {} },
   message: 'Hello!',
@@ -22,7 +25,7 @@ const reply = {
 function answer(status: number, body: unknown, headers: Record<string, string> = JSON_TYPE) {
   return {
     status,
-    headers: new Headers(headers),
+    headers: new Headers({ ...REQUEST_ID, ...headers }),
     text: body === undefined ? '' : JSON.stringify(body),
   };
 }
@@ -68,6 +71,22 @@ t.test('a missing field, a wrong type or an unknown error code is refused', (t) 
   t.end();
 });
 
+t.test('an answer without its request id, or with one too long, is refused', (t) => {
+  const unnamed = answer(204, undefined, {});
+  unnamed.headers.delete('x-request-id');
+  t.match(check('DELETE', `/chat/conversations/${ID}`, unnamed), [/header X-Request-Id missing/]);
+  const long = answer(
+    401,
+    { error: 'x', code: 'missing_token' },
+    { ...JSON_TYPE, 'x-request-id': 'x'.repeat(129) },
+  );
+  long.headers.set('www-authenticate', 'Bearer');
+  t.match(check('GET', '/chat/conversations', long), [
+    /header X-Request-Id data must NOT have more than 128/,
+  ]);
+  t.end();
+});
+
 t.test('a body in another media type, or where none is documented, is refused', (t) => {
   const html = { status: 502, headers: new Headers({ 'content-type': 'text/html' }), text: '<p>' };
   t.match(check('GET', '/chat/conversations', html), [/content type "text\/html" not documented/]);
@@ -87,10 +106,7 @@ t.test('wrong event data in a stream is refused as the client reads it', async (
     'event: shout\ndata: {}\n\n',
     'event: done\ndata: {}\n\n',
   ].join('');
-  const streamed = new Response(text, {
-    status: 200,
-    headers: { 'content-type': 'text/event-stream; charset=utf-8' },
-  });
+  const streamed = new Response(text, { status: 200, headers: SSE_TYPE });
   const watched = validator.watch('POST', '/chat/conversations/new', streamed, (problem) =>
     problems.push(problem),
   );
@@ -121,7 +137,7 @@ t.test('an OpenAI stream is checked chunk by chunk', async (t) => {
   const watched = validator.watch(
     'POST',
     '/chat/v1/chat/completions',
-    new Response(text, { status: 200, headers: { 'content-type': 'text/event-stream' } }),
+    new Response(text, { status: 200, headers: SSE_TYPE }),
     (problem) => problems.push(problem),
   );
   await watched.text();

@@ -175,13 +175,13 @@ export const koaTwo = koaMount('koa 2', Koa2);
 export const sidecar: Mount = {
   name: 'sidecar',
   start: ({ options, prefix }) => {
-    // The suite sets only these options; logger and fetch are the sidecar's own.
+    // The suite sets only these options (and a logger, to read lines); fetch is the sidecar's own.
     const { upstream = '', dialect = 'auto', timeouts, limits, encoding, auth, cors } = options;
     const server = createSidecar({
       upstream,
       dialect,
       ...(auth?.mode === 'server' ? { tokens: auth.tokens, apiKeys: auth.apiKeys } : {}),
-      logger: silentLogger,
+      logger: options.logger ?? silentLogger,
       core: {
         prefix,
         ...(timeouts === undefined ? {} : { timeouts }),

@@ -6,9 +6,11 @@ import { createAuthenticator, tokenPoolOf, type Credentials } from './auth/authe
 import { RestError, isRestError } from './errors.js';
 import { failureMapper } from './http/failures.js';
 import { measureRequests } from './metrics/recorder.js';
+import { requestIdOf, requestLogger, withRequestId } from './http/request-id.js';
 import { errorResponse } from './http/responses.js';
 import { createRouter, type RouteMatch } from './http/router.js';
 import { uuidField } from './http/validation.js';
+import type { Logger } from './logger.js';
 import { resolveOptions, type ChatGptRestOptions, type ResolvedOptions } from './options.js';
 import type { Route, RouteContext, Services } from './routes/context.js';
 import {
@@ -95,16 +97,17 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
     options,
     upstream: new UpstreamClient(options, senderFor(options), lease),
     cache: options.store.conversations(options.cache),
-    toRestError: failureMapper(logger, heldTokens),
+    toRestError: failureMapper(heldTokens),
     threads: new ThreadIndex(10_000, 24 * 60 * 60 * 1000),
   };
   options.metrics.watch({ pool, cache: services.cache });
   const authenticate = createAuthenticator(options.auth, pool);
   const router = createRouter(ROUTES, options.prefix);
 
-  async function dispatch(request: Request): Promise<Response> {
+  async function dispatch(request: Request, requestId: string, log: Logger): Promise<Response> {
     const url = new URL(request.url);
     const found = router.match(url.pathname);
+    const scope = { request, requestId, log };
     try {
       if (found === undefined) {
         throw new RestError('not_found', `No route for ${request.method} ${url.pathname}.`);
@@ -115,14 +118,21 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
       if (found.route.methods[request.method] === undefined) throw methodNotAllowed(found.route);
       const credentials =
         found.route.public === true ? ANONYMOUS : await authenticate(request.headers, found.id);
-      return await invoke(found, { request, url, credentials, signal: request.signal, services });
+      const context = {
+        ...scope,
+        url,
+        credentials: { ...credentials, log },
+        signal: request.signal,
+        services,
+      };
+      return await invoke(found, context);
     } catch (error) {
       if (request.signal.aborted && !isRestError(error)) {
         // The client left; nobody reads this answer.
         return new Response(null, { status: 499 });
       }
-      const restError = services.toRestError(error, request);
-      logger.info(
+      const restError = services.toRestError(error, scope);
+      log.info(
         {
           method: request.method,
           path: url.pathname,
@@ -137,8 +147,11 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
   }
 
   const handler = async (request: Request): Promise<Response> => {
-    const response = await dispatch(request);
-    return options.cors === undefined ? response : options.cors.decorate(request, response);
+    // One id per request: the client's (or the bridge's) valid X-Request-Id, else a new one.
+    const requestId = requestIdOf(request.headers);
+    const response = await dispatch(request, requestId, requestLogger(logger, requestId));
+    const answer = options.cors === undefined ? response : options.cors.decorate(request, response);
+    return withRequestId(answer, requestId);
   };
   const routeOf = (pathname: string): string | undefined =>
     router.match(new URL(pathname, 'http://x').pathname)?.template;

@@ -4,6 +4,11 @@ export interface Logger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+  /**
+   * A logger whose lines all carry `bindings` (pino's child loggers). When present, the core
+   * logs about a request through `child({ requestId })`; else it adds `requestId` to each line.
+   */
+  child?(bindings: Record<string, unknown>): Logger;
 }
 
 const noop = (): void => undefined;

@@ -7,6 +7,7 @@ import {
   bodyParserError,
   createHandler,
   errorResponse,
+  nodeRequestId,
   serveNode,
   writeWebResponse,
   type ChatGptRestOptions,
@@ -58,6 +59,7 @@ export function chatGptRoutes(
     (error, req, res, next) => {
       const restError = ours(req) ? bodyParserError(error) : undefined;
       if (restError === undefined) return next(error);
+      nodeRequestId(req, res);
       void writeWebResponse(res, errorResponse(restError));
     },
   ];

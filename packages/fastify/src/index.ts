@@ -29,6 +29,8 @@ const plugin: FastifyPluginAsync<ChatGptRoutesOptions> = async (fastify, options
             const answer = await frameworkResponse(handler, request.raw, reply.raw, {
               url: request.url,
               bodyLimit: handler.options.limits.body,
+              // The client's valid X-Request-Id, else Fastify's own id: host and core lines match.
+              requestId: request.id,
             });
             // Fastify's own path: the host's onSend/onResponse hooks see our status and headers,
             // and headers its onRequest hooks set (CORS, helmet) stay unless we set the same.

@@ -7,6 +7,7 @@ import {
   bodyParserError,
   createHandler,
   frameworkResponse,
+  nodeRequestId,
   type ChatGptRestOptions,
 } from '@chatgpt-rest/core';
 
@@ -64,6 +65,7 @@ export function chatGptRoutes(options: ChatGptRestOptions = {}): ChatGptMiddlewa
     } catch (error) {
       const restError = handler.handles(ctx.path) ? bodyParserError(error) : undefined;
       if (restError === undefined) throw error;
+      ctx.set('x-request-id', nodeRequestId(ctx.req, ctx.res));
       ctx.status = restError.status;
       ctx.type = 'application/json';
       ctx.body = JSON.stringify(restError.toJSON());

@@ -19,6 +19,8 @@ import { StreamRedactor, redactAll } from './redact.js';
 
 /** What one request tells the request log (labels and statuses only, never a secret). */
 export interface RequestNote {
+  /** The request's id (its `X-Request-Id`, on every answer). */
+  requestId?: string;
   route?: string;
   principal?: string;
   upstreamStatus?: number;
@@ -93,7 +95,8 @@ export function respond(
     refuse(proxyRes, res, status);
     return;
   }
-  const headers = endToEndHeaders(proxyRes.headers);
+  // The upstream's own request id is not ours: the one set on `res` (the sidecar's) stays.
+  const headers = endToEndHeaders(proxyRes.headers, (name) => name === 'x-request-id');
   // A 401 relayed to the client is ours to answer too: it gets a challenge if it had none.
   if (status === 401 && headers['www-authenticate'] === undefined) {
     headers['www-authenticate'] = wwwAuthenticate('invalid_token');
@@ -258,7 +261,8 @@ function relay(
       stopped = true;
       proxyRes.pause();
       // The backend's own error event shape: clients of the pass-through speak its dialect.
-      const frame = sseErrorFrame(new RestError('upstream_unavailable', message), 'backend');
+      const error = new RestError('upstream_unavailable', message);
+      const frame = sseErrorFrame(error, 'backend', flight.note.requestId);
       // Finish a half-written event first so the error is an event of its own.
       res.end(tail === '\n\n' ? frame : `\n\n${frame}`);
       flight.proxyReq?.destroy();

@@ -1,6 +1,13 @@
 /** The pass-through's request side: the allowlist, header rules, body, credentials, failures. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RestError, apiKeyOf, tooLarge, type Lease, type TokenPool } from '@chatgpt-rest/core';
+import {
+  RestError,
+  apiKeyOf,
+  tooLarge,
+  type Lease,
+  type Logger,
+  type TokenPool,
+} from '@chatgpt-rest/core';
 
 /** The backend calls forwarded by default: the endpoints of docs/spec/backend-protocol.md §1–§5. */
 export const DEFAULT_PASS_THROUGH_ALLOW: readonly string[] = [
@@ -144,13 +151,15 @@ export async function leaseFor(
   label: string,
   message: boolean,
   res: ServerResponse,
+  log?: Logger,
 ): Promise<Lease> {
-  if (!message) return pool.lease(label, { message });
+  const logged = log === undefined ? {} : { log };
+  if (!message) return pool.lease(label, { message, ...logged });
   const gone = new AbortController();
   const onClose = (): void => gone.abort(new RestError('upstream_error', 'client left'));
   res.once('close', onClose);
   try {
-    return await pool.lease(label, { message, signal: gone.signal });
+    return await pool.lease(label, { message, signal: gone.signal, ...logged });
   } finally {
     res.off('close', onClose);
   }

@@ -11,8 +11,11 @@ import {
   RestError,
   isRestError,
   isMessagePost,
+  requestLogger,
+  silentLogger,
   writeRestError,
   type Authenticator,
+  type Logger,
   type TokenPool,
 } from '@chatgpt-rest/core';
 import { endToEndHeaders } from './hop-headers.js';
@@ -84,6 +87,8 @@ export interface PassThroughOptions {
    * @default 65536
    */
   errorBodyLimit?: number;
+  /** Where the pool's lines about a request (401s, caps) go, with its request id. @default silent */
+  logger?: Logger;
 }
 
 /** Upstream body bytes the pass-through holds in memory: now and the most ever. */
@@ -113,6 +118,7 @@ interface Served {
   bodyLimit: number;
   heldTokens: readonly string[];
   pool: TokenPool | undefined;
+  logger: Logger;
   authenticate: Authenticator;
   flights: WeakMap<IncomingMessage, Flight>;
   live: Set<Flight>;
@@ -181,10 +187,13 @@ async function serve(
   const credentials = await served.authenticate(webHeaders(req), conversationIdOf(path, body));
   note.principal = credentials.label;
   const { pool, live } = served;
+  // What the pool learns from this request is logged with its id.
+  const log =
+    note.requestId === undefined ? undefined : requestLogger(served.logger, note.requestId);
   const lease =
     pool?.labelOf(credentials.token) === undefined
       ? undefined
-      : await leaseFor(pool, credentials.label, isMessagePost(method, path), res);
+      : await leaseFor(pool, credentials.label, isMessagePost(method, path), res, log);
   if (lease?.message === true && res.destroyed) {
     lease.release();
     return;
@@ -238,6 +247,7 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     heldTokens: options.heldTokens ?? [],
     pool: options.pool,
+    logger: options.logger ?? silentLogger,
     authenticate: options.authenticate,
     flights,
     live,

@@ -21,6 +21,7 @@ import {
   createHandler,
   createNodeFetch,
   MemoryStore,
+  nodeRequestId,
   rawRestError,
   resolveDialect,
   serveNode,
@@ -130,7 +131,8 @@ function stoppable(handler: ChatGptHandler, restStreams: Set<() => void>): WebHa
     const type = response.headers.get('content-type') ?? '';
     if (response.body === null || !type.startsWith('text/event-stream')) return response;
     const stop = (reason: RestError): void => stopper.abort(reason);
-    return new Response(interruptible(response.body, restStreams, stop), {
+    const requestId = response.headers.get('x-request-id') ?? undefined;
+    return new Response(interruptible(response.body, restStreams, stop, requestId), {
       status: response.status,
       headers: response.headers,
     });
@@ -178,6 +180,7 @@ function logWhenClosed(
   res.once('close', () => {
     parts.logger.info(
       {
+        requestId: note.requestId,
         method: req.method,
         route: note.route ?? '(unmatched)',
         status: res.statusCode,
@@ -235,19 +238,28 @@ function dispatch(
   void parts.notes.run(note, () =>
     serveNode(parts.served, req, res, {
       bodyLimit: handler.options.limits.body,
+      requestId: note.requestId,
       onError: (error) =>
         logger.error(
-          { route: note.route, err: error instanceof Error ? error.name : 'unknown' },
+          {
+            requestId: note.requestId,
+            route: note.route,
+            err: error instanceof Error ? error.name : 'unknown',
+          },
           'request failed inside the server',
         ),
     }),
   );
 }
 
-/** The request listener: counts the response, logs it once closed, dispatches it. */
+/**
+ * The request listener: gives the request its id (the client's valid `X-Request-Id`, else a new
+ * one; on every answer, and the one the core uses), counts the response, logs it once closed,
+ * dispatches it.
+ */
 function requestListener(parts: Parts): RequestListener {
   return (req, res) => {
-    const note: RequestNote = { principal: parts.principal };
+    const note: RequestNote = { principal: parts.principal, requestId: nodeRequestId(req, res) };
     parts.active.add(res);
     logWhenClosed(parts, req, res, note);
     dispatch(parts, req, res, note);
@@ -282,6 +294,20 @@ function sidecarReadiness(
   });
 }
 
+/**
+ * The sidecar's logger as the core sees it: the sidecar writes one line per request, so the
+ * core's per-failure `info` line (a second one) goes to `debug`. No `child()`: the core then
+ * adds the request id to each of its lines itself.
+ */
+function coreLogger(logger: Logger): Logger {
+  return {
+    debug: (obj, msg) => logger.debug(obj, msg),
+    info: (obj, msg) => logger.debug(obj, msg),
+    warn: (obj, msg) => logger.warn(obj, msg),
+    error: (obj, msg) => logger.error(obj, msg),
+  };
+}
+
 /** Creates the sidecar (not yet listening): see {@link SidecarOptions}. */
 export function createServer(options: SidecarOptions): Sidecar {
   const logger = options.logger ?? createJsonLogger();
@@ -300,8 +326,7 @@ export function createServer(options: SidecarOptions): Sidecar {
     auth,
     store,
     fetch: observingFetch(baseFetch, notes),
-    // The sidecar writes one line per request; the core's per-failure line would be a second.
-    logger: { ...logger, info: (obj, msg) => logger.debug(obj, msg) },
+    logger: coreLogger(logger),
   });
   const allow = options.passThroughAllow ?? DEFAULT_PASS_THROUGH_ALLOW;
   const passThrough =
@@ -316,6 +341,7 @@ export function createServer(options: SidecarOptions): Sidecar {
           timeoutMs: handler.options.timeouts.idle,
           heldTokens: (options.tokens ?? []).map((held) => held.token),
           errorBodyLimit: options.passThroughErrorBodyLimit,
+          logger,
         });
   const readiness = sidecarReadiness(options, { upstream, fetch: baseFetch, pool, store });
   const restStreams = new Set<() => void>();

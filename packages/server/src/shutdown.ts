@@ -9,9 +9,11 @@ import type { PassThrough } from './pass-through.js';
 /** The message of the `error` event that ends streams at shutdown. */
 export const SHUTDOWN_MESSAGE = 'server shutting down';
 
-const SHUTDOWN_FRAME = new TextEncoder().encode(
-  sseErrorFrame(new RestError('upstream_unavailable', SHUTDOWN_MESSAGE)),
-);
+/** The frame that ends a stream at shutdown, naming the request's id when known. */
+function shutdownFrame(requestId: string | undefined): Uint8Array {
+  const error = new RestError('upstream_unavailable', SHUTDOWN_MESSAGE);
+  return new TextEncoder().encode(sseErrorFrame(error, 'rest', requestId));
+}
 const STOP = Symbol('stop');
 
 /**
@@ -22,6 +24,7 @@ export function interruptible(
   body: ReadableStream<Uint8Array>,
   stoppers: Set<() => void>,
   abortRequest: (reason: RestError) => void,
+  requestId?: string,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let wake: () => void = () => undefined;
@@ -40,7 +43,7 @@ export function interruptible(
           if (result === STOP) {
             forget();
             // The core writes whole events, so the error comes after a complete one.
-            controller.enqueue(SHUTDOWN_FRAME);
+            controller.enqueue(shutdownFrame(requestId));
             controller.close();
             const reason = new RestError('upstream_unavailable', SHUTDOWN_MESSAGE);
             // The request's own signal aborts first: the core then takes the abort it sees for

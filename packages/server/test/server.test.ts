@@ -138,7 +138,11 @@ t.test(
     const { url, sidecar, emulator } = await start(t, {}, { pacingMs: 30, replyWords: 400 });
     const response = await fetch(`${url}/conversations/new`, {
       method: 'POST',
-      headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
+      headers: {
+        authorization: 'Bearer tok',
+        'content-type': 'application/json',
+        'x-request-id': 'shutdown-rest-1',
+      },
       body: JSON.stringify({ prompt: 'hello', stream: true }),
     });
     const started = Date.now();
@@ -149,7 +153,7 @@ t.test(
     t.match(text, /event: delta/);
     t.match(
       text,
-      /event: error\ndata: \{"error":"server shutting down","code":"upstream_unavailable"\}\n\n$/,
+      /event: error\ndata: \{"error":"server shutting down","code":"upstream_unavailable","request_id":"shutdown-rest-1"\}\n\n$/,
     );
     const post = emulator.requests.find((r) => r.path === '/backend-api/conversation');
     t.equal((await post?.closed)?.aborted, true);
@@ -197,7 +201,11 @@ t.test('the pass-through streams end with an error event at the deadline', async
     port,
     method: 'POST',
     path: '/backend-api/conversation',
-    headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
+    headers: {
+      authorization: 'Bearer tok',
+      'content-type': 'application/json',
+      'x-request-id': 'shutdown-pass-1',
+    },
   });
   req.end(JSON.stringify(messageBody('hello')));
   const [res] = (await once(req, 'response')) as [http.IncomingMessage];
@@ -209,7 +217,7 @@ t.test('the pass-through streams end with an error event at the deadline', async
   await once(res, 'end');
   t.match(
     text,
-    /event: error\ndata: \{"message":null,"error":"server shutting down","code":"upstream_unavailable"\}\n\n$/,
+    /event: error\ndata: \{"message":null,"error":"server shutting down","code":"upstream_unavailable","request_id":"shutdown-pass-1"\}\n\n$/,
   );
   const post = emulator.requests.find((r) => r.path === '/backend-api/conversation');
   t.equal((await post?.closed)?.aborted, true);

@@ -13,6 +13,8 @@ export interface Credentials {
   principal: string;
   /** For logs: `passthrough` or the held token's label. */
   label: string;
+  /** The request's logger (its lines carry the request id), for the calls made on its behalf. */
+  log?: Logger;
 }
 
 function sha256(value: string): Buffer {

@@ -3,6 +3,7 @@
  * message slot, what its answer teaches). The core's upstream client and the sidecar's
  * pass-through both take one per request, so they count, queue and learn the same way.
  */
+import type { Logger } from '../logger.js';
 
 /** How a request uses its token: a message POST waits for the token's one message slot. */
 export interface LeaseOptions {
@@ -10,6 +11,8 @@ export interface LeaseOptions {
   message: boolean;
   /** Gives up waiting for the slot when it aborts (rejects with its reason). */
   signal?: AbortSignal;
+  /** The request's logger: what its answer teaches the pool is logged there (with its id). */
+  log?: Logger;
 }
 
 /** One upstream request's hold on a held token, taken with `TokenPool.lease`. */

@@ -200,11 +200,13 @@ export class TokenPool {
   }
 
   /** Remembers which token holds a conversation, so its later requests go there. */
-  remember(conversationId: string, label: string): void {
+  remember(conversationId: string, label: string, log: Logger = this.#logger): void {
     const entry = this.#byLabel.get(label);
     if (entry === undefined) return;
-    this.#quietly('remembering a conversation', () =>
-      this.#store.remember(conversationId, entry.account),
+    this.#quietly(
+      'remembering a conversation',
+      () => this.#store.remember(conversationId, entry.account),
+      log,
     );
   }
 
@@ -249,8 +251,8 @@ export class TokenPool {
         free();
         end();
       },
-      observe: (status, body, headers) => this.observe(label, status, body, headers),
-      remember: (conversationId) => this.remember(conversationId, label),
+      observe: (status, body, headers) => this.observe(label, status, body, headers, options.log),
+      remember: (conversationId) => this.remember(conversationId, label, options.log),
     };
   }
 
@@ -270,8 +272,14 @@ export class TokenPool {
     });
   }
 
-  /** Learns from a failed upstream answer: a 401 evicts the token, a usage cap parks it. */
-  observe(label: string, status: number, body: string, headers?: Headers): void {
+  /** Learns from a failed upstream answer: a 401 evicts the token, a cap parks it; logs on `log`. */
+  observe(
+    label: string,
+    status: number,
+    body: string,
+    headers?: Headers,
+    log: Logger = this.#logger,
+  ): void {
     const entry = this.#byLabel.get(label);
     if (entry === undefined || (status !== 401 && status !== 429)) return;
     const error = upstreamErrorFromBody(status, body, headers);
@@ -279,20 +287,21 @@ export class TokenPool {
       const reason = error.code;
       if (entry.evicted === undefined) {
         entry.evicted = reason;
-        this.#logger.warn(
-          { label, reason },
-          'access token taken out of rotation: the upstream rejected it',
-        );
+        log.warn({ label, reason }, 'access token taken out of rotation: the upstream rejected it');
       }
-      this.#quietly('recording an eviction', () => this.#store.markEvicted(entry.account, reason));
+      this.#quietly(
+        'recording an eviction',
+        () => this.#store.markEvicted(entry.account, reason),
+        log,
+      );
     } else if (error.code === 'rate_limited' && error.retryAfter !== undefined) {
       const until = this.#now() + error.retryAfter * 1000;
       entry.cappedUntil = until;
-      this.#logger.warn(
+      log.warn(
         { label, retryAfter: error.retryAfter },
         'access token under a usage cap: skipped until it clears',
       );
-      this.#quietly('recording a cap', () => this.#store.markCapped(entry.account, until));
+      this.#quietly('recording a cap', () => this.#store.markCapped(entry.account, until), log);
     }
   }
 
@@ -376,9 +385,9 @@ export class TokenPool {
   }
 
   /** A store write whose failure is logged, not thrown: this process already knows it. */
-  #quietly(what: string, write: () => void | Promise<void>): void {
+  #quietly(what: string, write: () => void | Promise<void>, log: Logger = this.#logger): void {
     const warn = (): void =>
-      this.#logger.warn({ store: 'unreachable' }, `shared state store failed ${what}`);
+      log.warn({ store: 'unreachable' }, `shared state store failed ${what}`);
     try {
       const done = write();
       if (done instanceof Promise) done.catch(warn);

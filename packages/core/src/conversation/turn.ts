@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { BackendMessage, BackendMessageRequest } from '../backend/types.js';
 import { RestError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
 import { readReply } from '../stream/reply-reader.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
@@ -30,6 +31,8 @@ export interface TurnCaller {
   label?: string;
   principal: string;
   signal: AbortSignal;
+  /** The request's logger (its lines carry the request id). */
+  log?: Logger;
 }
 
 /** One exchange with the upstream: a new conversation, an ask, or a regenerate. */
@@ -286,7 +289,7 @@ async function conversationTitle(
   }
   const request = { message_id: last.id, model: turn.model };
   return upstream.generateTitle(caller, id, request, caller.signal).catch((error: unknown) => {
-    options.logger.warn({ err: describe(error) }, 'title generation failed');
+    (caller.log ?? options.logger).warn({ err: describe(error) }, 'title generation failed');
     return undefined;
   });
 }

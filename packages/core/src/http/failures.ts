@@ -1,9 +1,8 @@
 /**
  * What a failure becomes for the client: a `RestError` as it is, an abort as an answer, anything
- * else an `internal_error` with a request id (logged, without its message). Whatever it is, the
- * held tokens and the credential the client sent never appear in it.
+ * else an `internal_error` naming the request id (logged, without its message). Whatever it is,
+ * the held tokens and the credential the client sent never appear in it.
  */
-import { randomUUID } from 'node:crypto';
 import { bearerToken } from '../auth/bearer.js';
 import { RestError, isRestError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -40,7 +39,14 @@ function isAbort(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
 }
 
-function restErrorOf(error: unknown, request: Request, logger: Logger): RestError {
+/** The request a failure belongs to: its id and its logger (whose lines carry the id). */
+export interface FailureScope {
+  request: Request;
+  requestId: string;
+  log: Logger;
+}
+
+function restErrorOf(error: unknown, { request, requestId, log }: FailureScope): RestError {
   if (isRestError(error)) return error;
   if (request.signal.aborted) {
     // The client left and the upstream read was aborted on its behalf: no bug, nobody to tell.
@@ -50,22 +56,41 @@ function restErrorOf(error: unknown, request: Request, logger: Logger): RestErro
     // An abort this process chose (a shutdown ending live streams): an answer, not a bug.
     return new RestError('upstream_unavailable', 'The server stopped this request.');
   }
-  const requestId = randomUUID().slice(0, 8);
-  logger.error(
-    { requestId, method: request.method, err: error instanceof Error ? error.name : 'unknown' },
+  log.error(
+    { method: request.method, err: error instanceof Error ? error.name : 'unknown' },
     'internal error',
   );
   return new RestError('internal_error', `Internal error (request id ${requestId}).`);
 }
 
 /** Turns any failure of a request into the `RestError` its client may see. */
-export type FailureMapper = (error: unknown, request: Request) => RestError;
+export type FailureMapper = (error: unknown, scope: FailureScope) => RestError;
 
-/** The failure mapper of a handler: its logger, and the held tokens it must never show. */
-export function failureMapper(logger: Logger, heldTokens: readonly string[]): FailureMapper {
-  return (error, request) =>
-    redacted(restErrorOf(error, request, logger), [
-      ...heldTokens,
-      ...sentCredentials(request.headers),
-    ]);
+/** The failure mapper of a handler: the held tokens it must never show. */
+export function failureMapper(heldTokens: readonly string[]): FailureMapper {
+  return (error, scope) =>
+    redacted(restErrorOf(error, scope), [...heldTokens, ...sentCredentials(scope.request.headers)]);
+}
+
+/**
+ * What a stream that already started ends with when it fails: the mapped error (its `error`
+ * event), logged as a failed request is, on the request's logger (so with its id).
+ */
+export function streamFailure(
+  toRestError: FailureMapper,
+  scope: FailureScope & { url: URL },
+): (error: unknown) => RestError {
+  return (error) => {
+    const restError = toRestError(error, scope);
+    scope.log.info(
+      {
+        method: scope.request.method,
+        path: scope.url.pathname,
+        code: restError.code,
+        status: restError.status,
+      },
+      'stream failed',
+    );
+    return restError;
+  };
 }

@@ -50,6 +50,9 @@ const REST_SCHEMAS = {
       code: { type: 'string', enum: Object.keys(STATUS_BY_CODE) },
       retry_after: { type: 'integer', minimum: 0, description: 'Seconds (429 only).' },
       field: text('The request field at fault (validation errors).'),
+      request_id: text(
+        "The request's id, in a stream's `error` event (the `X-Request-Id` header says it on every answer).",
+      ),
     },
     additionalProperties: false,
   },
@@ -130,12 +133,16 @@ const identity = {
 
 const OPENAI_SCHEMAS = {
   OpenAIError: object({
-    error: object({
-      message: text(),
-      type: text(),
-      param: { type: ['string', 'null'] },
-      code: { type: ['string', 'null'] },
-    }),
+    error: object(
+      {
+        message: text(),
+        type: text(),
+        param: { type: ['string', 'null'] },
+        code: { type: ['string', 'null'] },
+        request_id: text("The request's id, in a stream's error event."),
+      },
+      ['message', 'type', 'param', 'code'],
+    ),
   }),
   ChatCompletion: object({
     ...identity,

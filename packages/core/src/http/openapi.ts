@@ -12,7 +12,71 @@ const DESCRIPTION = [
   'A REST API for ChatGPT conversations, plus OpenAI-compatible `/v1/chat/completions` and `/v1/models`.',
   'Send the ChatGPT access token as `Authorization: Bearer <token>` (or bare); with server-held tokens, an API key as `Authorization: Bearer <key>` or `X-API-Key`.',
   'Errors are `{"error", "code"}` (OpenAI\'s `{"error": {…}}` under `/v1`). A method a path does not list answers 405 with `Allow` (`x-other-methods` on each path).',
+  'Every answer carries `X-Request-Id`: the one the client sent when valid, else a new one; the log lines about the request carry it too.',
 ].join('\n\n');
+
+/** The `X-Request-Id` every answer carries (a header object, inlined: validators read it there). */
+const REQUEST_ID_ANSWER = {
+  required: true,
+  description:
+    "The request's id: the client's `X-Request-Id` when valid, else one the server made. Every log line about the request carries it; a stream's `error` event repeats it as `request_id`.",
+  schema: { type: 'string', minLength: 1, maxLength: 128 },
+};
+
+/** The optional `X-Request-Id` a client may send. */
+const REQUEST_ID_PARAMETER = {
+  name: 'X-Request-Id',
+  in: 'header',
+  required: false,
+  description:
+    'An id for this request, repeated on the answer and in the logs: 1 to 128 visible ASCII characters without quotes, backslash, angle brackets or backtick. Anything else is ignored and replaced by a new id.',
+  schema: { type: 'string', maxLength: 128 },
+};
+
+type Json = Record<string, unknown>;
+
+/** `responses` with `X-Request-Id` added to each answer written out (not the `$ref`s). */
+function withRequestIdHeader(responses: Json): Json {
+  return Object.fromEntries(
+    Object.entries(responses).map(([status, answer]) => {
+      const value = answer as Json;
+      if (value.$ref !== undefined) return [status, value];
+      const headers = { ...(value.headers as Json | undefined), 'X-Request-Id': REQUEST_ID_ANSWER };
+      return [status, { ...value, headers }];
+    }),
+  );
+}
+
+const METHODS = ['get', 'post', 'patch', 'put', 'delete'];
+
+/** Each path with the `X-Request-Id` parameter and, on each of its answers, the header. */
+function withRequestIds(paths: Record<string, Json>): Record<string, Json> {
+  return Object.fromEntries(
+    Object.entries(paths).map(([path, item]) => {
+      const out: Json = {
+        ...item,
+        parameters: [
+          ...((item.parameters as unknown[] | undefined) ?? []),
+          { $ref: '#/components/parameters/RequestId' },
+        ],
+      };
+      for (const method of METHODS) {
+        const operation = item[method] as Json | undefined;
+        if (operation === undefined) continue;
+        out[method] = { ...operation, responses: withRequestIdHeader(operation.responses as Json) };
+      }
+      const other = item['x-other-methods'] as Json | undefined;
+      if (other !== undefined) out['x-other-methods'] = withRequestIdHeader(other);
+      return [path, out];
+    }),
+  );
+}
+
+/** The components, with every shared answer carrying the header and the parameter declared. */
+function componentsWithRequestIds(): Json {
+  const built = components(withRequestIdHeader(errorResponses()));
+  return { ...built, parameters: { RequestId: REQUEST_ID_PARAMETER } };
+}
 
 /** What does not depend on where the routes are mounted, built once. */
 const STATIC = {
@@ -25,10 +89,10 @@ const STATIC = {
     { name: 'meta', description: 'This document' },
   ],
   security: [{ bearer: [] }, { apiKey: [] }],
-  paths: { ...restPaths(), ...openaiPaths() },
+  paths: withRequestIds({ ...restPaths(), ...openaiPaths() } as Record<string, Json>),
   /** What a path below the mount that no route matches answers. */
   'x-unmatched-path': { '404': { $ref: '#/components/responses/NotFound' } },
-  components: components(errorResponses()),
+  components: componentsWithRequestIds(),
 };
 
 /**

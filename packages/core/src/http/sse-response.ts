@@ -26,21 +26,32 @@ function frame(event: SseEvent): Uint8Array {
   return encoder.encode(frameText(event));
 }
 
-/** The REST stream's error event: `event: error` with the error's JSON. */
-export function restErrorEvent(error: RestError): SseEvent {
-  return { event: 'error', data: error.toJSON() };
+/**
+ * The REST stream's error event: `event: error` with the error's JSON, and `request_id` (the
+ * request's id, as its `X-Request-Id` header says) when given.
+ */
+export function restErrorEvent(error: RestError, requestId?: string): SseEvent {
+  const data = error.toJSON();
+  return {
+    event: 'error',
+    data: requestId === undefined ? data : { ...data, request_id: requestId },
+  };
 }
 
 /**
  * The `event: error` frame that ends a failed stream, as text: the error's JSON (the REST
  * stream's event), or with `shape: 'backend'` the ChatGPT backend's own error event
- * (`message: null` first), for streams relayed from it (the sidecar's pass-through).
+ * (`message: null` first), for streams relayed from it (the sidecar's pass-through); with
+ * `request_id` when `requestId` is given.
  */
-export function sseErrorFrame(error: RestError, shape: 'rest' | 'backend' = 'rest'): string {
-  const event = restErrorEvent(error);
-  return frameText(
-    shape === 'rest' ? event : { ...event, data: { message: null, ...error.toJSON() } },
-  );
+export function sseErrorFrame(
+  error: RestError,
+  shape: 'rest' | 'backend' = 'rest',
+  requestId?: string,
+): string {
+  const event = restErrorEvent(error, requestId);
+  const data = event.data as Record<string, unknown>;
+  return frameText(shape === 'rest' ? event : { ...event, data: { message: null, ...data } });
 }
 
 /** The headers of every REST event stream. */

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { nodeRequestId } from '../http/request-id.js';
 import { directSse } from '../http/sse-response.js';
 import { toWebRequest } from './incoming-request.js';
 import { failureResponse, type ServeNodeOptions, type WebHandler } from './node-listener.js';
@@ -43,7 +44,8 @@ export async function frameworkResponse(
   let response: Response;
   let body: FrameworkResponse['body'];
   try {
-    response = await handler(toWebRequest(req, res, options));
+    const requestId = nodeRequestId(req, res, options.requestId);
+    response = await handler(toWebRequest(req, res, { ...options, requestId }));
     if (!(response instanceof Response)) {
       throw new TypeError('The handler did not return a Response.');
     }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { RestError } from '../errors.js';
 import { unsafePathReason } from '../http/path-safety.js';
+import { REQUEST_ID_HEADER } from '../http/request-id.js';
 import { nestsTooDeep, tooDeep, tooLarge } from '../http/request-body.js';
 
 /** The body limit when none is given: 1 MiB, as the REST spec says. */
@@ -25,6 +26,8 @@ export interface ToWebRequestOptions {
    * `req.body` is used if the stream has already been consumed.
    */
   body?: unknown;
+  /** The request's id, as `X-Request-Id` of the web request (replacing what the client sent). */
+  requestId?: string;
 }
 
 /** What a `Request` accepts as body (the DOM's `BodyInit`, which Node's globals do not name). */
@@ -58,6 +61,7 @@ export function toWebRequest(
     if (unsafe !== undefined) throw new RestError('invalid_request', unsafe);
   }
   const headers = toHeaders(req);
+  if (options.requestId !== undefined) headers.set(REQUEST_ID_HEADER, options.requestId);
   const body =
     method === 'GET' || method === 'HEAD'
       ? null

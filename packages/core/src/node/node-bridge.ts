@@ -11,3 +11,4 @@ export {
 } from './node-listener.js';
 export { frameworkResponse, type FrameworkResponse } from './framework-response.js';
 export { rawRestError, writeRestError, type WriteRestErrorOptions } from './write-rest-error.js';
+export { nodeRequestId, requestLogger, validRequestId } from '../http/request-id.js';

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RestError, isRestError } from '../errors.js';
 import { setMountPath } from '../http/mount-path.js';
+import { nodeRequestId } from '../http/request-id.js';
 import { errorResponse } from '../http/responses.js';
 import { toWebRequest, type ToWebRequestOptions } from './incoming-request.js';
 import { writeWebResponse } from './write-response.js';
@@ -36,6 +37,11 @@ export function createNodeListener(
 export type ServeNodeOptions = NodeListenerOptions &
   Pick<ToWebRequestOptions, 'url' | 'body'> & {
     /**
+     * The id the host already gave this request (Fastify's `request.id`, the sidecar's): used,
+     * when valid, if the client sent no valid `X-Request-Id` (see {@link nodeRequestId}).
+     */
+    requestId?: string;
+    /**
      * Where the framework mounted the routes when it strips that path from `url` (Express's
      * `req.baseUrl`): the OpenAPI document's `servers` entry names it.
      */
@@ -59,6 +65,7 @@ export async function serveNode(
       bodyLimit: options.bodyLimit,
       url: options.url,
       body: options.body,
+      requestId: nodeRequestId(req, res, options.requestId),
     });
     signal = request.signal;
     if (options.mountPath !== undefined) setMountPath(request, options.mountPath);

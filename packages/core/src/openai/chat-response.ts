@@ -127,7 +127,12 @@ export function openaiErrorResponse(error: RestError, rest: Response): Response 
   return jsonResponse(error.status, openaiErrorBody(error), rest.headers);
 }
 
-/** The event that ends a failed stream: OpenAI's SDK throws on a `data:` with an `error`. */
-export function openaiErrorEvent(error: RestError): SseEvent {
-  return { data: openaiErrorBody(error) };
+/**
+ * The event that ends a failed stream: OpenAI's SDK throws on a `data:` with an `error`, which
+ * carries `request_id` (the answer's `X-Request-Id`) when given.
+ */
+export function openaiErrorEvent(error: RestError, requestId?: string): SseEvent {
+  const body = openaiErrorBody(error);
+  if (requestId !== undefined) body.error.request_id = requestId;
+  return { data: body };
 }

@@ -2,7 +2,7 @@
 import type { Credentials } from '../auth/authenticator.js';
 import type { BackendConversation } from '../backend/types.js';
 import type { CacheStore } from '../store/store.js';
-import type { FailureMapper } from '../http/failures.js';
+import type { FailureMapper, FailureScope } from '../http/failures.js';
 import type { ThreadIndex } from '../openai/thread-index.js';
 import type { ResolvedOptions } from '../options.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
@@ -18,9 +18,11 @@ export interface Services {
   threads: ThreadIndex;
 }
 
-/** One request, as a route sees it. */
-export interface RouteContext {
-  request: Request;
+/**
+ * One request, as a route sees it: with its id and its logger (`log`: every line carries the
+ * id), which `credentials.log` also hands to the upstream calls made for it.
+ */
+export interface RouteContext extends FailureScope {
   url: URL;
   credentials: Credentials;
   signal: AbortSignal;

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { TurnRequest } from '../conversation/turn.js';
 import { newMessageId } from '../conversation/turn.js';
 import { RestError, isRestError } from '../errors.js';
+import { streamFailure } from '../http/failures.js';
 import { readBodyFields } from '../http/request-body.js';
 import { jsonResponse } from '../http/responses.js';
 import { sseResponse, type SseEvent } from '../http/sse-response.js';
@@ -159,12 +160,12 @@ function streamed(
   identity: CompletionIdentity,
   headers: Record<string, string>,
 ): Response {
-  const { services, request } = context;
+  const { services } = context;
   const response = sseResponse(chunks(context, chat, running, identity), {
     pingInterval: services.options.pingInterval,
     cancel: (reason) => running.cancel(reason),
-    toError: (error) => services.toRestError(error, request),
-    errorEvent: openaiErrorEvent,
+    toError: streamFailure(services.toRestError, context),
+    errorEvent: (error) => openaiErrorEvent(error, context.requestId),
     probe: services.options.metrics.stream('openai'),
   });
   for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);

@@ -5,7 +5,8 @@ import { newMessageId, type TurnEvent, type TurnRequest } from '../conversation/
 import { RestError } from '../errors.js';
 import { readBodyFields } from '../http/request-body.js';
 import { jsonResponse } from '../http/responses.js';
-import { sseResponse, type SseEvent } from '../http/sse-response.js';
+import { streamFailure } from '../http/failures.js';
+import { restErrorEvent, sseResponse, type SseEvent } from '../http/sse-response.js';
 import {
   optionalBoolean,
   optionalModel,
@@ -72,13 +73,14 @@ async function answer(
   turn: TurnRequest,
   stream: boolean,
 ): Promise<Response> {
-  const { services, request } = context;
+  const { services } = context;
   const running = await startTurn(context, turn);
   if (!stream) return jsonResponse(201, { response: await collectReply(running) });
   return sseResponse(toSse(running.events, running.finish), {
     pingInterval: services.options.pingInterval,
     cancel: (reason) => running.cancel(reason),
-    toError: (error) => services.toRestError(error, request),
+    toError: streamFailure(services.toRestError, context),
+    errorEvent: (error) => restErrorEvent(error, context.requestId),
     probe: services.options.metrics.stream('rest'),
   });
 }

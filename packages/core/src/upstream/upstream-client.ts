@@ -6,6 +6,7 @@ import type {
   BackendMessageRequest,
 } from '../backend/types.js';
 import { RestError, isRestError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
 import { asConversation, asConversationList } from '../backend/shapes.js';
 import { isMessagePost, leasedResponse, type Lease, type LeaseOptions } from '../auth/lease.js';
@@ -44,6 +45,8 @@ export interface UpstreamCaller {
   token: string;
   /** The held token's label (server-held mode), or `passthrough`; never the token. */
   label?: string;
+  /** The logger of the request this call is for (its lines carry the request id). */
+  log?: Logger;
 }
 
 /** Takes the token pool's lease for one upstream call of a held token (server-held mode). */
@@ -53,6 +56,8 @@ export type LeaseTaker = (label: string, options: LeaseOptions) => Promise<Lease
 export interface SendContext {
   token: string;
   signal: AbortSignal;
+  /** The request's logger, when the caller has one. */
+  log?: Logger;
   /** Performs one upstream request; resolves with a 2xx response, else throws the mapped RestError. */
   call(request: UpstreamRequest): Promise<Response>;
 }
@@ -208,6 +213,7 @@ export class UpstreamClient {
     return this.#lease(caller.label, {
       message: isMessagePost(request.method, request.path),
       signal,
+      ...(caller.log === undefined ? {} : { log: caller.log }),
     });
   }
 
@@ -369,9 +375,12 @@ export class UpstreamClient {
     body: BackendMessageRequest,
     signal: AbortSignal,
   ): Promise<Response> {
-    return this.#sender.send(
-      { token: caller.token, signal, call: (request) => this.call(caller, request, signal) },
-      body,
-    );
+    const context: SendContext = {
+      token: caller.token,
+      signal,
+      call: (request) => this.call(caller, request, signal),
+      ...(caller.log === undefined ? {} : { log: caller.log }),
+    };
+    return this.#sender.send(context, body);
   }
 }

@@ -142,7 +142,7 @@ async function sendMessage(
   context: SendContext,
   body: BackendMessageRequest,
 ): Promise<Response> {
-  const { logger } = deps;
+  const logger = context.log ?? deps.logger;
   const history: SendHistory = { sends: 0, expiredSkips: 0, sentExpired: false };
   for (let attemptNo = 1; ; attemptNo++) {
     const attempt = await prepareAttempt(deps, context, body);
@@ -192,7 +192,7 @@ async function prepareAttempt(
   const proof = await proveWork(deps, requirements.proofofwork, config, context.signal);
   if (proof !== undefined) headers['openai-sentinel-proof-token'] = proof.answer;
   const unanswered = await answerChallenges(deps.web, requirements, headers);
-  const conduitToken = await fetchConduitToken(context, body, deps.logger);
+  const conduitToken = await fetchConduitToken(context, body, context.log ?? deps.logger);
   if (conduitToken !== undefined) headers['x-conduit-token'] = conduitToken;
 
   const ttl = typeof requirements.expire_after === 'number' ? requirements.expire_after : undefined;
