@@ -312,7 +312,7 @@ export function renderMarkdown(bench: BenchResults): string {
 
   out.push('## Request/response\n');
   out.push(
-    '"added" is the difference to the direct baseline\'s percentile; "vs pass-through" the requests/s as a share of the pass-through floor for the same upstream call; server CPU per request is the server process\'s CPU time over the measured window divided by the requests answered.\n',
+    '"added" is the difference to the direct baseline\'s percentile; "vs pass-through" the requests/s as a share of the pass-through floor for the same upstream call; server CPU per request is the server process\'s CPU time over the measured window divided by the requests answered (median of the windows, their spread in brackets). A closed loop of 50 clients at saturation on 2 shared cores has a long tail on every target, the direct baseline included: in the run of 2026-12-03 the direct ask\'s p99 was 717–764 ms in two of three windows while neither the emulator\'s nor the load generator\'s event loop stalled longer than 112 ms, so a p99 in these rows says little about the server under test; each window in `latest.json` keeps its p99 beside those stalls (`upstreamStallMs`, `clientStallMs`), and the paced rows measure the delay one request sees.\n',
   );
   for (const c of CASES) {
     out.push(`### ${c.title}\n`);
