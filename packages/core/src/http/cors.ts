@@ -2,7 +2,7 @@
  * CORS for browser apps on other origins: preflights answered, actual answers (errors and
  * streams included) marked with the origin they may be read from. Off unless configured.
  */
-import { keepDirect } from './sse-response.js';
+import { withHeaders } from './responses.js';
 
 /** The `cors` option. */
 export interface CorsOptions {
@@ -116,14 +116,11 @@ export function corsPolicy(options: CorsOptions | false | undefined): CorsPolicy
       if (isPreflight(request)) return response;
       const origin = allowOrigin(request.headers.get('origin'));
       if (origin === undefined) return response;
-      const headers = new Headers(response.headers);
-      common(headers, origin);
-      if (exposed !== '') headers.set('access-control-expose-headers', exposed);
-      // Same body, new headers: a Node host still writes an event stream directly.
-      return keepDirect(
-        response,
-        new Response(response.body, { status: response.status, headers }),
-      );
+      // Same body, more headers: a Node host still writes it directly.
+      return withHeaders(response, (headers) => {
+        common(headers, origin);
+        if (exposed !== '') headers.set('access-control-expose-headers', exposed);
+      });
     },
   };
 }

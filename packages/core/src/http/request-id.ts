@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
-import { keepDirect } from './sse-response.js';
+import { withHeaders } from './responses.js';
 
 /** The header that carries the id, both ways. */
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -83,17 +83,5 @@ export function requestLogger(logger: Logger, requestId: string): Logger {
  * a copy with the same body (an immutable `Response`, one a host's `fetch` made).
  */
 export function withRequestId(response: Response, requestId: string): Response {
-  try {
-    response.headers.set(REQUEST_ID_HEADER, requestId);
-    return response;
-  } catch {
-    const headers = new Headers(response.headers);
-    headers.set(REQUEST_ID_HEADER, requestId);
-    const copy = new Response(response.body, {
-      status: response.status,
-      statusText: response.statusText,
-      headers,
-    });
-    return keepDirect(response, copy);
-  }
+  return withHeaders(response, (headers) => headers.set(REQUEST_ID_HEADER, requestId));
 }

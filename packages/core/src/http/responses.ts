@@ -1,6 +1,13 @@
 import { RestError } from '../errors.js';
+import { keepDirect } from './sse-response.js';
 
-/** A JSON response with the given status. */
+const WHOLE = Symbol('chatgpt-rest.whole-body');
+type WithWhole = Response & { [WHOLE]?: string };
+
+/**
+ * A JSON response with the given status. It carries its text beside the web body, so a Node
+ * writer sends it with its head in one write without reading the body ({@link wholeBody}).
+ */
 export function jsonResponse(
   status: number,
   body: unknown,
@@ -10,7 +17,44 @@ export function jsonResponse(
   const h = new Headers(headers);
   h.set('content-type', 'application/json; charset=utf-8');
   h.set('content-length', String(Buffer.byteLength(text)));
-  return new Response(text, { status, headers: h });
+  const response = new Response(text, { status, headers: h });
+  Object.defineProperty(response, WHOLE, { value: text });
+  return response;
+}
+
+/**
+ * The body text of a response {@link jsonResponse} made, unless its body was read or locked
+ * (a host took it): then the body is the only way.
+ */
+export function wholeBody(response: Response): string | undefined {
+  const text = (response as WithWhole)[WHOLE];
+  if (text === undefined || response.bodyUsed || response.body?.locked === true) return undefined;
+  return text;
+}
+
+/**
+ * `response` with its headers changed by `change`: in place when they may change (ours), else
+ * on a copy with the same body that keeps its direct writer and whole text (an immutable
+ * `Response`, one a host's `fetch` made).
+ */
+export function withHeaders(response: Response, change: (headers: Headers) => void): Response {
+  try {
+    change(response.headers);
+    return response;
+  } catch {
+    const headers = new Headers(response.headers);
+    change(headers);
+    const copy = new Response(response.body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+    });
+    const text = (response as WithWhole)[WHOLE];
+    if (text !== undefined && copy.body === response.body) {
+      Object.defineProperty(copy, WHOLE, { value: text });
+    }
+    return keepDirect(response, copy);
+  }
 }
 
 /**

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { nodeRequestId } from '../http/request-id.js';
+import { wholeBody } from '../http/responses.js';
 import { directSse } from '../http/sse-response.js';
 import { toWebRequest } from './incoming-request.js';
 import { failureResponse, type ServeNodeOptions, type WebHandler } from './node-listener.js';
@@ -68,7 +69,10 @@ async function nodeBody(
 ): Promise<Buffer | Readable | undefined> {
   if (response.body === null) return undefined;
   const length = Number(response.headers.get('content-length') ?? NaN);
-  if (length <= WHOLE_BODY_LIMIT) return Buffer.from(await response.arrayBuffer());
+  if (length <= WHOLE_BODY_LIMIT) {
+    const whole = wholeBody(response);
+    return whole === undefined ? Buffer.from(await response.arrayBuffer()) : Buffer.from(whole);
+  }
   // Our own event streams become a Node stream directly; their web body never starts.
   const direct = directSse(response);
   const stream =

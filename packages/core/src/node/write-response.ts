@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { wholeBody } from '../http/responses.js';
 import { directSse } from '../http/sse-response.js';
 import { drained, writeSse } from './sse-sinks.js';
 
@@ -43,7 +44,13 @@ export async function writeWebResponse(
     if (direct === undefined) await pump(body, res, options.signal);
     else await writeSse(res, direct, options.signal);
   } else if (length <= WHOLE_BODY_LIMIT) {
-    // A small body of known length: head and body leave in one socket write.
+    // A small body of known length: head and body leave in one socket write; our JSON answers
+    // give their text, unread through the web body.
+    const whole = wholeBody(response);
+    if (whole !== undefined) {
+      res.end(whole);
+      return;
+    }
     let bytes: ArrayBuffer;
     try {
       bytes = await response.arrayBuffer();
