@@ -31,6 +31,7 @@ export { bodyParserError, tooLarge } from './http/request-body.js';
 export { authenticateChallenge, errorResponse, restErrorHeaders } from './http/responses.js';
 export { openapiDocument } from './http/openapi.js';
 export { sseErrorFrame } from './http/sse-response.js';
+export { endableSse, type EndStream, type RegisterEnd } from './http/endable-sse.js';
 export type { Reply, ThreadMessage } from './conversation/reply.js';
 export { silentLogger, type Logger } from './logger.js';
 export { apiKeyOf, bearerToken } from './auth/bearer.js';

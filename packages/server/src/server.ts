@@ -41,33 +41,18 @@ import {
   DEFAULT_PASS_THROUGH_ALLOW,
   PASS_THROUGH_PREFIX,
   createPassThrough,
-  wwwAuthenticate,
   type PassThrough,
   type RequestNote,
 } from './pass-through.js';
 import { createReadiness, type Readiness, type ReadinessOptions } from './readiness.js';
 import { checkRequestTarget } from './request-target.js';
 import type { Sidecar, SidecarOptions } from './sidecar-options.js';
-import { ActiveResponses, SHUTDOWN_MESSAGE, interruptible, shutdown } from './shutdown.js';
+import { ActiveResponses, SHUTDOWN_MESSAGE, shutdown } from './shutdown.js';
+import { stoppable } from './stoppable-handler.js';
 import { sidecarPages, type WebPages } from './web-pages.js';
 
 export { SHUTDOWN_MESSAGE } from './shutdown.js';
 export type { Sidecar, SidecarOptions } from './sidecar-options.js';
-
-/** A 401 of the core without `WWW-Authenticate` gets one (RFC 9110 §11.6.1), by its code. */
-async function withChallenge(response: Response): Promise<Response> {
-  if (response.status !== 401 || response.headers.has('www-authenticate')) return response;
-  const text = await response.text();
-  let code: unknown;
-  try {
-    code = (JSON.parse(text) as { code?: unknown }).code;
-  } catch {
-    code = undefined;
-  }
-  const headers = new Headers(response.headers);
-  headers.set('www-authenticate', wwwAuthenticate(code));
-  return new Response(text, { status: 401, headers });
-}
 
 /** The upstream transport: the one given, else the core's node:http transport with the core's limits. */
 function upstreamFetch(options: SidecarOptions): typeof fetch {
@@ -112,30 +97,6 @@ function observingFetch(
     const response = await inner(input, init);
     if (note !== undefined) note.upstreamStatus = response.status;
     return response;
-  };
-}
-
-/**
- * The core's handler as the sidecar serves it: 401s get a challenge, and event streams can be
- * ended at shutdown (`restStreams`), through the request's signal as a client leaving would.
- */
-function stoppable(handler: ChatGptHandler, restStreams: Set<() => void>): WebHandler {
-  return async (request) => {
-    const stopper = new AbortController();
-    const abortRequest = (): void => stopper.abort(request.signal.reason);
-    if (request.signal.aborted) abortRequest();
-    else request.signal.addEventListener('abort', abortRequest, { once: true });
-    const response = await withChallenge(
-      await handler(new Request(request, { signal: stopper.signal })),
-    );
-    const type = response.headers.get('content-type') ?? '';
-    if (response.body === null || !type.startsWith('text/event-stream')) return response;
-    const stop = (reason: RestError): void => stopper.abort(reason);
-    const requestId = response.headers.get('x-request-id') ?? undefined;
-    return new Response(interruptible(response.body, restStreams, stop, requestId), {
-      status: response.status,
-      headers: response.headers,
-    });
   };
 }
 

@@ -10,66 +10,8 @@ import type { PassThrough } from './pass-through.js';
 export const SHUTDOWN_MESSAGE = 'server shutting down';
 
 /** The frame that ends a stream at shutdown, naming the request's id when known. */
-function shutdownFrame(requestId: string | undefined): Uint8Array {
-  const error = new RestError('upstream_unavailable', SHUTDOWN_MESSAGE);
-  return new TextEncoder().encode(sseErrorFrame(error, 'rest', requestId));
-}
-const STOP = Symbol('stop');
-
-/**
- * A REST event stream that can be ended from outside: on `stop` the original body is cancelled
- * (which aborts the upstream request) and an `error` event closes the stream.
- */
-export function interruptible(
-  body: ReadableStream<Uint8Array>,
-  stoppers: Set<() => void>,
-  abortRequest: (reason: RestError) => void,
-  requestId?: string,
-): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  let wake: () => void = () => undefined;
-  const stopped = new Promise<typeof STOP>((resolve) => {
-    wake = () => resolve(STOP);
-  });
-  stoppers.add(wake);
-  const forget = (): void => {
-    stoppers.delete(wake);
-  };
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const result = await Promise.race([reader.read(), stopped]);
-          if (result === STOP) {
-            forget();
-            // The core writes whole events, so the error comes after a complete one.
-            controller.enqueue(shutdownFrame(requestId));
-            controller.close();
-            const reason = new RestError('upstream_unavailable', SHUTDOWN_MESSAGE);
-            // The request's own signal aborts first: the core then takes the abort it sees for
-            // what it is (intended), not for an internal error to log.
-            abortRequest(reason);
-            await reader.cancel(reason);
-            return;
-          }
-          if (result.done) {
-            forget();
-            controller.close();
-            return;
-          }
-          controller.enqueue(result.value);
-        } catch (error) {
-          forget();
-          controller.error(error);
-        }
-      },
-      async cancel(reason) {
-        forget();
-        await reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
+export function shutdownFrame(requestId: string | undefined): string {
+  return sseErrorFrame(new RestError('upstream_unavailable', SHUTDOWN_MESSAGE), 'rest', requestId);
 }
 
 /** Resolves after `ms`, or at once when `done` settles first; the timer never outlives it. */
@@ -118,7 +60,7 @@ export class ActiveResponses {
 export interface ShutdownParts {
   server: Server;
   active: ActiveResponses;
-  /** Stoppers of live REST event streams (see {@link interruptible}). */
+  /** Stoppers of live REST event streams (the core's `endableSse`). */
   restStreams: Set<() => void>;
   passThrough: PassThrough | undefined;
   logger: Logger;

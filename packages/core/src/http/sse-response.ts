@@ -112,10 +112,13 @@ export function directSse(response: Response): DirectSse | undefined {
 /** `to`, given `from`'s direct writer when it carries the same body (re-labelled headers). */
 export function keepDirect(from: Response, to: Response): Response {
   const direct = (from as WithDirect)[DIRECT];
-  if (direct !== undefined && to.body === from.body) {
-    Object.defineProperty(to, DIRECT, { value: direct });
-  }
-  return to;
+  return direct !== undefined && to.body === from.body ? withDirectSse(to, direct) : to;
+}
+
+/** `response`, written by `direct` on Node mounts (its web body left to fetch-style hosts). */
+export function withDirectSse(response: Response, direct: DirectSse): Response {
+  Object.defineProperty(response, DIRECT, { value: direct });
+  return response;
 }
 
 /**
@@ -166,8 +169,7 @@ export function sseResponse(events: AsyncIterator<SseEvent>, options: SseOptions
     },
     cancel,
   };
-  Object.defineProperty(response, DIRECT, { value: direct });
-  return response;
+  return withDirectSse(response, direct);
 }
 
 /** `bytes`, its length told to `probe`. */

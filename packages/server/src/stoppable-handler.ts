@@ -1,0 +1,52 @@
+/**
+ * The core's handler as the sidecar serves it: 401s carry a challenge, and REST event streams
+ * can be ended at shutdown.
+ */
+import { RestError, endableSse, type ChatGptHandler, type WebHandler } from '@chatgpt-rest/core';
+import { wwwAuthenticate } from './pass-through.js';
+import { SHUTDOWN_MESSAGE, shutdownFrame } from './shutdown.js';
+
+/** A 401 of the core without `WWW-Authenticate` gets one (RFC 9110 §11.6.1), by its code. */
+async function withChallenge(response: Response): Promise<Response> {
+  if (response.status !== 401 || response.headers.has('www-authenticate')) return response;
+  const text = await response.text();
+  let code: unknown;
+  try {
+    code = (JSON.parse(text) as { code?: unknown }).code;
+  } catch {
+    code = undefined;
+  }
+  const headers = new Headers(response.headers);
+  headers.set('www-authenticate', wwwAuthenticate(code));
+  return new Response(text, { status: 401, headers });
+}
+
+/**
+ * The core's handler as the sidecar serves it: 401s get a challenge, and event streams can be
+ * ended at shutdown (`restStreams`), through the request's signal as a client leaving would.
+ */
+export function stoppable(handler: ChatGptHandler, restStreams: Set<() => void>): WebHandler {
+  return async (request) => {
+    const stopper = new AbortController();
+    const abortRequest = (): void => stopper.abort(request.signal.reason);
+    if (request.signal.aborted) abortRequest();
+    else request.signal.addEventListener('abort', abortRequest, { once: true });
+    const response = await withChallenge(
+      await handler(new Request(request, { signal: stopper.signal })),
+    );
+    const type = response.headers.get('content-type') ?? '';
+    if (response.body === null || !type.startsWith('text/event-stream')) return response;
+    const requestId = response.headers.get('x-request-id') ?? undefined;
+    return endableSse(response, (end) => {
+      const stop = (): void => {
+        const reason = new RestError('upstream_unavailable', SHUTDOWN_MESSAGE);
+        // The request's own signal aborts first: the core then takes the abort it sees for
+        // what it is (intended), not for an internal error to log.
+        stopper.abort(reason);
+        end(shutdownFrame(requestId), reason);
+      };
+      restStreams.add(stop);
+      return () => restStreams.delete(stop);
+    });
+  };
+}

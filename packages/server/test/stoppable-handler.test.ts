@@ -1,0 +1,68 @@
+import t from 'tap';
+import { RestError, type ChatGptHandler } from '@chatgpt-rest/core';
+import {
+  directSse,
+  sseResponse,
+  type SseEvent,
+  type SseSink,
+} from '../../core/src/http/sse-response.js';
+import { SHUTDOWN_MESSAGE } from '../src/shutdown.js';
+import { stoppable } from '../src/stoppable-handler.js';
+
+/** One event, then a wait that the request's abort (as at shutdown) fails. */
+function streamingHandler(): ChatGptHandler {
+  const handler = (request: Request): Promise<Response> => {
+    async function* events(): AsyncGenerator<SseEvent> {
+      yield { event: 'delta', data: { text: 'Hi' } };
+      await new Promise((_, reject) => {
+        const fail = (): void => reject(request.signal.reason as Error);
+        if (request.signal.aborted) fail();
+        else request.signal.addEventListener('abort', fail);
+      });
+    }
+    const response = sseResponse(events(), {
+      pingInterval: 60_000,
+      cancel: () => undefined,
+      toError: (error) =>
+        error instanceof RestError ? error : new RestError('internal_error', 'x'),
+    });
+    response.headers.set('x-request-id', 'req-7');
+    return Promise.resolve(response);
+  };
+  return handler as unknown as ChatGptHandler;
+}
+
+t.test(
+  'the sidecar keeps the direct writer of its event streams, and shutdown ends them through it',
+  async (t) => {
+    const streams = new Set<() => void>();
+    const served = stoppable(streamingHandler(), streams);
+    const response = await served(
+      new Request('http://127.0.0.1/conversations/new', { method: 'POST' }),
+    );
+    const direct = directSse(response);
+    t.ok(direct, 'Node mounts write it straight to res, no web-stream wrapper');
+    const frames: string[] = [];
+    let ended = false;
+    const sink: SseSink = {
+      write(frame) {
+        frames.push(frame);
+        if (frame.includes('"Hi"')) for (const stop of [...streams]) stop();
+        return true;
+      },
+      ready: () => Promise.resolve(),
+      get closed() {
+        return ended;
+      },
+      end() {
+        ended = true;
+      },
+    };
+    await direct?.run(sink);
+    t.match(frames[0], /event: delta/);
+    t.match(frames.at(-1), new RegExp(`event: error\\ndata: .*${SHUTDOWN_MESSAGE}.*req-7`));
+    t.equal(frames.length, 2, 'nothing after the shutdown frame');
+    t.ok(ended, 'the stream ended');
+    t.equal(streams.size, 0, 'the stopper is forgotten');
+  },
+);
