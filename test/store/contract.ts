@@ -188,8 +188,32 @@ function cacheContract(t: Test, maker: StoreMaker): void {
 }
 
 /** Runs the whole contract against one kind of store. */
+/** Forgetting accounts a reload removed: a held slot and its waiters are never disturbed. */
+function forgetContract(t: Test, maker: StoreMaker): void {
+  t.test(
+    'forget: implemented, and harmless to a held slot, its waiters and other accounts',
+    async (t) => {
+      const [a, b] = await maker.pair(t);
+      t.ok('forget' in a.tokens, 'every store implements it');
+      const held = await a.tokens.acquireSlot('acct-f', SLOT);
+      const waiter = b.tokens.acquireSlot('acct-f', SLOT);
+      await a.tokens.markCapped('acct-kept', Date.now() + 60_000);
+      await a.tokens.forget?.(['acct-f', 'acct-never-seen']);
+      await b.tokens.forget?.(['acct-f']);
+      const during = await b.tokens.view(['acct-f', 'acct-kept']);
+      t.equal(during.states[0]?.busy, true, 'the held slot is still held');
+      t.ok((during.states[1]?.cappedUntil ?? 0) > Date.now(), 'another account keeps its cap');
+      held();
+      const next = await waiter;
+      t.pass('the waiter got the slot once it was freed');
+      next();
+    },
+  );
+}
+
 export function storeContract(t: Test, maker: StoreMaker): void {
   slotContract(t, maker);
   stateContract(t, maker);
   cacheContract(t, maker);
+  forgetContract(t, maker);
 }

@@ -92,7 +92,8 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
   // Held tokens: each upstream call takes a lease (load, one message at a time, 401s, caps).
   const pool = tokenPoolOf(options.auth, logger, options.store.tokens);
   const lease = pool === undefined ? undefined : pool.lease.bind(pool);
-  const heldTokens = options.auth.mode === 'server' ? options.auth.tokens.map((t) => t.token) : [];
+  // The tokens held now (a reload may change them), leaving ones included: never shown.
+  const heldTokens = (): readonly string[] => pool?.heldTokens() ?? [];
   const services: Services = {
     options,
     upstream: new UpstreamClient(options, senderFor(options), lease),

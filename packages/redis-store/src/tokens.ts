@@ -84,4 +84,13 @@ export class RedisTokens implements TokenStore {
       this.#options.stickyTtlMs,
     );
   }
+
+  /**
+   * Nothing to drop: every key (caps, evictions, leases, sticky conversations) is shared with
+   * the other instances, some of which may still hold the token, and each expires by its TTL.
+   * This process keeps nothing of its own per account.
+   */
+  forget(): void {
+    // Shared state is left to its TTLs.
+  }
 }

@@ -11,13 +11,15 @@ import {
   errorCode,
   helpText,
   loadConfig,
+  readSecrets,
   versionAsked,
   type SidecarConfig,
 } from './config.js';
 import { demoCommands, demoPages } from './demo.js';
 import type { Logger, SharedStore } from '@chatgpt-rest/core';
 import { createJsonLogger } from './logger.js';
-import { createServer, type SidecarOptions } from './server.js';
+import { watchSecrets } from './reload.js';
+import { createServer, type Sidecar, type SidecarOptions } from './server.js';
 
 /** Where the CLI writes: human lines, errors, and the JSON log lines. */
 export interface CliIo {
@@ -107,6 +109,27 @@ function sidecarOptions(
   };
 }
 
+/**
+ * Server-held mode: rereads the tokens and API keys files on SIGHUP and when they change (see
+ * reload.ts); returns what stops it (at shutdown).
+ */
+function reloadSecrets(config: SidecarConfig, sidecar: Sidecar, logger: Logger): () => void {
+  if (config.tokens.length === 0) return () => undefined;
+  const files = [config.tokensFile, config.apiKeysFile].filter((file) => file !== undefined);
+  const watch = watchSecrets({
+    files,
+    read: () => readSecrets(config),
+    apply: (secrets) => sidecar.replaceSecrets(secrets),
+    logger,
+  });
+  const onHangup = (): void => void watch.reload('SIGHUP');
+  process.on('SIGHUP', onHangup);
+  return () => {
+    process.off('SIGHUP', onHangup);
+    watch.close();
+  };
+}
+
 /** Runs the CLI; resolves with the exit code once the server has stopped (or refused to start). */
 export async function main(
   argv: string[],
@@ -162,7 +185,9 @@ export async function main(
   const pages = demoPages(url, config.docs, config.staticDir !== undefined);
   if (pages !== '') io.out(`\n${pages}`);
   if (config.demo) io.out(`\n${demoCommands(url, config.tokens.length > 0)}`);
+  const stopReloading = reloadSecrets(config, sidecar, logger);
   const signal = await stop;
+  stopReloading();
   logger.info({ signal: String(signal), deadlineMs: config.shutdownDeadline }, 'shutting down');
   await sidecar.close(config.shutdownDeadline);
   await shared?.store.close();

@@ -59,6 +59,10 @@ export interface SidecarConfig {
   /** Server-held tokens; empty means passthrough mode. */
   tokens: HeldToken[];
   apiKeys: string[];
+  /** The tokens file read, when the tokens came from one (reread on SIGHUP and on change). */
+  tokensFile: string | undefined;
+  /** The API keys file read, when the keys came from one. */
+  apiKeysFile: string | undefined;
   allowOpen: boolean;
   logLevel: LogLevel;
   /** Milliseconds that live streams may run on after SIGTERM before they are ended. */
@@ -222,10 +226,10 @@ function secretEntries(
   option: OptionSpec<string>,
   what: string,
   layers: Layers,
-): { entries: string[]; source: string } | undefined {
-  const fromFile = (value: unknown): { entries: string[]; source: string } => {
+): { entries: string[]; source: string; path?: string } | undefined {
+  const fromFile = (value: unknown): { entries: string[]; source: string; path: string } => {
     const path = valueOf(option, value);
-    return { entries: fileLines(path, what), source: `the ${what} ${path}` };
+    return { entries: fileLines(path, what), source: `the ${what} ${path}`, path };
   };
   const named = layers.flags[option.key] ?? layers.environment[option.key];
   if (named !== undefined) return fromFile(named);
@@ -266,6 +270,35 @@ function metricsPort(raw: Raw, port: number): number | undefined {
     throw new ConfigError(`${where(METRICS_PORT)} must differ from the API port ${port}`);
   }
   return value;
+}
+
+/** What the sidecar holds: its tokens and its clients' API keys. */
+export interface Secrets {
+  tokens: HeldToken[];
+  apiKeys: string[];
+}
+
+/**
+ * The tokens and API keys as their files say now (those from the environment are as loaded):
+ * what a reload puts in place. Throws a {@link ConfigError} naming the file and the entry at
+ * fault, never a token or a key, for a file that cannot be read or parsed, or a set the sidecar
+ * would refuse to start with; an empty tokens file is refused too (no mode switch at runtime).
+ */
+export function readSecrets(config: SidecarConfig): Secrets {
+  const { tokensFile, apiKeysFile } = config;
+  const tokens =
+    tokensFile === undefined
+      ? config.tokens
+      : parseTokens(fileLines(tokensFile, 'tokens file'), `the tokens file ${tokensFile}`);
+  if (tokens.length === 0) {
+    throw new ConfigError(`the tokens file ${tokensFile ?? ''} holds no token`);
+  }
+  const apiKeys =
+    apiKeysFile === undefined
+      ? config.apiKeys
+      : fileLines(apiKeysFile, 'API keys file').filter((key) => key !== '');
+  checkAuth(tokens, apiKeys, config.allowOpen);
+  return { tokens, apiKeys };
 }
 
 /**
@@ -312,6 +345,8 @@ export function loadConfig(
       staticDir: raw.staticDir === undefined ? undefined : read(STATIC_DIR),
       tokens,
       apiKeys,
+      tokensFile: held?.path,
+      apiKeysFile: keys?.path,
       allowOpen,
       logLevel,
       shutdownDeadline: read(SHUTDOWN_DEADLINE),

@@ -19,6 +19,20 @@ export interface JsonLoggerOptions {
   now?: () => number;
 }
 
+/**
+ * The sidecar's logger as the core sees it: the sidecar writes one line per request, so the
+ * core's per-failure `info` line (a second one) goes to `debug`. No `child()`: the core then
+ * adds the request id to each of its lines itself.
+ */
+export function coreLogger(logger: Logger): Logger {
+  return {
+    debug: (obj, msg) => logger.debug(obj, msg),
+    info: (obj, msg) => logger.debug(obj, msg),
+    warn: (obj, msg) => logger.warn(obj, msg),
+    error: (obj, msg) => logger.error(obj, msg),
+  };
+}
+
 /** A tiny pino-compatible logger: one JSON object per line (`level`, `time`, `msg`, fields). */
 export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
   const threshold = LEVEL_NUMBERS[options.level ?? 'info'];

@@ -78,9 +78,9 @@ export interface PassThroughOptions {
   timeoutMs?: number;
   /**
    * Server-held mode: the held access tokens, redacted (with the caller's API key) from every
-   * body relayed to a client.
+   * body relayed to a client; a function when they may change (a reload), read per request.
    */
-  heldTokens?: readonly string[];
+  heldTokens?: readonly string[] | (() => readonly string[]);
   /**
    * Largest upstream error body (non-2xx, server-held mode) read whole to learn from a 401/429
    * and to redact secrets, in bytes (after decompression); a larger one is answered 502.
@@ -116,7 +116,7 @@ interface Served {
   proxy: ProxyServer;
   rules: AllowRule[];
   bodyLimit: number;
-  heldTokens: readonly string[];
+  heldTokens: () => readonly string[];
   pool: TokenPool | undefined;
   logger: Logger;
   authenticate: Authenticator;
@@ -206,7 +206,9 @@ async function serve(
     timedOut: false,
     proxyReq: undefined,
     stop: undefined,
-    secrets: held ? secretBytes([...served.heldTokens, credentials.token, callerSecret(req)]) : [],
+    secrets: held
+      ? secretBytes([...served.heldTokens(), credentials.token, callerSecret(req)])
+      : [],
     finish: () => {
       if (finished) return;
       finished = true;
@@ -228,6 +230,11 @@ async function serve(
   served.proxy.web(req, res, { buffer: Readable.from(body.length > 0 ? [body] : []) });
 }
 
+/** The held tokens as a function: a reload of the sidecar's tokens may change them. */
+function heldTokensOf(held: PassThroughOptions['heldTokens']): () => readonly string[] {
+  return typeof held === 'function' ? held : () => held ?? [];
+}
+
 /** Creates the pass-through: http-proxy-3 plus the checks and header rules it lacks. */
 export function createPassThrough(options: PassThroughOptions): PassThrough {
   const upstream = new URL(options.upstream.replace(/\/+$/, ''));
@@ -245,7 +252,7 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
     proxy: createProxy(upstream, agent, options.timeoutMs ?? 60_000, ctx, flights),
     rules: compileAllowlist(options.allow ?? DEFAULT_PASS_THROUGH_ALLOW),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
-    heldTokens: options.heldTokens ?? [],
+    heldTokens: heldTokensOf(options.heldTokens),
     pool: options.pool,
     logger: options.logger ?? silentLogger,
     authenticate: options.authenticate,

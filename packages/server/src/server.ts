@@ -35,7 +35,7 @@ import {
   type UpstreamFetchInit,
   type WebHandler,
 } from '@chatgpt-rest/core';
-import { createJsonLogger } from './logger.js';
+import { coreLogger, createJsonLogger } from './logger.js';
 import { createMetricsEndpoint, type MetricsEndpoint } from './metrics-endpoint.js';
 import {
   DEFAULT_PASS_THROUGH_ALLOW,
@@ -45,6 +45,7 @@ import {
   type RequestNote,
 } from './pass-through.js';
 import { createReadiness, type Readiness, type ReadinessOptions } from './readiness.js';
+import { replaceSecrets } from './reload.js';
 import { checkRequestTarget } from './request-target.js';
 import type { Sidecar, SidecarOptions } from './sidecar-options.js';
 import { ActiveResponses, SHUTDOWN_MESSAGE, shutdown } from './shutdown.js';
@@ -255,27 +256,14 @@ function sidecarReadiness(
   });
 }
 
-/**
- * The sidecar's logger as the core sees it: the sidecar writes one line per request, so the
- * core's per-failure `info` line (a second one) goes to `debug`. No `child()`: the core then
- * adds the request id to each of its lines itself.
- */
-function coreLogger(logger: Logger): Logger {
-  return {
-    debug: (obj, msg) => logger.debug(obj, msg),
-    info: (obj, msg) => logger.debug(obj, msg),
-    warn: (obj, msg) => logger.warn(obj, msg),
-    error: (obj, msg) => logger.error(obj, msg),
-  };
-}
-
 /** Creates the sidecar (not yet listening): see {@link SidecarOptions}. */
 export function createServer(options: SidecarOptions): Sidecar {
   const logger = options.logger ?? createJsonLogger();
   const upstream = options.upstream.replace(/\/+$/, '');
   const baseFetch = upstreamFetch(options);
   const store = options.store ?? new MemoryStore();
-  const { auth, pool } = sidecarAuth(options, logger, store);
+  const own = { ...options, apiKeys: [...(options.apiKeys ?? [])] }; // keys a reload replaces
+  const { auth, pool } = sidecarAuth(own, logger, store);
   const notes = new AsyncLocalStorage<RequestNote>();
   const metrics =
     options.metrics === undefined ? undefined : createMetricsEndpoint(options.metrics);
@@ -300,11 +288,11 @@ export function createServer(options: SidecarOptions): Sidecar {
           allow,
           bodyLimit: handler.options.limits.body,
           timeoutMs: handler.options.timeouts.idle,
-          heldTokens: (options.tokens ?? []).map((held) => held.token),
+          heldTokens: () => pool?.heldTokens() ?? [],
           errorBodyLimit: options.passThroughErrorBodyLimit,
           logger,
         });
-  const readiness = sidecarReadiness(options, { upstream, fetch: baseFetch, pool, store });
+  const readiness = sidecarReadiness(own, { upstream, fetch: baseFetch, pool, store });
   const restStreams = new Set<() => void>();
   const active = new ActiveResponses();
   let closing = false;
@@ -328,6 +316,7 @@ export function createServer(options: SidecarOptions): Sidecar {
     passThrough,
     metrics,
     listen: () => listen(server, options, metrics),
+    replaceSecrets: (next) => replaceSecrets(pool, own.apiKeys, next, options.allowOpen ?? false),
     close(deadlineMs = 10_000) {
       closing = true;
       const stopped = shutdown({ server, active, restStreams, passThrough, logger }, deadlineMs);

@@ -5,6 +5,7 @@ import type {
   HeldToken,
   Logger,
   SharedStore,
+  TokenChanges,
   TokenPool,
 } from '@chatgpt-rest/core';
 import type { DialectSetting } from './config.js';
@@ -97,6 +98,13 @@ export interface Sidecar {
   readonly passThrough: PassThrough | undefined;
   /** The metrics endpoint and its registry (undefined without the `metrics` option). */
   readonly metrics: MetricsEndpoint | undefined;
+  /**
+   * Puts new tokens and API keys in place at once (a reload of their files): new tokens join
+   * the pool, removed ones take no new request and leave once their live streams end, kept
+   * ones keep their state; the key list is swapped whole. Throws a TypeError and changes
+   * nothing in passthrough mode, for a bad token set, or for no key without `allowOpen`.
+   */
+  replaceSecrets(secrets: { tokens: HeldToken[]; apiKeys: string[] }): TokenChanges;
   /** Starts listening; resolves with the base URL, e.g. `http://127.0.0.1:8000`. */
   listen(): Promise<string>;
   /**

@@ -13,6 +13,11 @@ export interface LeaseOptions {
   signal?: AbortSignal;
   /** The request's logger: what its answer teaches the pool is logged there (with its id). */
   log?: Logger;
+  /**
+   * The access token the request sends: names its pool entry exactly, even after a reload gave
+   * the label to another token (the lease then counts against the token really used).
+   */
+  token?: string;
 }
 
 /** One upstream request's hold on a held token, taken with `TokenPool.lease`. */

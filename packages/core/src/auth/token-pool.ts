@@ -1,12 +1,14 @@
 import { RestError, isRestError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { bearerToken } from './bearer.js';
 import type { HeldToken } from './held-token.js';
 import { upstreamErrorFromBody } from '../upstream/upstream-errors.js';
-import { readLimited } from '../upstream/read-limited.js';
-import { isMessagePost, leasedResponse, type Lease, type LeaseOptions } from './lease.js';
+import type { Lease, LeaseOptions } from './lease.js';
+import { poolFetch } from './pool-fetch.js';
 import { MemoryStore } from '../store/memory-store.js';
-import { accountOf, storeUnavailable, type AccountsView, type TokenStore } from '../store/store.js';
+import { storeUnavailable, type AccountsView, type TokenStore } from '../store/store.js';
+import { TokenEntries, type Entry, type TokenChanges } from './token-entries.js';
+
+export type { TokenChanges };
 
 /** Options of {@link TokenPool}. */
 export interface TokenPoolOptions {
@@ -56,26 +58,14 @@ export interface TokenStatus {
   reason?: string;
 }
 
-interface Entry {
-  held: HeldToken;
-  /** The store's name for the token: a hash of it. */
-  account: string;
-  inFlight: number;
-  /** Expiry times of picks whose first upstream request has not started yet. */
-  reservations: number[];
-  lastPicked: number;
-  evicted: string | undefined;
-  cappedUntil: number;
-  /** A message of this token is being answered (as the store last said). */
-  busy: boolean;
-}
-
 /** How long a pick counts as load before its first upstream request starts. */
 const RESERVATION_MS = 5000;
 
 function noop(): void {
   // Nothing to release.
 }
+
+const IDLE_LEASE = { release: noop, observe: noop, remember: noop };
 
 /**
  * The server-held tokens and how they are shared: a new conversation goes to the least busy
@@ -85,10 +75,7 @@ function noop(): void {
  * {@link TokenStore}: in memory by default, shared by every instance with a Redis store.
  */
 export class TokenPool {
-  readonly #entries: Entry[];
-  readonly #byLabel = new Map<string, Entry>();
-  readonly #byToken = new Map<string, Entry>();
-  readonly #byAccount = new Map<string, Entry>();
+  readonly #tokens: TokenEntries;
   readonly #store: TokenStore;
   readonly #queueSize: number;
   readonly #queueWaitMs: number;
@@ -97,31 +84,29 @@ export class TokenPool {
   #picks = 0;
 
   constructor(options: TokenPoolOptions) {
-    if (options.tokens.length === 0)
-      throw new TypeError('chatgpt-rest: the token pool needs a token');
+    this.#tokens = new TokenEntries(options.tokens);
     this.#queueSize = options.queueSize ?? 8;
     this.#queueWaitMs = options.queueWaitMs ?? 20_000;
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.now ?? Date.now;
     this.#store = options.store ?? new MemoryStore({ stickyMax: options.stickyMax }).tokens;
-    this.#entries = options.tokens.map((held) => ({
-      held,
-      account: accountOf(held.token),
-      inFlight: 0,
-      reservations: [],
-      lastPicked: 0,
-      evicted: undefined,
-      cappedUntil: 0,
-      busy: false,
-    }));
-    for (const entry of this.#entries) {
-      if (this.#byLabel.has(entry.held.label)) {
-        throw new TypeError(`chatgpt-rest: token label ${entry.held.label} is used twice`);
-      }
-      this.#byLabel.set(entry.held.label, entry);
-      this.#byToken.set(entry.held.token, entry);
-      this.#byAccount.set(entry.account, entry);
-    }
+  }
+
+  /**
+   * Puts `tokens` in rotation at once (a reload of the tokens file): new ones join, removed
+   * ones take no new request and leave once their running requests (live streams) end, kept
+   * ones (same label and token) keep their caps, eviction, load and sticky conversations. A bad
+   * set (empty, a label twice) throws a TypeError naming no token and changes nothing.
+   */
+  replaceTokens(tokens: readonly HeldToken[]): TokenChanges {
+    const { gone, ...changes } = this.#tokens.replace(tokens);
+    this.#forget(gone);
+    return changes;
+  }
+
+  /** Every token a request may still send, leaving ones included: what errors must redact. */
+  heldTokens(): string[] {
+    return this.#tokens.tokens();
   }
 
   /**
@@ -132,7 +117,7 @@ export class TokenPool {
   pick(conversationId?: string): HeldToken {
     const account =
       conversationId === undefined ? undefined : this.#store.stickyNow?.(conversationId);
-    return this.#select(account === undefined ? undefined : this.#byAccount.get(account));
+    return this.#select(account === undefined ? undefined : this.#tokens.byAccount(account));
   }
 
   /**
@@ -142,22 +127,24 @@ export class TokenPool {
    */
   async choose(conversationId?: string): Promise<HeldToken> {
     let view: AccountsView;
+    const entries = this.#tokens.current;
     try {
       view = await this.#store.view(
-        this.#entries.map((entry) => entry.account),
+        entries.map((entry) => entry.account),
         conversationId,
       );
     } catch (error) {
       throw isRestError(error) ? error : storeUnavailable('reading the tokens’ state');
     }
-    this.#entries.forEach((entry, index) => {
+    entries.forEach((entry, index) => {
       const state = view.states[index];
       if (state === undefined) return;
       entry.evicted ??= state.evicted;
       entry.cappedUntil = Math.max(entry.cappedUntil, state.cappedUntil);
       entry.busy = state.busy;
     });
-    return this.#select(view.sticky === undefined ? undefined : this.#byAccount.get(view.sticky));
+    const sticky = view.sticky === undefined ? undefined : this.#tokens.byAccount(view.sticky);
+    return this.#select(sticky);
   }
 
   #select(sticky: Entry | undefined): HeldToken {
@@ -172,7 +159,7 @@ export class TokenPool {
       if (sticky.cappedUntil > now) throw this.#capped(sticky.cappedUntil - now);
       return this.#reserve(sticky, now);
     }
-    const live = this.#entries.filter((entry) => entry.evicted === undefined);
+    const live = this.#tokens.current.filter((entry) => entry.evicted === undefined);
     if (live.length === 0) {
       throw new RestError(
         'upstream_unavailable',
@@ -196,24 +183,22 @@ export class TokenPool {
 
   /** The label of a held token, or undefined for a token the pool does not hold. */
   labelOf(token: string): string | undefined {
-    return this.#byToken.get(token)?.held.label;
+    return this.#tokens.byToken(token)?.held.label;
   }
 
   /** Remembers which token holds a conversation, so its later requests go there. */
   remember(conversationId: string, label: string, log: Logger = this.#logger): void {
-    const entry = this.#byLabel.get(label);
-    if (entry === undefined) return;
-    this.#quietly(
-      'remembering a conversation',
-      () => this.#store.remember(conversationId, entry.account),
-      log,
-    );
+    const entry = this.#tokens.byLabel(label);
+    if (entry !== undefined) this.#remember(entry, conversationId, log);
   }
 
   /** Counts one upstream request of `label` as running until the returned function is called. */
   begin(label: string): () => void {
-    const entry = this.#byLabel.get(label);
-    if (entry === undefined) return noop;
+    const entry = this.#tokens.byLabel(label);
+    return entry === undefined ? noop : this.#begin(entry);
+  }
+
+  #begin(entry: Entry): () => void {
     // The request a pick announced has started: it now counts as in flight instead.
     entry.reservations.shift();
     entry.inFlight += 1;
@@ -222,6 +207,8 @@ export class TokenPool {
       if (done) return;
       done = true;
       entry.inFlight -= 1;
+      // A token a reload removed leaves with its last request.
+      if (entry.inFlight === 0) this.#forget(this.#tokens.idle(entry));
     };
   }
 
@@ -231,11 +218,17 @@ export class TokenPool {
    * lease's `release()` ends both; a label the pool does not hold gets a lease that does nothing.
    */
   async lease(label: string, options: LeaseOptions = { message: false }): Promise<Lease> {
-    const end = this.begin(label);
+    // The token sent names its entry exactly, even once a reload gave its label to another.
+    const byToken = options.token === undefined ? undefined : this.#tokens.byToken(options.token);
+    const entry = byToken?.held.label === label ? byToken : this.#tokens.byLabel(label);
+    // A label the pool does not hold: a lease that counts and learns nothing.
+    if (entry === undefined) return { label, message: options.message, ...IDLE_LEASE };
+    const end = this.#begin(entry);
+    const log = options.log ?? this.#logger;
     let free = noop;
     if (options.message) {
       try {
-        free = await this.acquireMessageSlot(label, options.signal);
+        free = await this.#slot(entry, options.signal);
       } catch (error) {
         end();
         throw error;
@@ -251,9 +244,31 @@ export class TokenPool {
         free();
         end();
       },
-      observe: (status, body, headers) => this.observe(label, status, body, headers, options.log),
-      remember: (conversationId) => this.remember(conversationId, label, options.log),
+      observe: (status, body, headers) => this.#observe(entry, status, body, headers, log),
+      remember: (conversationId) => this.#remember(entry, conversationId, log),
     };
+  }
+
+  #remember(entry: Entry, conversationId: string, log: Logger): void {
+    this.#quietly(
+      'remembering a conversation',
+      () => this.#store.remember(conversationId, entry.account),
+      log,
+    );
+  }
+
+  #slot(entry: Entry, signal: AbortSignal | undefined): Promise<() => void> {
+    return this.#store.acquireSlot(entry.account, {
+      queueSize: this.#queueSize,
+      waitMs: this.#queueWaitMs,
+      signal,
+    });
+  }
+
+  /** Lets the store drop what it keeps of accounts no token names any more. */
+  #forget(accounts: string[]): void {
+    if (accounts.length === 0) return;
+    this.#quietly('forgetting removed tokens', () => this.#store.forget?.(accounts));
   }
 
   /**
@@ -263,13 +278,8 @@ export class TokenPool {
    * `upstream_unavailable` when a shared store cannot be reached.
    */
   acquireMessageSlot(label: string, signal?: AbortSignal): Promise<() => void> {
-    const entry = this.#byLabel.get(label);
-    if (entry === undefined) return Promise.resolve(noop);
-    return this.#store.acquireSlot(entry.account, {
-      queueSize: this.#queueSize,
-      waitMs: this.#queueWaitMs,
-      signal,
-    });
+    const entry = this.#tokens.byLabel(label);
+    return entry === undefined ? Promise.resolve(noop) : this.#slot(entry, signal);
   }
 
   /** Learns from a failed upstream answer: a 401 evicts the token, a cap parks it; logs on `log`. */
@@ -280,8 +290,19 @@ export class TokenPool {
     headers?: Headers,
     log: Logger = this.#logger,
   ): void {
-    const entry = this.#byLabel.get(label);
-    if (entry === undefined || (status !== 401 && status !== 429)) return;
+    const entry = this.#tokens.byLabel(label);
+    if (entry !== undefined) this.#observe(entry, status, body, headers, log);
+  }
+
+  #observe(
+    entry: Entry,
+    status: number,
+    body: string,
+    headers: Headers | undefined,
+    log: Logger,
+  ): void {
+    const { label } = entry.held;
+    if (status !== 401 && status !== 429) return;
     const error = upstreamErrorFromBody(status, body, headers);
     if (error.code === 'token_expired' || error.code === 'invalid_token') {
       const reason = error.code;
@@ -308,7 +329,7 @@ export class TokenPool {
   /** Every token's standing, by label (as this process last saw the store). */
   status(): TokenStatus[] {
     const now = this.#now();
-    return this.#entries.map((entry) => {
+    return this.#tokens.current.map((entry) => {
       const base = {
         label: entry.held.label,
         inFlight: entry.inFlight,
@@ -330,7 +351,7 @@ export class TokenPool {
 
   /** True while at least one token is still in rotation (capped ones count: caps clear). */
   get usable(): boolean {
-    return this.#entries.some((entry) => entry.evicted === undefined);
+    return this.#tokens.current.some((entry) => entry.evicted === undefined);
   }
 
   /**
@@ -340,27 +361,7 @@ export class TokenPool {
    * token's label, and the sidecar's pass-through does the same. Kept for existing callers.
    */
   wrapFetch(inner: typeof fetch): typeof fetch {
-    return async (input, init) => {
-      const token = bearerToken(new Headers(init?.headers).get('authorization'));
-      const label = token === undefined ? undefined : this.labelOf(token);
-      if (label === undefined) return inner(input, init);
-      const url = new URL(input instanceof Request ? input.url : String(input));
-      const message = isMessagePost(init?.method ?? 'GET', url.pathname);
-      const lease = await this.lease(label, { message, signal: init?.signal ?? undefined });
-      let response: Response;
-      try {
-        response = await inner(input, init);
-      } catch (error) {
-        lease.release();
-        throw error;
-      }
-      if (response.status === 401 || response.status === 429) {
-        // Sniffed within a cap: an endless 401 body must not be buffered to learn from it.
-        const text = await readLimited(response.clone()).catch(() => '');
-        lease.observe(response.status, text, response.headers);
-      }
-      return leasedResponse(response, lease);
-    };
+    return poolFetch(this, inner);
   }
 
   #load(entry: Entry, now: number): number {

@@ -67,9 +67,12 @@ function restErrorOf(error: unknown, { request, requestId, log }: FailureScope):
 export type FailureMapper = (error: unknown, scope: FailureScope) => RestError;
 
 /** The failure mapper of a handler: the held tokens it must never show. */
-export function failureMapper(heldTokens: readonly string[]): FailureMapper {
+export function failureMapper(heldTokens: () => readonly string[]): FailureMapper {
   return (error, scope) =>
-    redacted(restErrorOf(error, scope), [...heldTokens, ...sentCredentials(scope.request.headers)]);
+    redacted(restErrorOf(error, scope), [
+      ...heldTokens(),
+      ...sentCredentials(scope.request.headers),
+    ]);
 }
 
 /**

@@ -50,6 +50,14 @@ class MemorySlots {
     return this.#slots.get(account)?.active === true;
   }
 
+  /** Drops an account's slot when nobody holds or waits for it (else it stays, untouched). */
+  forget(account: string): void {
+    const slot = this.#slots.get(account);
+    if (slot !== undefined && !slot.active && slot.waiters.length === 0) {
+      this.#slots.delete(account);
+    }
+  }
+
   queued(account: string): number {
     return this.#slots.get(account)?.waiters.length ?? 0;
   }
@@ -155,6 +163,15 @@ class MemoryTokens implements TokenStore {
 
   remember(conversationId: string, account: string): void {
     this.#sticky.set(conversationId, account);
+  }
+
+  /** Drops the caps, evictions and idle slots of accounts no held token names any more. */
+  forget(accounts: readonly string[]): void {
+    for (const account of accounts) {
+      this.#capped.delete(account);
+      this.#evicted.delete(account);
+      this.#slots.forget(account);
+    }
   }
 }
 

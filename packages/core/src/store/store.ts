@@ -69,6 +69,13 @@ export interface TokenStore {
   stickyNow?(conversationId: string): string | undefined;
   /** Remembers that `account` holds `conversationId`. */
   remember(conversationId: string, account: string): MaybePromise<void>;
+  /**
+   * Told that no held token of this process names `accounts` any more (a reload removed them
+   * and their last request ended): a store may drop what it keeps only for this process (the
+   * in-memory store: caps, evictions, idle slots). A held slot and its waiters are never
+   * disturbed. A shared store keeps its keys: other instances may still hold the token.
+   */
+  forget?(accounts: readonly string[]): MaybePromise<void>;
 }
 
 /** The conversation-tree cache operations the core uses (see `ConversationCache`). */

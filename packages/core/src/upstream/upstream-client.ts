@@ -213,6 +213,7 @@ export class UpstreamClient {
     return this.#lease(caller.label, {
       message: isMessagePost(request.method, request.path),
       signal,
+      token: caller.token,
       ...(caller.log === undefined ? {} : { log: caller.log }),
     });
   }
