@@ -10,6 +10,7 @@ export {
 } from './back-pressure.js';
 export { FIXTURES, fixtureBytes, fixtureJson, fixtureText } from './fixtures.js';
 export { captureLogs, type CapturedLogs, type LogLine } from './logs.js';
+export { frameworkListener, listenOn } from './listen.js';
 export { jsonRequest, readReply, type Json, type JsonRequestOptions, type Reply } from './http.js';
 export { messageBody } from './message-body.js';
 export { parseMetrics, sampleTable, type Sample } from './metrics.js';

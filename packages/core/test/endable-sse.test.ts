@@ -1,7 +1,6 @@
 import http from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import t, { type Test } from 'tap';
+import t from 'tap';
+import { listenOn } from '@chatgpt-rest/test-kit';
 import { RestError } from '../src/errors.js';
 import { endableSse, type EndStream } from '../src/http/endable-sse.js';
 import { directSse, sseResponse, type SseEvent } from '../src/http/sse-response.js';
@@ -48,17 +47,6 @@ function endable(response: Response) {
   return { wrapped, hooks };
 }
 
-async function listen(t: Test, handler: () => Promise<Response>): Promise<number> {
-  const server = http.createServer(createNodeListener(handler));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return (server.address() as AddressInfo).port;
-}
-
 t.test(
   'an endable stream keeps its direct writer: a Node mount writes it straight to res',
   async (t) => {
@@ -68,7 +56,10 @@ t.test(
     t.ok(directSse(wrapped), 'the wrapped response still has a direct writer');
     t.equal(hooks.registered, 0, 'nothing registered before anyone reads');
 
-    const port = await listen(t, () => Promise.resolve(wrapped));
+    const port = await listenOn(
+      t,
+      createNodeListener(() => Promise.resolve(wrapped)),
+    );
     const reason = new RestError('upstream_unavailable', 'shutting down');
     const text = await new Promise<string>((resolve, reject) => {
       http.get({ host: '127.0.0.1', port, path: '/' }, (res) => {
@@ -128,7 +119,10 @@ t.test('a stream that ends by itself is forgotten, and a later end changes nothi
     toError: () => new RestError('internal_error', 'x'),
   });
   const { wrapped, hooks } = endable(response);
-  const port = await listen(t, () => Promise.resolve(wrapped));
+  const port = await listenOn(
+    t,
+    createNodeListener(() => Promise.resolve(wrapped)),
+  );
   const text = await (await fetch(`http://127.0.0.1:${port}/`)).text();
   t.match(text, /"i":1/);
   t.equal(hooks.forgotten, 1);

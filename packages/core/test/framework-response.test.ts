@@ -1,9 +1,13 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { once } from 'node:events';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { Readable } from 'node:stream';
 import t, { type Test } from 'tap';
-import { countedBody, pullsWhileClientPauses } from '@chatgpt-rest/test-kit';
+import {
+  countedBody,
+  frameworkListener,
+  listenOn,
+  pullsWhileClientPauses,
+} from '@chatgpt-rest/test-kit';
 import { RestError } from '../src/errors.js';
 import { frameworkResponse, type WebHandler } from '../src/node/node-bridge.js';
 
@@ -11,22 +15,8 @@ import { frameworkResponse, type WebHandler } from '../src/node/node-bridge.js';
  * A server that sends `frameworkResponse`'s answer as a framework does (Koa 2 pipes, Fastify
  * and Koa 3 too): status and headers on `res`, then the whole body, the piped stream, or nothing.
  */
-async function serve(t: Test, handler: WebHandler, bodyLimit?: number): Promise<number> {
-  const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
-    void frameworkResponse(handler, req, res, { bodyLimit }).then((answer) => {
-      res.statusCode = answer.status;
-      for (const [name, value] of answer.headers) res.appendHeader(name, value);
-      if (answer.body instanceof Readable) answer.body.pipe(res);
-      else res.end(answer.body);
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return (server.address() as AddressInfo).port;
+function serve(t: Test, handler: WebHandler, bodyLimit?: number): Promise<number> {
+  return listenOn(t, frameworkListener(handler, { bodyLimit }));
 }
 
 /** A stream the test feeds by hand, with a record of its cancellation. */

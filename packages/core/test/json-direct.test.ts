@@ -1,31 +1,7 @@
-import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import t, { type Test } from 'tap';
+import t from 'tap';
+import { frameworkListener, listenOn } from '@chatgpt-rest/test-kit';
 import { jsonResponse, wholeBody, withHeaders } from '../src/http/responses.js';
-import { createNodeListener, frameworkResponse, type WebHandler } from '../src/node/node-bridge.js';
-
-async function listen(t: Test, listener: RequestListener): Promise<number> {
-  const server = http.createServer(listener);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return (server.address() as AddressInfo).port;
-}
-
-/** The way Fastify and Koa send `frameworkResponse`'s answer. */
-function frameworkListener(handler: WebHandler): RequestListener {
-  return (req: IncomingMessage, res: ServerResponse) => {
-    void frameworkResponse(handler, req, res).then((answer) => {
-      res.statusCode = answer.status;
-      for (const [name, value] of answer.headers) res.appendHeader(name, value);
-      res.end(answer.body);
-    });
-  };
-}
+import { createNodeListener } from '../src/node/node-bridge.js';
 
 async function getText(port: number): Promise<{ status: number; text: string }> {
   const response = await fetch(`http://127.0.0.1:${port}/`);
@@ -40,7 +16,7 @@ for (const [name, listener] of [
 ] as const) {
   t.test(`${name} writes a JSON answer from its text, never reading its web body`, async (t) => {
     const answers: Response[] = [];
-    const port = await listen(
+    const port = await listenOn(
       t,
       listener(() => {
         const response = jsonResponse(200, BODY);
@@ -56,7 +32,7 @@ for (const [name, listener] of [
   });
 
   t.test(`${name} still writes a JSON answer whose body a host locked`, async (t) => {
-    const port = await listen(
+    const port = await listenOn(
       t,
       listener(() => {
         const response = jsonResponse(200, BODY);

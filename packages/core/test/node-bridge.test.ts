@@ -1,8 +1,7 @@
 import t, { type Test } from 'tap';
-import { countedBody, pullsWhileClientPauses } from '@chatgpt-rest/test-kit';
+import { countedBody, listenOn, pullsWhileClientPauses } from '@chatgpt-rest/test-kit';
 import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { RestError } from '../src/errors.js';
 import {
   createNodeListener,
@@ -24,20 +23,8 @@ interface ClientRequest {
   body?: string | Buffer;
 }
 
-/** Starts a real server on 127.0.0.1 and closes it when the test ends. */
-async function listen(t: Test, listener: RequestListener): Promise<number> {
-  const server = http.createServer(listener);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return (server.address() as AddressInfo).port;
-}
-
 async function serve(t: Test, handler: WebHandler, bodyLimit?: number): Promise<number> {
-  return listen(t, createNodeListener(handler, { bodyLimit }));
+  return listenOn(t, createNodeListener(handler, { bodyLimit }));
 }
 
 /** One request with `http.request`, the whole answer read. */
@@ -225,7 +212,7 @@ function parsedListener(parse: (raw: string, req: IncomingMessage) => unknown): 
 }
 
 t.test('a pre-parsed JSON object is sent on as the same JSON', async (t) => {
-  const port = await listen(
+  const port = await listenOn(
     t,
     parsedListener((raw) => JSON.parse(raw)),
   );
@@ -242,7 +229,7 @@ t.test('a pre-parsed JSON object is sent on as the same JSON', async (t) => {
 });
 
 t.test('a pre-parsed form object is sent on as the same form', async (t) => {
-  const port = await listen(
+  const port = await listenOn(
     t,
     parsedListener((raw) => {
       const fields: Record<string, string | string[]> = {};
@@ -275,7 +262,7 @@ t.test('a pre-parsed form object is sent on as the same form', async (t) => {
 });
 
 t.test('a pre-parsed string body is sent on as it is', async (t) => {
-  const port = await listen(
+  const port = await listenOn(
     t,
     parsedListener((raw) => raw),
   );
@@ -290,7 +277,7 @@ t.test('a pre-parsed string body is sent on as it is', async (t) => {
 });
 
 t.test('a pre-parsed Buffer body is sent on byte for byte', async (t) => {
-  const port = await listen(
+  const port = await listenOn(
     t,
     parsedListener((raw) => Buffer.from(raw, 'utf8')),
   );
@@ -303,7 +290,7 @@ t.test('a pre-parsed Buffer body is sent on byte for byte', async (t) => {
 });
 
 t.test('a body given in the options wins over the unread request stream', async (t) => {
-  const port = await listen(t, (req, res) => {
+  const port = await listenOn(t, (req, res) => {
     const request = toWebRequest(req, res, { body: { from: 'options' } });
     void echo(request).then((response) => writeWebResponse(res, response));
   });
@@ -314,7 +301,7 @@ t.test('a body given in the options wins over the unread request stream', async 
 });
 
 t.test('an ArrayBuffer body given in the options is sent as bytes', async (t) => {
-  const port = await listen(t, (req, res) => {
+  const port = await listenOn(t, (req, res) => {
     const request = toWebRequest(req, res, { body: encoder.encode('bytes').buffer });
     void echo(request).then((response) => writeWebResponse(res, response));
   });
@@ -324,7 +311,7 @@ t.test('an ArrayBuffer body given in the options is sent as bytes', async (t) =>
 
 t.test('a req.body set without reading the stream is not mistaken for the body', async (t) => {
   // Express 4's parsers do this when the content type does not match theirs.
-  const port = await listen(t, (req, res) => {
+  const port = await listenOn(t, (req, res) => {
     (req as IncomingMessage & { body?: unknown }).body = {};
     void echo(toWebRequest(req, res)).then((response) => writeWebResponse(res, response));
   });
@@ -333,7 +320,7 @@ t.test('a req.body set without reading the stream is not mistaken for the body',
 });
 
 t.test('a stream consumed without a parsed body gives an empty body', async (t) => {
-  const port = await listen(t, (req, res) => {
+  const port = await listenOn(t, (req, res) => {
     req.resume();
     req.once('end', () => {
       void echo(toWebRequest(req, res)).then((response) => writeWebResponse(res, response));
@@ -346,7 +333,7 @@ t.test('a stream consumed without a parsed body gives an empty body', async (t) 
 });
 
 t.test('GET and HEAD requests never carry a body', async (t) => {
-  const port = await listen(t, (req, res) => {
+  const port = await listenOn(t, (req, res) => {
     const request = toWebRequest(req, res, { body: { ignored: true } });
     void echo(request).then((response) => writeWebResponse(res, response));
   });
@@ -404,7 +391,7 @@ t.test('an error in the middle of a streamed body cuts the connection', async (t
     });
     return Promise.resolve(new Response(body));
   };
-  const port = await listen(t, createNodeListener(handler, { onError: (e) => errors.push(e) }));
+  const port = await listenOn(t, createNodeListener(handler, { onError: (e) => errors.push(e) }));
   const req = http.request({ host: '127.0.0.1', port, agent: false });
   req.end();
   const [res] = (await once(req, 'response')) as [IncomingMessage];
@@ -422,7 +409,7 @@ t.test('an error in the middle of a streamed body cuts the connection', async (t
 t.test('a foreign error becomes a 500 internal_error without its message or stack', async (t) => {
   const errors: unknown[] = [];
   const secret = new Error('token sk-secret at /srv/app.ts:12');
-  const port = await listen(
+  const port = await listenOn(
     t,
     createNodeListener(() => Promise.reject(secret), { onError: (e) => errors.push(e) }),
   );
@@ -435,7 +422,7 @@ t.test('a foreign error becomes a 500 internal_error without its message or stac
 
 t.test('a thrown RestError becomes its own status and JSON body', async (t) => {
   const errors: unknown[] = [];
-  const port = await listen(
+  const port = await listenOn(
     t,
     createNodeListener(
       () => Promise.reject(new RestError('rate_limited', 'Slow down.', { retryAfter: 30 })),
@@ -451,7 +438,7 @@ t.test('a thrown RestError becomes its own status and JSON body', async (t) => {
 
 t.test('a handler that returns no Response gives a 500', async (t) => {
   const handler = (() => Promise.resolve('oops')) as unknown as WebHandler;
-  const port = await listen(
+  const port = await listenOn(
     t,
     createNodeListener(handler, {
       onError: () => {
@@ -520,7 +507,7 @@ t.test('a fixed-length body is written whole', async (t) => {
 });
 
 t.test('the url override replaces the path and keeps its query', async (t) => {
-  const port = await listen(t, (req, res) => {
+  const port = await listenOn(t, (req, res) => {
     const url = (req.url ?? '').replace(/^\/chat/, '');
     void echo(toWebRequest(req, res, { url })).then((response) => writeWebResponse(res, response));
   });
@@ -535,7 +522,7 @@ t.test('the url override replaces the path and keeps its query', async (t) => {
 });
 
 t.test('an override without a leading slash is taken as a path', async (t) => {
-  const port = await listen(t, (req, res) => {
+  const port = await listenOn(t, (req, res) => {
     void echo(toWebRequest(req, res, { url: 'conversations?x=1' })).then((response) =>
       writeWebResponse(res, response),
     );
@@ -594,7 +581,7 @@ t.test(
     let cancelled = false;
     let finished = (): void => undefined;
     const done = new Promise<void>((resolve) => (finished = resolve));
-    const port = await listen(t, (req, res) => {
+    const port = await listenOn(t, (req, res) => {
       const request = toWebRequest(req, res);
       request.signal.addEventListener('abort', () => {
         const body = new ReadableStream<Uint8Array>({
@@ -618,7 +605,7 @@ t.test(
 t.test('aborting the write signal cancels the body and cuts the connection', async (t) => {
   let cancelled = false;
   const controller = new AbortController();
-  const port = await listen(t, (_req, res) => {
+  const port = await listenOn(t, (_req, res) => {
     const body = new ReadableStream<Uint8Array>({
       start(c) {
         c.enqueue(encoder.encode('first'));
@@ -644,7 +631,7 @@ t.test('aborting the write signal cancels the body and cuts the connection', asy
 });
 
 t.test('a request that carries repeated headers keeps every value', async (t) => {
-  const port = await listen(t, (req: IncomingMessage, res: ServerResponse) => {
+  const port = await listenOn(t, (req: IncomingMessage, res: ServerResponse) => {
     const request = toWebRequest(req, res);
     res.end(request.headers.get('set-cookie') ?? '');
   });

@@ -1,11 +1,10 @@
-import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo, Socket } from 'node:net';
-import { Readable } from 'node:stream';
-import t, { type Test } from 'tap';
+import http, { type RequestListener } from 'node:http';
+import type { Socket } from 'node:net';
+import t from 'tap';
+import { frameworkListener, listenOn } from '@chatgpt-rest/test-kit';
 import { RestError } from '../src/errors.js';
 import { sseResponse, type SseEvent } from '../src/http/sse-response.js';
-import { createNodeListener, frameworkResponse, type WebHandler } from '../src/node/node-bridge.js';
+import { createNodeListener, type WebHandler } from '../src/node/node-bridge.js';
 
 /** The socket writes (`_write`/`_writev` calls) the server made on each connection. */
 interface Writes {
@@ -14,10 +13,9 @@ interface Writes {
 
 type SocketWrite = (...args: unknown[]) => void;
 
-async function listen(t: Test, listener: RequestListener, writes?: Writes): Promise<number> {
-  const server = http.createServer(listener);
-  server.on('connection', (connection: Socket) => {
-    if (writes === undefined) return;
+/** Counts the socket writes of every connection `listenOn` accepts. */
+function countWrites(writes: Writes) {
+  return (connection: Socket): void => {
     const socket = connection as unknown as Record<'_write' | '_writev', SocketWrite>;
     for (const name of ['_write', '_writev'] as const) {
       const original = socket[name].bind(connection);
@@ -26,25 +24,6 @@ async function listen(t: Test, listener: RequestListener, writes?: Writes): Prom
         original(...args);
       };
     }
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return (server.address() as AddressInfo).port;
-}
-
-/** The way Fastify and Koa send `frameworkResponse`'s answer: head on `res`, the body piped. */
-function frameworkListener(handler: WebHandler): RequestListener {
-  return (req: IncomingMessage, res: ServerResponse) => {
-    void frameworkResponse(handler, req, res).then((answer) => {
-      res.statusCode = answer.status;
-      for (const [name, value] of answer.headers) res.appendHeader(name, value);
-      if (answer.body instanceof Readable) answer.body.pipe(res);
-      else res.end(answer.body);
-    });
   };
 }
 
@@ -91,7 +70,7 @@ for (const [name, mount] of mounts) {
       made.push(response);
       return Promise.resolve(response);
     };
-    const port = await listen(t, mount(handler));
+    const port = await listenOn(t, mount(handler));
     const text = await get(port);
     t.equal(text.split('event: delta').length - 1, 3, 'all three events');
     const [response] = made;
@@ -101,10 +80,10 @@ for (const [name, mount] of mounts) {
 
   t.test(`${name}: the events of one tick leave in fewer socket writes`, async (t) => {
     const writes: Writes = { count: 0 };
-    const port = await listen(
+    const port = await listenOn(
       t,
       mount(() => Promise.resolve(sseResponse(burst(20), options))),
-      writes,
+      countWrites(writes),
     );
     const text = await get(port);
     t.equal(text.split('event: delta').length - 1, 20);
@@ -122,7 +101,7 @@ for (const [name, mount] of mounts) {
       await received;
       yield { event: 'delta', data: { i: 1 } };
     }
-    const port = await listen(
+    const port = await listenOn(
       t,
       mount(() => Promise.resolve(sseResponse(waiting(), options))),
     );
@@ -138,7 +117,7 @@ for (const [name, mount] of mounts) {
       yield { event: 'delta', data: {} };
       await new Promise(() => undefined);
     }
-    const port = await listen(
+    const port = await listenOn(
       t,
       mount(() =>
         Promise.resolve(
