@@ -11,6 +11,11 @@
  * network); grown by other instances' turns, only their operations are fetched and applied in
  * place; replaced or deleted (a rename, a delete, a delete-all through any instance), it is
  * dropped. So a deletion is seen by every instance at its next read, with no stale window.
+ *
+ * Redis-wide, the cache holds at most `maxEntries` conversations: every write and append puts
+ * the conversation's key at the newest end of one sorted set (`convs`), in the same script, and
+ * the oldest beyond the bound are deleted there and then (the near-caches of other instances see
+ * it at their next read, as any delete).
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -25,7 +30,7 @@ import {
   type BackendConversation,
 } from '@chatgpt-rest/core';
 import type { Keys } from './keys.js';
-import { APPEND } from './scripts.js';
+import { APPEND, WRITE } from './scripts.js';
 
 /** Operations after which the tree is written whole again. */
 export const COMPACT_AFTER = 32;
@@ -43,8 +48,33 @@ interface Operation {
   t?: string;
 }
 
-interface AppendCommand {
-  cacheAppend(key: string, op: string, ttl: number): Promise<[string, number] | null>;
+interface CacheCommands {
+  cacheAppend(
+    key: string,
+    index: string,
+    op: string,
+    ttl: number,
+    max: number,
+    prefix: string,
+  ): Promise<[string, number] | null>;
+  cacheWrite(
+    key: string,
+    principal: string,
+    index: string,
+    generation: string,
+    tree: string,
+    complete: string,
+    ttl: number,
+    max: number,
+    prefix: string,
+  ): Promise<number>;
+}
+
+/** The cache's limits: the core's (per tree, per near-cache) and Redis-wide. */
+export interface RedisCacheLimits {
+  bounds: CacheBounds | false;
+  /** Most conversations in Redis at once. */
+  maxEntries: number;
 }
 
 /** Applies one stored operation to a tree in place; returns by how much its JSON grew. */
@@ -58,17 +88,21 @@ function apply(conversation: BackendConversation, raw: string): number {
 
 /** The cache of a Redis store; failures are misses (the upstream is asked), logged by `onError`. */
 export class RedisCache implements CacheStore {
-  readonly #client: Redis & AppendCommand;
+  readonly #client: Redis & CacheCommands;
   readonly #keys: Keys;
   readonly #bounds: CacheBounds | false;
+  readonly #maxEntries: number;
   readonly #near: LRUCache<string, Near> | undefined;
   readonly #onError: () => void;
 
-  constructor(client: Redis, keys: Keys, bounds: CacheBounds | false, onError: () => void) {
-    client.defineCommand('cacheAppend', { numberOfKeys: 1, lua: APPEND });
-    this.#client = client as Redis & AppendCommand;
+  constructor(client: Redis, keys: Keys, limits: RedisCacheLimits, onError: () => void) {
+    client.defineCommand('cacheAppend', { numberOfKeys: 2, lua: APPEND });
+    client.defineCommand('cacheWrite', { numberOfKeys: 3, lua: WRITE });
+    this.#client = client as Redis & CacheCommands;
     this.#keys = keys;
+    const { bounds, maxEntries } = limits;
     this.#bounds = bounds;
+    this.#maxEntries = maxEntries;
     this.#onError = onError;
     this.#near =
       bounds === false
@@ -146,19 +180,21 @@ export class RedisCache implements CacheStore {
     const index = this.#keys.principal(principal);
     if (tree.length > bounds.maxSize) {
       this.#near?.delete(key);
-      await this.#client.multi().del(key).srem(index, key).exec();
+      await this.#forget(principal, [key]);
       return;
     }
     const generation = randomBytes(6).toString('base64url');
-    const fields = { g: generation, n: 0, t: tree, c: entry.complete ? '1' : '0' };
-    await this.#client
-      .multi()
-      .del(key)
-      .hset(key, fields)
-      .pexpire(key, bounds.ttl)
-      .sadd(index, key)
-      .pexpire(index, bounds.ttl)
-      .exec();
+    await this.#client.cacheWrite(
+      key,
+      index,
+      this.#keys.cacheIndex,
+      generation,
+      tree,
+      entry.complete ? '1' : '0',
+      bounds.ttl,
+      this.#maxEntries,
+      this.#keys.prefix,
+    );
     this.#keep(key, { principal, entry, generation, ops: 0, bytes: tree.length });
   }
 
@@ -183,7 +219,14 @@ export class RedisCache implements CacheStore {
     const op: Operation =
       title === undefined ? { m: [...messages] } : { m: [...messages], t: title };
     const raw = JSON.stringify(op);
-    const appended = await this.#client.cacheAppend(key, raw, bounds.ttl);
+    const appended = await this.#client.cacheAppend(
+      key,
+      this.#keys.cacheIndex,
+      raw,
+      bounds.ttl,
+      this.#maxEntries,
+      this.#keys.prefix,
+    );
     if (appended === null) {
       this.#near?.delete(key);
       return false;
@@ -207,9 +250,17 @@ export class RedisCache implements CacheStore {
   delete(principal: string, id: string): Promise<void> {
     const key = this.#keys.conversation(principal, id);
     this.#near?.delete(key);
-    return this.#guard(async () => {
-      await this.#client.multi().del(key).srem(this.#keys.principal(principal), key).exec();
-    }, undefined);
+    return this.#guard(() => this.#forget(principal, [key]), undefined);
+  }
+
+  /** Deletes cached conversations of one principal from Redis: hashes, set and index members. */
+  async #forget(principal: string, keys: string[]): Promise<void> {
+    await this.#client
+      .multi()
+      .del(...keys)
+      .srem(this.#keys.principal(principal), ...keys)
+      .zrem(this.#keys.cacheIndex, ...keys)
+      .exec();
   }
 
   deletePrincipal(principal: string): Promise<void> {
@@ -223,7 +274,7 @@ export class RedisCache implements CacheStore {
       const keys = await this.#client.smembers(index);
       // In slices, so that a principal with very many conversations is not one huge command.
       for (let at = 0; at < keys.length; at += 500) {
-        await this.#client.del(...keys.slice(at, at + 500));
+        await this.#forget(principal, keys.slice(at, at + 500));
       }
       await this.#client.del(index);
     }, undefined);

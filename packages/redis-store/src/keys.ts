@@ -54,6 +54,19 @@ export class Keys {
     return `${this.#prefix}principal:${hashOf(principal)}`;
   }
 
+  /**
+   * Every cached conversation's key, scored by its last write or append (a sorted set): the
+   * oldest are dropped beyond `maxCachedConversations`.
+   */
+  get cacheIndex(): string {
+    return `${this.#prefix}convs`;
+  }
+
+  /** The key prefix (the cache index's trim names principals' sets from it). */
+  get prefix(): string {
+    return this.#prefix;
+  }
+
   /** The pub/sub channel that wakes waiters when a lease is freed. */
   get wake(): string {
     return `${this.#prefix}wake`;

@@ -27,6 +27,13 @@ export interface RedisStoreOptions {
   stickyTtlMs?: number;
   /** How long a token the upstream refused (401) stays out of rotation, in ms. @default 24 h */
   evictedTtlMs?: number;
+  /**
+   * Most conversations cached in Redis at once, across every instance and principal: beyond it
+   * the least recently written (or appended to) are dropped. About 8.5 KiB of Redis memory each
+   * for a five-turn conversation (docs/deployment.md#sizing): 83 MiB at the default.
+   * @default 10000
+   */
+  maxCachedConversations?: number;
   /** Told when Redis goes away or comes back (never the URL's password). @default silent */
   logger?: Logger;
 }
@@ -39,6 +46,7 @@ export interface ResolvedRedisOptions {
   commandTimeoutMs: number;
   stickyTtlMs: number;
   evictedTtlMs: number;
+  maxCachedConversations: number;
   logger: Logger;
 }
 
@@ -48,6 +56,16 @@ function duration(name: string, value: number | undefined, fallback: number): nu
   const resolved = value ?? fallback;
   if (!Number.isInteger(resolved) || resolved < 10 || resolved > 365 * DAY) {
     throw new TypeError(`chatgpt-rest: redis option ${name} must be an integer of ms >= 10`);
+  }
+  return resolved;
+}
+
+function bound(value: number | undefined): number {
+  const resolved = value ?? 10_000;
+  if (!Number.isInteger(resolved) || resolved < 1 || resolved > 10_000_000) {
+    throw new TypeError(
+      'chatgpt-rest: redis option maxCachedConversations must be an integer from 1 to 10000000',
+    );
   }
   return resolved;
 }
@@ -67,6 +85,7 @@ export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOp
     commandTimeoutMs: duration('commandTimeoutMs', options.commandTimeoutMs, 2000),
     stickyTtlMs: duration('stickyTtlMs', options.stickyTtlMs, 7 * DAY),
     evictedTtlMs: duration('evictedTtlMs', options.evictedTtlMs, DAY),
+    maxCachedConversations: bound(options.maxCachedConversations),
     logger: options.logger ?? silentLogger,
   };
 }

@@ -59,11 +59,52 @@ redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1`;
 
 /**
- * KEYS: a cached conversation (hash g, n, t, o1…on). ARGV: the turn's operation (JSON), ttl ms.
- * Appends the operation when the conversation is cached; returns { generation, n } or nil.
+ * The Redis-wide bound of the conversation cache, shared by the scripts that write a cached
+ * conversation: `index(key, idx, ttl, max, prefix)` puts `key` at the newest end of the index
+ * (a sorted set scored by Redis's clock in µs), pushes the index's TTL back, and when the index
+ * holds more than `max` keys pops the oldest (at most 1000 per call, so a lowered bound never
+ * makes one long script) and deletes their hashes and their principal's set member.
+ * The principal's set is named from the key (`…conv:<principal>:<conversation>`, 32-char hashes).
  */
-export const APPEND = `if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
+const INDEX = `local function index(key, idx, ttl, max, prefix)
+  local t = redis.call('TIME')
+  local now = string.format('%.0f', tonumber(t[1]) * 1000000 + tonumber(t[2]))
+  redis.call('ZADD', idx, now, key)
+  redis.call('PEXPIRE', idx, ttl)
+  local over = redis.call('ZCARD', idx) - tonumber(max)
+  if over <= 0 then return end
+  local old = redis.call('ZPOPMIN', idx, math.min(over, 1000))
+  for i = 1, #old, 2 do
+    redis.call('DEL', old[i])
+    redis.call('SREM', prefix .. 'principal:' .. string.sub(old[i], -65, -34), old[i])
+  end
+end`;
+
+/**
+ * KEYS: a cached conversation, its principal's set, the cache index.
+ * ARGV: generation, tree (JSON), complete ('1'/'0'), ttl ms, max entries, key prefix.
+ * Writes the conversation whole under a new generation, indexed and bounded (see INDEX).
+ */
+export const WRITE = `${INDEX}
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'g', ARGV[1], 'n', 0, 't', ARGV[2], 'c', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('SADD', KEYS[2], KEYS[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+index(KEYS[1], KEYS[3], ARGV[4], ARGV[5], ARGV[6])
+return 1`;
+
+/**
+ * KEYS: a cached conversation (hash g, n, t, o1…on), the cache index.
+ * ARGV: the turn's operation (JSON), ttl ms, max entries, key prefix.
+ * Appends the operation when the conversation is cached, refreshing its place in the index;
+ * returns { generation, n } or nil.
+ */
+export const APPEND = `${INDEX}
+if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
 redis.call('HSET', KEYS[1], 'o' .. n, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return { redis.call('HGET', KEYS[1], 'g'), n }`;
+local generation = redis.call('HGET', KEYS[1], 'g')
+index(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4])
+return { generation, n }`;

@@ -87,7 +87,12 @@ export class RedisStore implements SharedStore {
   }
 
   conversations(bounds: CacheBounds | false): CacheStore {
-    this.#cache ??= new RedisCache(this.client, this.#keys, bounds, () => this.#warn('cache'));
+    this.#cache ??= new RedisCache(
+      this.client,
+      this.#keys,
+      { bounds, maxEntries: this.#options.maxCachedConversations },
+      () => this.#warn('cache'),
+    );
     return this.#cache;
   }
 
