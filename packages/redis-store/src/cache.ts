@@ -51,6 +51,7 @@ interface Operation {
 interface CacheCommands {
   cacheAppend(
     key: string,
+    principal: string,
     index: string,
     op: string,
     ttl: number,
@@ -96,7 +97,7 @@ export class RedisCache implements CacheStore {
   readonly #onError: () => void;
 
   constructor(client: Redis, keys: Keys, limits: RedisCacheLimits, onError: () => void) {
-    client.defineCommand('cacheAppend', { numberOfKeys: 2, lua: APPEND });
+    client.defineCommand('cacheAppend', { numberOfKeys: 3, lua: APPEND });
     client.defineCommand('cacheWrite', { numberOfKeys: 3, lua: WRITE });
     this.#client = client as Redis & CacheCommands;
     this.#keys = keys;
@@ -221,6 +222,7 @@ export class RedisCache implements CacheStore {
     const raw = JSON.stringify(op);
     const appended = await this.#client.cacheAppend(
       key,
+      this.#keys.principal(principal),
       this.#keys.cacheIndex,
       raw,
       bounds.ttl,

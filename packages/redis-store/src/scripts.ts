@@ -95,16 +95,20 @@ index(KEYS[1], KEYS[3], ARGV[4], ARGV[5], ARGV[6])
 return 1`;
 
 /**
- * KEYS: a cached conversation (hash g, n, t, o1…on), the cache index.
+ * KEYS: a cached conversation (hash g, n, t, o1…on), its principal's set, the cache index.
  * ARGV: the turn's operation (JSON), ttl ms, max entries, key prefix.
- * Appends the operation when the conversation is cached, refreshing its place in the index;
- * returns { generation, n } or nil.
+ * Appends the operation when the conversation is cached, renewing the TTL of the hash, of its
+ * principal's set (so that a conversation kept alive by appends alone is still found by a
+ * delete-all) and of the index, and refreshing its place in the index; returns
+ * { generation, n } or nil.
  */
 export const APPEND = `${INDEX}
 if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
 redis.call('HSET', KEYS[1], 'o' .. n, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], KEYS[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
 local generation = redis.call('HGET', KEYS[1], 'g')
-index(KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4])
+index(KEYS[1], KEYS[3], ARGV[2], ARGV[3], ARGV[4])
 return { generation, n }`;

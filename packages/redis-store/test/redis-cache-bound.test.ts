@@ -99,4 +99,41 @@ if (redis === undefined) {
     t.same(await raw.zrange(index, 0, -1), [key('p1', 'c3')], 'so does delete-all');
     t.same(await hashes(), cached(['p1', 'c3']));
   });
+
+  t.test(
+    'appends past the TTL keep the principal set alive: delete-all still finds it',
+    async (t) => {
+      const ttl = 1000;
+      const options = { url, prefix: 'renew:' };
+      const [a, b] = [createRedisStore(options), createRedisStore(options)];
+      const raw = new Redis(url);
+      t.teardown(async () => {
+        raw.disconnect();
+        await Promise.all([a.close(), b.close()]);
+      });
+      await Promise.all([a.ready(), b.ready()]);
+      const bounds = { ...BOUNDS, ttl };
+      const [ca, cb] = [a.conversations(bounds), b.conversations(bounds)];
+      await ca.set('p', 'c', { conversation: tree('c'), complete: true });
+      // Expires no earlier than what the write set: once it is gone, so is the original TTL.
+      await raw.set('renew:clock', '1', 'PX', ttl);
+      const until = async (left: number): Promise<void> => {
+        for (
+          let ms = await raw.pttl('renew:clock');
+          ms > left;
+          ms = await raw.pttl('renew:clock')
+        ) {
+          await new Promise((resolve) => setTimeout(resolve, Math.max(1, ms - left)));
+        }
+      };
+      await until(ttl / 2);
+      t.equal(await ca.addMessages('p', 'c', turn('m1')), true, 'appended within the TTL');
+      await until(-2); // PTTL -2: the key is gone
+      t.equal(await ca.addMessages('p', 'c', turn('m2')), true, 'appended past the first TTL');
+      t.equal((await cb.get('p', 'c'))?.conversation.current_node, 'm2', 'B reads it');
+      await ca.deletePrincipal('p');
+      t.equal(await cb.get('p', 'c'), undefined, 'delete-all reached it: B no longer serves it');
+      t.same(await raw.keys('renew:conv:*'), [], 'its hash is gone');
+    },
+  );
 }
