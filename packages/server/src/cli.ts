@@ -62,12 +62,14 @@ async function startEmulator(config: SidecarConfig): Promise<BackendEmulator | u
  * loads a Redis client), and the URL as safe to print (no password).
  */
 async function redisStore(
-  url: string | undefined,
+  config: SidecarConfig,
   logger: Logger,
 ): Promise<{ store: SharedStore; shown: string } | undefined> {
+  const { redisUrl: url, redisCacheMax } = config;
   if (url === undefined) return undefined;
   const { createRedisStore, redactRedisUrl } = await import('@chatgpt-rest/redis-store');
-  return { store: createRedisStore({ url, logger }), shown: redactRedisUrl(url) };
+  const bound = redisCacheMax === undefined ? {} : { maxCachedConversations: redisCacheMax };
+  return { store: createRedisStore({ url, logger, ...bound }), shown: redactRedisUrl(url) };
 }
 
 /** The version of this package, from its package.json (beside `src/` and `dist/` alike). */
@@ -157,7 +159,7 @@ export async function main(
   const logger = createJsonLogger({ level: config.logLevel, write: io.log });
   const emulator = await startEmulator(config);
   const upstream = emulator?.url ?? config.upstream;
-  const shared = await redisStore(config.redisUrl, logger);
+  const shared = await redisStore(config, logger);
   const sidecar = createServer(sidecarOptions(config, upstream, shared?.store, logger));
   let url: string;
   try {

@@ -23,6 +23,7 @@ import {
   PORT,
   QUEUE_SIZE,
   QUEUE_WAIT,
+  REDIS_CACHE_MAX,
   REDIS_URL,
   SHUTDOWN_DEADLINE,
   TOKENS_FILE,
@@ -73,6 +74,8 @@ export interface SidecarConfig {
   queueWait: number;
   /** Redis shared by several instances; undefined: state in memory. Holds a password: never print it. */
   redisUrl: string | undefined;
+  /** Most conversations cached in Redis at once; undefined: the Redis store's default. */
+  redisCacheMax: number | undefined;
   /** Forwarded backend calls (`METHOD /path`); empty switches the pass-through off. */
   passThroughAllow: string[];
   /** Origins allowed to call the REST API from a browser (`*` for any); empty: no CORS. */
@@ -272,6 +275,16 @@ function metricsPort(raw: Raw, port: number): number | undefined {
   return value;
 }
 
+/** The Redis cache bound, refused without a Redis URL (it would silently do nothing). */
+function redisCacheMax(raw: Raw): number | undefined {
+  if (raw.redisCacheMax === undefined) return undefined;
+  const value = valueOf(REDIS_CACHE_MAX, raw.redisCacheMax);
+  if (raw.redisUrl === undefined) {
+    throw new ConfigError(`${where(REDIS_CACHE_MAX)} applies only with ${where(REDIS_URL)}`);
+  }
+  return value;
+}
+
 /** What the sidecar holds: its tokens and its clients' API keys. */
 export interface Secrets {
   tokens: HeldToken[];
@@ -353,6 +366,7 @@ export function loadConfig(
       queueSize: read(QUEUE_SIZE),
       queueWait: read(QUEUE_WAIT),
       redisUrl: raw.redisUrl === undefined ? undefined : read(REDIS_URL),
+      redisCacheMax: redisCacheMax(raw),
       passThroughAllow,
       corsOrigins: read(CORS_ORIGINS),
       metricsPort: metricsPort(raw, port),

@@ -230,6 +230,17 @@ export const REDIS_URL = option({
   inFile: true,
   parse: redisUrl,
 });
+export const REDIS_CACHE_MAX = option({
+  key: 'redisCacheMax',
+  flag: 'redis-cache-max',
+  env: 'CHATGPT_REST_REDIS_CACHE_MAX',
+  kind: 'integer',
+  shown: '10000',
+  meaning:
+    'most conversations cached in Redis at once, across every sidecar (the least recently written go first); only with --redis-url',
+  inFile: true,
+  parse: integer(1, 10_000_000),
+});
 export const PASS_THROUGH_ALLOW = option({
   key: 'passThroughAllow',
   flag: 'pass-through-allow',
@@ -315,6 +326,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   QUEUE_SIZE,
   QUEUE_WAIT,
   REDIS_URL,
+  REDIS_CACHE_MAX,
   PASS_THROUGH_ALLOW,
   CORS_ORIGINS,
   METRICS_PORT,

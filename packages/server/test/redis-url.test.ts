@@ -1,4 +1,5 @@
 import t from 'tap';
+import { Redis } from 'ioredis';
 import { REDIS_MISSING, startRedisServer } from '@chatgpt-rest/test-kit';
 import { main } from '../src/cli.js';
 import { helpText, loadConfig } from '../src/config.js';
@@ -27,6 +28,36 @@ t.test('--redis-url / CHATGPT_REST_REDIS_URL: in the table, checked, never echoe
   t.notOk(lines.join('\n').includes(PASSWORD), 'the refusal does not print the URL');
 });
 
+t.test(
+  '--redis-cache-max / CHATGPT_REST_REDIS_CACHE_MAX: checked, only with a Redis URL',
+  async (t) => {
+    t.match(
+      helpText(),
+      /--redis-cache-max <value>[\s\S]*only with --redis-url[\s\S]*\[env CHATGPT_REST_REDIS_CACHE_MAX\]/,
+    );
+    const read = (argv: string[], env = {}) => {
+      const loaded = loadConfig(argv, env);
+      return loaded.help ? undefined : loaded.config.redisCacheMax;
+    };
+    const url = ['--redis-url', 'redis://h:1'];
+    t.equal(read(url), undefined, "none: the Redis store's default");
+    t.equal(read([...url, '--redis-cache-max', '50000']), 50_000);
+    t.equal(read(url, { CHATGPT_REST_REDIS_CACHE_MAX: '7' }), 7);
+    for (const bad of ['0', '-1', '1.5', 'many', '10000001']) {
+      t.throws(() => read([...url, `--redis-cache-max=${bad}`]), {
+        message: /--redis-cache-max \/ CHATGPT_REST_REDIS_CACHE_MAX must be an integer from 1/,
+      });
+    }
+    const { io, lines } = capture();
+    t.equal(
+      await main([], { CHATGPT_REST_REDIS_CACHE_MAX: '5' }, io),
+      2,
+      'refused without --redis-url',
+    );
+    t.match(lines.join('\n'), /CHATGPT_REST_REDIS_CACHE_MAX applies only with --redis-url/);
+  },
+);
+
 const redis = await startRedisServer({ password: PASSWORD });
 if (redis === undefined) {
   t.comment(REDIS_MISSING);
@@ -41,7 +72,8 @@ if (redis === undefined) {
       CHATGPT_REST_TOKENS: 'only=canary-cli-held-token',
       CHATGPT_REST_API_KEYS: 'cli-key',
     };
-    const running = main(['--emulator', '--port', '0'], env, io, stopped);
+    const argv = ['--emulator', '--port', '0', '--redis-cache-max', '1'];
+    const running = main(argv, env, io, stopped);
     while (!lines.some((line) => line.includes('shared state on Redis')))
       await new Promise((resolve) => setTimeout(resolve, 10));
     const url = /listening on (\S+)/.exec(lines.join('\n'))?.[1] ?? '';
@@ -52,12 +84,18 @@ if (redis === undefined) {
       if (ready !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     t.equal(ready, 200, 'ready once Redis answers');
-    const created = await fetch(`${url}/conversations/new`, {
-      method: 'POST',
-      headers: { authorization: 'Bearer cli-key', 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt: 'hello' }),
-    });
-    t.equal(created.status, 201);
+    for (const prompt of ['hello', 'again']) {
+      const created = await fetch(`${url}/conversations/new`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer cli-key', 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt }),
+      });
+      t.equal(created.status, 201);
+    }
+    const raw = new Redis(redis.url);
+    t.teardown(() => raw.disconnect());
+    t.equal(await raw.zcard('chatgpt-rest:convs'), 1, '--redis-cache-max 1: one cached in Redis');
+    t.equal((await raw.keys('chatgpt-rest:conv:*')).length, 1);
     stop();
     t.equal(await running, 0);
     const all = lines.join('\n');
