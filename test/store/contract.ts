@@ -5,6 +5,7 @@
  */
 import type { Test } from 'tap';
 import type { BackendConversation, BackendMessage, SharedStore } from '@chatgpt-rest/core';
+import { reservationContract } from './reservation.js';
 
 /** How the suite gets stores. */
 export interface StoreMaker {
@@ -216,4 +217,5 @@ export function storeContract(t: Test, maker: StoreMaker): void {
   stateContract(t, maker);
   cacheContract(t, maker);
   forgetContract(t, maker);
+  reservationContract(t, maker);
 }

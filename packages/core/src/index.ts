@@ -44,6 +44,7 @@ export {
 } from './auth/authenticator.js';
 export {
   TokenPool,
+  type ChosenToken,
   type TokenChanges,
   type TokenPoolOptions,
   type TokenState,

@@ -12,13 +12,45 @@ export interface Entry {
   /** The store's name for the token: a hash of it. */
   account: string;
   inFlight: number;
-  /** Expiry times of picks whose first upstream request has not started yet. */
-  reservations: number[];
+  /** Picks whose first upstream request has not started yet (see {@link reserve}). */
+  reservations: Reservation[];
   lastPicked: number;
   evicted: string | undefined;
   cappedUntil: number;
   /** A message of this token is being answered (as the store last said). */
   busy: boolean;
+}
+
+/** A pick of a token, counted as its load until it expires (`expires`, epoch ms). */
+export interface Reservation {
+  expires: number;
+}
+
+/** How long a pick counts as load before its first upstream request starts. */
+const RESERVATION_MS = 5000;
+
+/**
+ * Counts a pick of `entry` as load until its first upstream request starts ({@link started}) or
+ * for 5 s; returns the function that drops it sooner, when the request makes no upstream call.
+ */
+export function reserve(entry: Entry, now: number): () => void {
+  const reservation = { expires: now + RESERVATION_MS };
+  entry.reservations.push(reservation);
+  return () => {
+    const at = entry.reservations.indexOf(reservation);
+    if (at !== -1) entry.reservations.splice(at, 1);
+  };
+}
+
+/** An upstream request of `entry` started: the oldest pick it announced counts no more. */
+export function started(entry: Entry): void {
+  entry.reservations.shift();
+}
+
+/** The picks of `entry` still counted as load at `now` (expired ones are dropped). */
+export function reserved(entry: Entry, now: number): number {
+  entry.reservations = entry.reservations.filter((reservation) => reservation.expires > now);
+  return entry.reservations.length;
 }
 
 /** What a replacement did, by label (never a token). */

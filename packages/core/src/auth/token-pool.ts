@@ -1,65 +1,23 @@
 import { RestError, isRestError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { HeldToken } from './held-token.js';
+import type { ChosenToken, TokenPoolOptions, TokenStatus } from './token-pool-types.js';
 import { upstreamErrorFromBody } from '../upstream/upstream-errors.js';
 import type { Lease, LeaseOptions } from './lease.js';
 import { poolFetch } from './pool-fetch.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { storeUnavailable, type AccountsView, type TokenStore } from '../store/store.js';
-import { TokenEntries, type Entry, type TokenChanges } from './token-entries.js';
+import {
+  TokenEntries,
+  reserve,
+  reserved,
+  started,
+  type Entry,
+  type TokenChanges,
+} from './token-entries.js';
 
 export type { TokenChanges };
-
-/** Options of {@link TokenPool}. */
-export interface TokenPoolOptions {
-  /** The held tokens; at least one. */
-  tokens: HeldToken[];
-  /**
-   * Messages waiting per token while another message of that token is being answered (the
-   * upstream allows one at a time per account). 0 refuses a second message at once.
-   * @default 8
-   */
-  queueSize?: number;
-  /**
-   * Longest wait for a token's message slot, in milliseconds, before `conversation_busy`.
-   * @default 20000
-   */
-  queueWaitMs?: number;
-  /**
-   * Conversations whose token is remembered (LRU; the default in-memory store only).
-   * @default 100000
-   */
-  stickyMax?: number;
-  /**
-   * Where message slots, caps, evictions and the conversation→token map live: a shared store
-   * (Redis) makes several instances agree. @default an in-memory store of this pool's own
-   */
-  store?: TokenStore;
-  /** Told when a token leaves rotation or is capped (labels only). @default silent */
-  logger?: Logger;
-  /** The clock, for tests. @default Date.now */
-  now?: () => number;
-}
-
-/** How a token stands: usable, out of rotation after a 401, or under a usage cap. */
-export type TokenState = 'ok' | 'evicted' | 'capped';
-
-/** A token's standing as `/readyz` reports it; never holds the token itself. */
-export interface TokenStatus {
-  label: string;
-  state: TokenState;
-  /** Upstream requests running with this token, queued messages included. */
-  inFlight: number;
-  /** Messages waiting for this token's slot. */
-  queued: number;
-  /** Seconds until a cap clears (`capped` only). */
-  retryAfter?: number;
-  /** The error code that evicted it (`evicted` only). */
-  reason?: string;
-}
-
-/** How long a pick counts as load before its first upstream request starts. */
-const RESERVATION_MS = 5000;
+export type { ChosenToken, TokenPoolOptions, TokenState, TokenStatus } from './token-pool-types.js';
 
 function noop(): void {
   // Nothing to release.
@@ -117,15 +75,24 @@ export class TokenPool {
   pick(conversationId?: string): HeldToken {
     const account =
       conversationId === undefined ? undefined : this.#store.stickyNow?.(conversationId);
-    return this.#select(account === undefined ? undefined : this.#tokens.byAccount(account));
+    return this.#select(account === undefined ? undefined : this.#tokens.byAccount(account)).held;
   }
 
   /**
    * The token for a request after asking the store what every instance knows (caps, evictions,
    * busy tokens, the conversation's token). Rejects with `upstream_unavailable` when the store
-   * cannot be reached: held tokens are not used blind.
+   * cannot be reached: held tokens are not used blind. The pick counts as the token's load until
+   * its first upstream request starts (or 5 s); see {@link reserve} to drop it sooner.
    */
   async choose(conversationId?: string): Promise<HeldToken> {
+    return (await this.reserve(conversationId)).held;
+  }
+
+  /**
+   * As {@link choose}, with `unreserve()`: the request will make no upstream call (its answer
+   * came from the cache), so its pick stops counting as the token's load at once.
+   */
+  async reserve(conversationId?: string): Promise<ChosenToken> {
     let view: AccountsView;
     const entries = this.#tokens.current;
     try {
@@ -147,7 +114,7 @@ export class TokenPool {
     return this.#select(sticky);
   }
 
-  #select(sticky: Entry | undefined): HeldToken {
+  #select(sticky: Entry | undefined): ChosenToken {
     const now = this.#now();
     if (sticky !== undefined) {
       if (sticky.evicted !== undefined) {
@@ -200,7 +167,7 @@ export class TokenPool {
 
   #begin(entry: Entry): () => void {
     // The request a pick announced has started: it now counts as in flight instead.
-    entry.reservations.shift();
+    started(entry);
     entry.inFlight += 1;
     let done = false;
     return () => {
@@ -365,16 +332,14 @@ export class TokenPool {
   }
 
   #load(entry: Entry, now: number): number {
-    entry.reservations = entry.reservations.filter((expiry) => expiry > now);
     // A token busy with another instance's message counts as one request more.
     const elsewhere = entry.busy && entry.inFlight === 0 ? 1 : 0;
-    return entry.inFlight + entry.reservations.length + elsewhere;
+    return entry.inFlight + reserved(entry, now) + elsewhere;
   }
 
-  #reserve(entry: Entry, now: number): HeldToken {
-    entry.reservations.push(now + RESERVATION_MS);
+  #reserve(entry: Entry, now: number): ChosenToken {
     entry.lastPicked = ++this.#picks;
-    return entry.held;
+    return { held: entry.held, unreserve: reserve(entry, now) };
   }
 
   #capped(remainingMs: number): RestError {

@@ -69,7 +69,11 @@ export async function loadConversation(
   const cached = await cache.get(principal, context.id);
   const hit = cached !== undefined && (cached.complete || !whole);
   context.services.options.metrics.cacheLookup(hit);
-  if (hit) return cached.conversation;
+  if (hit) {
+    // No upstream call for this read: the token's pick need not keep others away from it.
+    credentials.unreserve?.();
+    return cached.conversation;
+  }
   const fetched = await upstream.getConversation(credentials, context.id, context.signal);
   await cache.set(principal, context.id, { conversation: fetched, complete: true });
   return fetched;
