@@ -3,7 +3,14 @@ import t from 'tap';
 import { listenOn } from '@chatgpt-rest/test-kit';
 import { RestError } from '../src/errors.js';
 import { endableSse, type EndStream } from '../src/http/endable-sse.js';
-import { directSse, sseResponse, type SseEvent } from '../src/http/sse-response.js';
+import {
+  directSse,
+  sseResponse,
+  withDirectSse,
+  type DirectSse,
+  type SseEvent,
+  type SseSink,
+} from '../src/http/sse-response.js';
 import { createNodeListener } from '../src/node/node-bridge.js';
 
 const FRAME = 'event: error\ndata: {"code":"upstream_unavailable","message":"shutting down"}\n\n';
@@ -17,6 +24,8 @@ function liveStream(state: { cancelled?: unknown }): Response {
   const aborted = new Promise<never>((_, reject) => {
     abort = reject;
   });
+  // Cancelled while nothing reads on, the rejection has no waiter yet.
+  aborted.catch(() => undefined);
   async function* events(): AsyncGenerator<SseEvent> {
     yield { event: 'delta', data: { text: 'Hello' } };
     await aborted;
@@ -138,3 +147,120 @@ t.test('a response without a body is returned as it is', (t) => {
   );
   t.end();
 });
+
+/** A stream of ours whose direct writer is `run` (its web body one event). */
+function fakeSse(run: DirectSse['run'], cancel: DirectSse['cancel'] = () => undefined): Response {
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.enqueue(new TextEncoder().encode('data: w\n\n'));
+      controller.close();
+    },
+  });
+  const response = new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+  return withDirectSse(response, { run, cancel });
+}
+
+/** A sink that records frames and its end. */
+function recordingSink(frames: string[]): SseSink {
+  let ended = false;
+  return {
+    write: (frame) => frames.push(frame) > 0,
+    ready: () => Promise.resolve(),
+    get closed() {
+      return ended;
+    },
+    end: () => {
+      ended = true;
+      frames.push('<end>');
+    },
+  };
+}
+
+t.test(
+  'a host that ends the stream inside register (already stopping) gets the frame and an end',
+  async (t) => {
+    const cancelled: unknown[] = [];
+    let ran = false;
+    const response = fakeSse(
+      () => {
+        ran = true;
+        return Promise.resolve();
+      },
+      (reason) => cancelled.push(reason),
+    );
+    const wrapped = endableSse(response, (end) => {
+      end(FRAME, 'stopping');
+      return () => undefined;
+    });
+    const frames: string[] = [];
+    await directSse(wrapped)?.run(recordingSink(frames));
+    t.same(frames, [FRAME, '<end>']);
+    t.same(cancelled, ['stopping'], 'the stream (and its upstream) cancelled');
+    t.equal(ran, false, 'nothing left to run');
+  },
+);
+
+t.test(
+  'an end right after the stream ended itself writes nothing to the ended response',
+  async (t) => {
+    const errors: unknown[] = [];
+    const onUncaught = (error: unknown): void => void errors.push(error);
+    process.on('uncaughtException', onUncaught);
+    t.teardown(() => process.off('uncaughtException', onUncaught));
+    let end: EndStream | undefined;
+    const response = fakeSse(async (sink) => {
+      sink.write('data: 1\n\n');
+      sink.end();
+      // It settles a few microtasks after its own end, as runDirect does; the host ends in between.
+      queueMicrotask(() => end?.(FRAME, 'late'));
+      await Promise.resolve();
+      await Promise.resolve();
+    });
+    const wrapped = endableSse(response, (e) => {
+      end = e;
+      return () => undefined;
+    });
+    const port = await listenOn(
+      t,
+      createNodeListener(() => Promise.resolve(wrapped)),
+    );
+    const text = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    t.equal(text, 'data: 1\n\n');
+    t.same(errors, [], 'no write after end on res');
+  },
+);
+
+t.test('a web body someone else locked leaves no stopper behind', async (t) => {
+  const stoppers = new Set<() => void>();
+  const response = new Response(new ReadableStream<Uint8Array>(), {
+    headers: { 'content-type': 'text/event-stream' },
+  });
+  response.body?.getReader();
+  const wrapped = endableSse(response, (end) => {
+    const stop = (): void => end(FRAME, 'x');
+    stoppers.add(stop);
+    return () => stoppers.delete(stop);
+  });
+  await t.rejects(wrapped.text());
+  t.equal(stoppers.size, 0);
+});
+
+t.test(
+  'an end while no web read waits cancels the source at once and forgets the stopper',
+  async (t) => {
+    const state: { cancelled?: unknown } = {};
+    const { wrapped, hooks } = endable(liveStream(state));
+    const reader = (wrapped.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    hooks.end?.(FRAME, 'now');
+    t.equal(state.cancelled, 'now', 'cancelled before anyone reads again');
+    t.equal(hooks.forgotten, 1);
+    t.equal(
+      new TextDecoder().decode((await reader.read()).value),
+      FRAME,
+      'the next read gets the frame',
+    );
+    t.equal((await reader.read()).done, true);
+  },
+);

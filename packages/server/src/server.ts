@@ -48,7 +48,7 @@ import { createReadiness, type Readiness, type ReadinessOptions } from './readin
 import { replaceSecrets } from './reload.js';
 import { checkRequestTarget } from './request-target.js';
 import type { Sidecar, SidecarOptions } from './sidecar-options.js';
-import { ActiveResponses, SHUTDOWN_MESSAGE, shutdown } from './shutdown.js';
+import { ActiveResponses, SHUTDOWN_MESSAGE, StreamStoppers, shutdown } from './shutdown.js';
 import { stoppable } from './stoppable-handler.js';
 import { sidecarPages, type WebPages } from './web-pages.js';
 
@@ -293,7 +293,7 @@ export function createServer(options: SidecarOptions): Sidecar {
           logger,
         });
   const readiness = sidecarReadiness(own, { upstream, fetch: baseFetch, pool, store });
-  const restStreams = new Set<() => void>();
+  const restStreams = new StreamStoppers();
   const active = new ActiveResponses();
   let closing = false;
   const listener = requestListener({

@@ -14,6 +14,34 @@ export function shutdownFrame(requestId: string | undefined): string {
   return sseErrorFrame(new RestError('upstream_unavailable', SHUTDOWN_MESSAGE), 'rest', requestId);
 }
 
+/**
+ * The stoppers of live REST event streams. Once `stopAll` ran (shutdown's deadline), a stream
+ * that starts late is stopped as it registers, so none goes out without the shutdown frame.
+ */
+export class StreamStoppers {
+  readonly #stops = new Set<() => void>();
+  #stopping = false;
+
+  /** Keeps `stop` until the returned function forgets it; stops at once when already stopping. */
+  add(stop: () => void): () => void {
+    this.#stops.add(stop);
+    const forget = (): void => {
+      this.#stops.delete(stop);
+    };
+    if (this.#stopping) stop();
+    return forget;
+  }
+
+  stopAll(): void {
+    this.#stopping = true;
+    for (const stop of [...this.#stops]) stop();
+  }
+
+  get size(): number {
+    return this.#stops.size;
+  }
+}
+
 /** Resolves after `ms`, or at once when `done` settles first; the timer never outlives it. */
 async function within(done: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -61,7 +89,7 @@ export interface ShutdownParts {
   server: Server;
   active: ActiveResponses;
   /** Stoppers of live REST event streams (the core's `endableSse`). */
-  restStreams: Set<() => void>;
+  restStreams: StreamStoppers;
   passThrough: PassThrough | undefined;
   logger: Logger;
 }
@@ -75,7 +103,7 @@ export async function shutdown(parts: ShutdownParts, deadlineMs: number): Promis
   await within(drained, deadlineMs);
   if (active.size > 0) {
     parts.logger.warn({ open: active.size }, 'shutdown deadline reached: ending live streams');
-    for (const stop of [...parts.restStreams]) stop();
+    parts.restStreams.stopAll();
     passThrough?.stopStreams(SHUTDOWN_MESSAGE);
     // A stream gets a moment to write its error event; anything still open is cut.
     await within(drained, 1000);

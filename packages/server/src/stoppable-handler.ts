@@ -4,7 +4,7 @@
  */
 import { RestError, endableSse, type ChatGptHandler, type WebHandler } from '@chatgpt-rest/core';
 import { wwwAuthenticate } from './pass-through.js';
-import { SHUTDOWN_MESSAGE, shutdownFrame } from './shutdown.js';
+import { SHUTDOWN_MESSAGE, shutdownFrame, type StreamStoppers } from './shutdown.js';
 
 /** A 401 of the core without `WWW-Authenticate` gets one (RFC 9110 §11.6.1), by its code. */
 async function withChallenge(response: Response): Promise<Response> {
@@ -25,7 +25,7 @@ async function withChallenge(response: Response): Promise<Response> {
  * The core's handler as the sidecar serves it: 401s get a challenge, and event streams can be
  * ended at shutdown (`restStreams`), through the request's signal as a client leaving would.
  */
-export function stoppable(handler: ChatGptHandler, restStreams: Set<() => void>): WebHandler {
+export function stoppable(handler: ChatGptHandler, restStreams: StreamStoppers): WebHandler {
   return async (request) => {
     const stopper = new AbortController();
     const abortRequest = (): void => stopper.abort(request.signal.reason);
@@ -45,8 +45,7 @@ export function stoppable(handler: ChatGptHandler, restStreams: Set<() => void>)
         stopper.abort(reason);
         end(shutdownFrame(requestId), reason);
       };
-      restStreams.add(stop);
-      return () => restStreams.delete(stop);
+      return restStreams.add(stop);
     });
   };
 }

@@ -6,7 +6,7 @@ import {
   type SseEvent,
   type SseSink,
 } from '../../core/src/http/sse-response.js';
-import { SHUTDOWN_MESSAGE } from '../src/shutdown.js';
+import { SHUTDOWN_MESSAGE, StreamStoppers } from '../src/shutdown.js';
 import { stoppable } from '../src/stoppable-handler.js';
 
 /** One event, then a wait that the request's abort (as at shutdown) fails. */
@@ -35,7 +35,7 @@ function streamingHandler(): ChatGptHandler {
 t.test(
   'the sidecar keeps the direct writer of its event streams, and shutdown ends them through it',
   async (t) => {
-    const streams = new Set<() => void>();
+    const streams = new StreamStoppers();
     const served = stoppable(streamingHandler(), streams);
     const response = await served(
       new Request('http://127.0.0.1/conversations/new', { method: 'POST' }),
@@ -47,7 +47,7 @@ t.test(
     const sink: SseSink = {
       write(frame) {
         frames.push(frame);
-        if (frame.includes('"Hi"')) for (const stop of [...streams]) stop();
+        if (frame.includes('"Hi"')) streams.stopAll();
         return true;
       },
       ready: () => Promise.resolve(),
@@ -64,5 +64,33 @@ t.test(
     t.equal(frames.length, 2, 'nothing after the shutdown frame');
     t.ok(ended, 'the stream ended');
     t.equal(streams.size, 0, 'the stopper is forgotten');
+  },
+);
+
+t.test(
+  'a stream that starts after shutdown stopped the others gets the shutdown frame at once',
+  async (t) => {
+    const streams = new StreamStoppers();
+    streams.stopAll();
+    const served = stoppable(streamingHandler(), streams);
+    const response = await served(
+      new Request('http://127.0.0.1/conversations/new', { method: 'POST' }),
+    );
+    const frames: string[] = [];
+    let ended = false;
+    await directSse(response)?.run({
+      write: (frame) => frames.push(frame) > 0,
+      ready: () => Promise.resolve(),
+      get closed() {
+        return ended;
+      },
+      end() {
+        ended = true;
+      },
+    });
+    t.equal(frames.length, 1, 'only the shutdown frame');
+    t.match(frames[0], new RegExp(SHUTDOWN_MESSAGE));
+    t.ok(ended);
+    t.equal(streams.size, 0);
   },
 );

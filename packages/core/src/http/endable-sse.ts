@@ -32,41 +32,59 @@ export function endableSse(response: Response, register: RegisterEnd): Response 
   return direct === undefined ? web : withDirectSse(web, endableDirect(direct, register));
 }
 
+/**
+ * Registers `end` with the host. The returned forget is idempotent, and an end forgets first, so
+ * a host may end the stream from inside `register` itself (it is already shutting down).
+ */
+function registration(register: RegisterEnd, end: EndStream): () => void {
+  // An object, not two lets: `register` may call back before it returns.
+  const state: { forgotten: boolean; unregister?: () => void } = { forgotten: false };
+  const forget = (): void => {
+    if (state.forgotten) return;
+    state.forgotten = true;
+    state.unregister?.();
+  };
+  const unregister = register((frame, reason) => {
+    forget();
+    end(frame, reason);
+  });
+  if (state.forgotten) unregister();
+  else state.unregister = unregister;
+  return forget;
+}
+
 /** The direct writer, its sink shut once the stream was ended from outside. */
 function endableDirect(direct: DirectSse, register: RegisterEnd): DirectSse {
   return {
     async run(sink) {
-      let ended = false;
+      const state = { ended: false };
+      const finish = (): void => {
+        if (state.ended) return;
+        state.ended = true;
+        sink.end();
+      };
       // Frames the stream still writes after its end (the error of its own abort) are dropped.
       const guarded: SseSink = {
-        write: (frame) => ended || sink.write(frame),
+        write: (frame) => state.ended || sink.write(frame),
         ready: () => sink.ready(),
         get closed() {
-          return ended || sink.closed;
+          return state.ended || sink.closed;
         },
-        end: () => {
-          if (!ended) sink.end();
-        },
+        end: finish,
       };
-      let forgotten = false;
-      const forget = (): void => {
-        if (!forgotten) unregister();
-        forgotten = true;
-      };
-      const unregister = register((frame, reason) => {
-        if (ended) return;
+      const forget = registration(register, (frame, reason) => {
+        if (state.ended || sink.closed) return;
         // Between two `write` calls the sink is at a frame boundary.
         sink.write(frame);
-        ended = true;
-        forget();
-        sink.end();
+        finish();
         direct.cancel(reason);
       });
       try {
-        await direct.run(guarded);
+        // Ended from inside `register` (the host was already stopping): nothing to run.
+        if (!state.ended) await direct.run(guarded);
       } finally {
         // Over, however it ended: a late end changes nothing.
-        ended = true;
+        state.ended = true;
         forget();
       }
     },
@@ -81,41 +99,54 @@ function endableBody(body: ReadableStream<Uint8Array>, register: RegisterEnd) {
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let forget: () => void = () => undefined;
   let ending: { frame: string; reason: unknown } | undefined;
+  let reading = false;
   let wake: (value: typeof ENDED) => void = () => undefined;
   const ended = new Promise<typeof ENDED>((resolve) => {
     wake = resolve;
   });
   const open = (): ReadableStreamDefaultReader<Uint8Array> => {
     if (reader !== undefined) return reader;
-    forget = register((frame, reason) => {
+    // First the reader: a body someone else locked throws before anything is registered.
+    const source = body.getReader();
+    reader = source;
+    forget = registration(register, (frame, reason) => {
       ending ??= { frame, reason };
       wake(ENDED);
+      // No read waits for the wake-up: stop the source now, the next pull sends the frame.
+      if (!reading) source.cancel(reason).catch(() => undefined);
     });
-    return (reader = body.getReader());
+    return source;
+  };
+  const close = async (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    source: ReadableStreamDefaultReader<Uint8Array>,
+  ): Promise<void> => {
+    controller.enqueue(new TextEncoder().encode(ending?.frame ?? ''));
+    controller.close();
+    await source.cancel(ending?.reason);
   };
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         const source = open();
+        if (ending !== undefined) return close(controller, source);
+        reading = true;
         try {
           const result = await Promise.race([source.read(), ended]);
-          if (result === ENDED) {
-            forget();
-            controller.enqueue(new TextEncoder().encode(ending?.frame ?? ''));
-            controller.close();
-            await source.cancel(ending?.reason);
-            return;
-          }
+          if (result === ENDED) return await close(controller, source);
           if (result.done) {
             forget();
             controller.close();
-            return;
+            return undefined;
           }
           controller.enqueue(result.value);
         } catch (error) {
           forget();
           controller.error(error);
+        } finally {
+          reading = false;
         }
+        return undefined;
       },
       async cancel(reason) {
         forget();
