@@ -1,6 +1,6 @@
 /**
  * CPU per request as a ratio to a floor measured in the same run: the pass-through's CPU for the
- * same upstream calls, or (for the long conversation) the same target's ask in a fresh one.
+ * same upstream calls, or (for the long conversation) the same target's ask in a short one.
  * Ratios are steadier than requests/s on shared cores, so they come first in the docs.
  */
 import type { Spread } from './lib/windows.js';
@@ -30,7 +30,7 @@ export const RATIO_COLUMNS: readonly RatioColumn[] = [
   { key: 'ask', title: 'ask, non-streaming', floor: 'passthrough' },
   { key: 'completions', title: '`/v1/chat/completions`', floor: 'passthrough' },
   { key: 'stream', title: 'streaming reply', floor: 'passthrough' },
-  { key: 'askLong', title: 'ask at 1,000 nodes ÷ fresh ask', floor: 'own-ask' },
+  { key: 'askLong', title: '1,000-node ask ÷ short-conversation ask', floor: 'own-ask' },
 ];
 
 /** A ratio with the spread of the target's windows over the floor's median. */

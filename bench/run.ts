@@ -64,7 +64,11 @@ const CONNECTIONS = 50;
 /** The paced ask: 50 clients, this many requests per second in all (well below saturation). */
 const PACED_RATE = 50;
 const STREAM_CLIENTS = 50;
-/** The long-conversation ask: one conversation per connection, this many turns (2 nodes each). */
+/**
+ * The long-conversation ask: this many conversations of this many turns (2 nodes each, ~1 MB of
+ * JSON per tree), so that all of them fit the mounts' default cache (50 MiB) with room to grow.
+ */
+const LONG_CONVERSATIONS = 10;
 const LONG_TURNS = 500;
 
 /** Upstream configurations: replies at full speed, realistic pacing, and many slow streams. */
@@ -182,8 +186,8 @@ function specs(kind: TargetKind | 'direct', seeds: Seeds) {
     ] satisfies RequestSpec[],
     ask: seeds.ask.map((s) => (raw ? backendAsk(s) : restAsk(s, false))),
     askLong: seeds.long.map((s) => restAsk(s, false)),
-    /** Reads each long conversation once, so the mount's cache holds its whole tree. */
-    primeLong: seeds.long.map((s) => ({
+    /** Reads each long and each short conversation once, so the mount caches both kinds. */
+    prime: [...seeds.long, ...seeds.ask].map((s) => ({
       method: 'GET' as const,
       path: `/conversations/${s.conversationId}/messages`,
       headers: bearer(s.token),
@@ -254,7 +258,7 @@ async function main(): Promise<void> {
     });
     const longStarted = Date.now();
     const long = await emulator.call<Seeded[]>('long', {
-      tokens: Array.from({ length: CONNECTIONS }, (_, i) => `bench-long-${i}`),
+      tokens: Array.from({ length: LONG_CONVERSATIONS }, (_, i) => `bench-long-${i}`),
       turns: LONG_TURNS,
     });
     log(
@@ -306,7 +310,10 @@ async function main(): Promise<void> {
         return { upstreamMs: upstream?.maxMs ?? 0, clientMs: client?.maxMs ?? 0 };
       };
       for (let window = 0; window < profile.windows; window++) {
-        for (const [i, requests] of sets.entries()) {
+        // Alternate the order too (A B, B A, …), so no case always follows the other.
+        const order = [...sets.entries()];
+        if (window % 2 === 1) order.reverse();
+        for (const [i, requests] of order) {
           await server?.call('begin');
           await stalls();
           const result = await load.call<HttpResult>('http', {
@@ -379,14 +386,16 @@ async function main(): Promise<void> {
       if (target.kind === 'direct' || target.kind === 'passthrough') {
         row.cases.ask = await http(base, spec.ask, server);
       } else {
-        // The long conversation's floor is this target's own ask into a fresh one.
-        await load.call<HttpResult>('http', {
+        // The long conversation's floor is this target's own ask into a small one; both cached.
+        const primed = await load.call<HttpResult>('http', {
           base,
-          connections: CONNECTIONS,
+          connections: spec.prime.length,
           warmupMs: 0,
           durationMs: 200,
-          requests: spec.primeLong,
+          requests: spec.prime,
         });
+        if (primed.errors > 0)
+          throw new Error(`priming the cache failed: ${JSON.stringify(primed.statusCounts)}`);
         [row.cases.ask, row.cases.askLong] = await interleaved(
           {
             base,
