@@ -13,24 +13,44 @@ const TOKENS = [
   { label: 'b', token: 'token-b-0123456789' },
 ];
 
+/** A handler on `maker`'s store with two held tokens, its pool, the emulator and a caller. */
+async function setup(t: Test, maker: StoreMaker) {
+  const [store] = await maker.pair(t);
+  const emulator = await createBackendEmulator({ dialect: 'legacy' });
+  t.teardown(() => emulator.close());
+  const pool = new TokenPool({ tokens: TOKENS, store: store.tokens });
+  const handler = createHandler({
+    upstream: emulator.url,
+    store,
+    auth: { mode: 'server', tokens: TOKENS, apiKeys: [KEY], pool },
+  });
+  const call = (path: string, init: RequestInit = {}): Promise<Response> =>
+    handler(
+      new Request(`http://api.local${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      }),
+    );
+  return { emulator, pool, call };
+}
+
 export function reservationContract(t: Test, maker: StoreMaker): void {
+  t.test(
+    'a request refused before its upstream call leaves its token no reserved load',
+    async (t) => {
+      const { emulator, pool, call } = await setup(t, maker);
+      // Refused for its body after a token was picked for it: no upstream call follows.
+      const refused = await call('/conversations/new', { method: 'POST', body: '{"prompt": 1}' });
+      t.equal(refused.status, 400);
+      t.equal(emulator.requests.length, 0, 'nothing went upstream');
+      const end = pool.begin('b');
+      t.teardown(end);
+      t.equal(pool.pick().label, 'a', 'a counts nothing: the refused request freed its pick');
+    },
+  );
+
   t.test('a read answered from the cache leaves its token no reserved load', async (t) => {
-    const [store] = await maker.pair(t);
-    const emulator = await createBackendEmulator({ dialect: 'legacy' });
-    t.teardown(() => emulator.close());
-    const pool = new TokenPool({ tokens: TOKENS, store: store.tokens });
-    const handler = createHandler({
-      upstream: emulator.url,
-      store,
-      auth: { mode: 'server', tokens: TOKENS, apiKeys: [KEY], pool },
-    });
-    const call = (path: string, init: RequestInit = {}): Promise<Response> =>
-      handler(
-        new Request(`http://api.local${path}`, {
-          ...init,
-          headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-        }),
-      );
+    const { emulator, pool, call } = await setup(t, maker);
     const created = await call('/conversations/new', {
       method: 'POST',
       body: JSON.stringify({ prompt: 'hello' }),

@@ -109,6 +109,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
     const url = new URL(request.url);
     const found = router.match(url.pathname);
     const scope = { request, requestId, log };
+    let credentials: Credentials | undefined;
     try {
       if (found === undefined) {
         throw new RestError('not_found', `No route for ${request.method} ${url.pathname}.`);
@@ -117,7 +118,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
       if (preflight !== undefined) return preflight;
       // 405 before 401: which methods a path takes is no secret.
       if (found.route.methods[request.method] === undefined) throw methodNotAllowed(found.route);
-      const credentials =
+      credentials =
         found.route.public === true ? ANONYMOUS : await authenticate(request.headers, found.id);
       const context = {
         ...scope,
@@ -128,6 +129,8 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
       };
       return await invoke(found, context);
     } catch (error) {
+      // A request refused before its upstream call (a bad body, say) frees its token's pick.
+      credentials?.unreserve?.();
       if (request.signal.aborted && !isRestError(error)) {
         // The client left; nobody reads this answer.
         return new Response(null, { status: 499 });
