@@ -1,11 +1,23 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Redis } from 'ioredis';
 import type { BackendConversation, PlacedMessage } from '@chatgpt-rest/core';
-import { createRedisStore, hashOf } from '@chatgpt-rest/redis-store';
+import { createRedisStore, hashOf, type RedisStoreOptions } from '@chatgpt-rest/redis-store';
 import { REDIS_MISSING, startRedisServer } from '@chatgpt-rest/test-kit';
 
 const redis = await startRedisServer();
 const BOUNDS = { max: 100, maxSize: 1_000_000, ttl: 60_000 };
+
+/** Two instances' stores on one Redis and a raw client to look inside, all closed at the end. */
+async function twoStores(t: Test, options: RedisStoreOptions) {
+  const [a, b] = [createRedisStore(options), createRedisStore(options)];
+  const raw = new Redis(options.url ?? '');
+  t.teardown(async () => {
+    raw.disconnect();
+    await Promise.all([a.close(), b.close()]);
+  });
+  await Promise.all([a.ready(), b.ready()]);
+  return { a, b, raw };
+}
 
 function tree(id: string): BackendConversation {
   return {
@@ -45,13 +57,7 @@ if (redis === undefined) {
   t.test('Redis holds at most maxCachedConversations, the least recently written go', async (t) => {
     const prefix = 'bound:';
     const options = { url, prefix, maxCachedConversations: 3 };
-    const [a, b] = [createRedisStore(options), createRedisStore(options)];
-    const raw = new Redis(url);
-    t.teardown(async () => {
-      raw.disconnect();
-      await Promise.all([a.close(), b.close()]);
-    });
-    await Promise.all([a.ready(), b.ready()]);
+    const { a, b, raw } = await twoStores(t, options);
     const ca = a.conversations(BOUNDS);
     const cb = b.conversations(BOUNDS);
     const key = (p: string, c: string): string => `${prefix}conv:${hashOf(p)}:${hashOf(c)}`;
@@ -105,13 +111,7 @@ if (redis === undefined) {
     async (t) => {
       const ttl = 1000;
       const options = { url, prefix: 'renew:' };
-      const [a, b] = [createRedisStore(options), createRedisStore(options)];
-      const raw = new Redis(url);
-      t.teardown(async () => {
-        raw.disconnect();
-        await Promise.all([a.close(), b.close()]);
-      });
-      await Promise.all([a.ready(), b.ready()]);
+      const { a, b, raw } = await twoStores(t, options);
       const bounds = { ...BOUNDS, ttl };
       const [ca, cb] = [a.conversations(bounds), b.conversations(bounds)];
       await ca.set('p', 'c', { conversation: tree('c'), complete: true });
