@@ -23,27 +23,18 @@ async function withChallenge(response: Response): Promise<Response> {
 
 /**
  * The core's handler as the sidecar serves it: 401s get a challenge, and event streams can be
- * ended at shutdown (`restStreams`), through the request's signal as a client leaving would.
+ * ended at shutdown (`restStreams`): the frame, then the stream cancelled with the reason, which
+ * aborts its upstream request.
  */
 export function stoppable(handler: ChatGptHandler, restStreams: StreamStoppers): WebHandler {
   return async (request) => {
-    const stopper = new AbortController();
-    const abortRequest = (): void => stopper.abort(request.signal.reason);
-    if (request.signal.aborted) abortRequest();
-    else request.signal.addEventListener('abort', abortRequest, { once: true });
-    const response = await withChallenge(
-      await handler(new Request(request, { signal: stopper.signal })),
-    );
+    const response = await withChallenge(await handler(request));
     const type = response.headers.get('content-type') ?? '';
     if (response.body === null || !type.startsWith('text/event-stream')) return response;
     const requestId = response.headers.get('x-request-id') ?? undefined;
     return endableSse(response, (end) => {
       const stop = (): void => {
-        const reason = new RestError('upstream_unavailable', SHUTDOWN_MESSAGE);
-        // The request's own signal aborts first: the core then takes the abort it sees for
-        // what it is (intended), not for an internal error to log.
-        stopper.abort(reason);
-        end(shutdownFrame(requestId), reason);
+        end(shutdownFrame(requestId), new RestError('upstream_unavailable', SHUTDOWN_MESSAGE));
       };
       return restStreams.add(stop);
     });

@@ -9,20 +9,24 @@ import {
 import { SHUTDOWN_MESSAGE, StreamStoppers } from '../src/shutdown.js';
 import { stoppable } from '../src/stoppable-handler.js';
 
-/** One event, then a wait that the request's abort (as at shutdown) fails. */
+/**
+ * One event, then a wait that the stream's cancellation fails, as the core's upstream abort
+ * does when a stream is cancelled (at shutdown: with the shutdown reason).
+ */
 function streamingHandler(): ChatGptHandler {
-  const handler = (request: Request): Promise<Response> => {
+  const handler = (): Promise<Response> => {
+    let abort: (reason: unknown) => void = () => undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      abort = reject;
+    });
+    aborted.catch(() => undefined);
     async function* events(): AsyncGenerator<SseEvent> {
       yield { event: 'delta', data: { text: 'Hi' } };
-      await new Promise((_, reject) => {
-        const fail = (): void => reject(request.signal.reason as Error);
-        if (request.signal.aborted) fail();
-        else request.signal.addEventListener('abort', fail);
-      });
+      await aborted;
     }
     const response = sseResponse(events(), {
       pingInterval: 60_000,
-      cancel: () => undefined,
+      cancel: (reason) => abort(reason),
       toError: (error) =>
         error instanceof RestError ? error : new RestError('internal_error', 'x'),
     });
