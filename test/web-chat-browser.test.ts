@@ -158,7 +158,7 @@ t.test(
     t.same(errors, [], 'and the page logs no error (its CSP holds)');
     await browser.close();
     t.equal(await demo.stop(), 0, 'the demo stops cleanly');
-    const seconds = (performance.now() - started) / 1000;
-    t.ok(seconds < 15, `the browser test took ${seconds.toFixed(1)} s`);
+    // Reported, not asserted: wall time depends on the machine and on the tests running beside.
+    t.comment(`the browser test took ${((performance.now() - started) / 1000).toFixed(1)} s`);
   },
 );
