@@ -3,12 +3,15 @@
  * router to the route modules in `routes/`, and failures turned into the spec's errors.
  */
 import { createAuthenticator, tokenPoolOf, type Credentials } from './auth/authenticator.js';
+import type { TokenPool } from './auth/token-pool.js';
 import { RestError, isRestError } from './errors.js';
 import { failureMapper } from './http/failures.js';
 import { measureRequests } from './metrics/recorder.js';
 import { requestIdOf, requestLogger, withRequestId } from './http/request-id.js';
 import { errorResponse } from './http/responses.js';
+import { withNodeFace } from './http/node-face.js';
 import { createRouter, type RouteMatch } from './http/router.js';
+import { genuineResponse } from './http/whole-response.js';
 import { uuidField } from './http/validation.js';
 import type { Logger } from './logger.js';
 import { resolveOptions, type ChatGptRestOptions, type ResolvedOptions } from './options.js';
@@ -85,12 +88,10 @@ function invoke(found: RouteMatch<Route>, base: RouteContext): Promise<Response>
   return run({ ...base, id: check(found.id ?? '') });
 }
 
-/** Creates the REST API handler: `(request: Request) => Promise<Response>`. */
-export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHandler {
-  const options = resolveOptions(userOptions);
-  const { logger } = options;
+/** The services the routes share, and the token pool behind them (none without held tokens). */
+function createServices(options: ResolvedOptions): { services: Services; pool?: TokenPool } {
   // Held tokens: each upstream call takes a lease (load, one message at a time, 401s, caps).
-  const pool = tokenPoolOf(options.auth, logger, options.store.tokens);
+  const pool = tokenPoolOf(options.auth, options.logger, options.store.tokens);
   const lease = pool === undefined ? undefined : pool.lease.bind(pool);
   // The tokens held now (a reload may change them), leaving ones included: never shown.
   const heldTokens = (): readonly string[] => pool?.heldTokens() ?? [];
@@ -102,6 +103,14 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
     threads: new ThreadIndex(10_000, 24 * 60 * 60 * 1000),
   };
   options.metrics.watch({ pool, cache: services.cache });
+  return pool === undefined ? { services } : { services, pool };
+}
+
+/** Creates the REST API handler: `(request: Request) => Promise<Response>`. */
+export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHandler {
+  const options = resolveOptions(userOptions);
+  const { logger } = options;
+  const { services, pool } = createServices(options);
   const authenticate = createAuthenticator(options.auth, pool);
   const router = createRouter(ROUTES, options.prefix);
 
@@ -150,7 +159,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
     }
   }
 
-  const handler = async (request: Request): Promise<Response> => {
+  const serve = async (request: Request): Promise<Response> => {
     // One id per request: the client's (or the bridge's) valid X-Request-Id, else a new one.
     const requestId = requestIdOf(request.headers);
     const response = await dispatch(request, requestId, requestLogger(logger, requestId));
@@ -159,7 +168,11 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
   };
   const routeOf = (pathname: string): string | undefined =>
     router.match(new URL(pathname, 'http://x').pathname)?.template;
-  return Object.assign(measureRequests(handler, routeOf, options.metrics), {
+  const measured = measureRequests(serve, routeOf, options.metrics);
+  // The web face hands out genuine Responses; the Node bridge calls the Node face.
+  const handler = async (request: Request): Promise<Response> =>
+    genuineResponse(await measured(request));
+  return Object.assign(withNodeFace(handler, measured), {
     handles: (pathname: string) => routeOf(pathname) !== undefined,
     routeOf,
     options,

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { frameworkListener, listenOn } from '@chatgpt-rest/test-kit';
 import { jsonResponse, wholeBody, withHeaders } from '../src/http/responses.js';
+import { unreadContent } from '../src/http/whole-response.js';
 import { createNodeListener } from '../src/node/node-bridge.js';
 
 async function getText(port: number): Promise<{ status: number; text: string }> {
@@ -29,6 +30,7 @@ for (const [name, listener] of [
     t.same(JSON.parse(text), BODY, 'the whole body, multi-byte characters included');
     t.equal(answers.length, 1);
     t.equal(answers[0]?.bodyUsed, false, 'the web body was left unread');
+    t.not(answers[0] && unreadContent(answers[0]), undefined, 'no web body was ever made');
   });
 
   t.test(`${name} still writes a JSON answer whose body a host locked`, async (t) => {

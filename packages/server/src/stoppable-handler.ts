@@ -2,7 +2,14 @@
  * The core's handler as the sidecar serves it: 401s carry a challenge, and REST event streams
  * can be ended at shutdown.
  */
-import { RestError, endableSse, type ChatGptHandler, type WebHandler } from '@chatgpt-rest/core';
+import {
+  RestError,
+  endableSse,
+  nodeFaceOf,
+  withNodeFace,
+  type ChatGptHandler,
+  type WebHandler,
+} from '@chatgpt-rest/core';
 import { wwwAuthenticate } from './pass-through.js';
 import { SHUTDOWN_MESSAGE, shutdownFrame, type StreamStoppers } from './shutdown.js';
 
@@ -27,10 +34,13 @@ async function withChallenge(response: Response): Promise<Response> {
  * aborts its upstream request.
  */
 export function stoppable(handler: ChatGptHandler, restStreams: StreamStoppers): WebHandler {
-  return async (request) => {
-    const response = await withChallenge(await handler(request));
+  // Served by the sidecar's own Node bridge only: built on the handler's Node face, and one.
+  const face = nodeFaceOf(handler) ?? handler;
+  const served: WebHandler = async (request) => {
+    const response = await withChallenge(await face(request));
     const type = response.headers.get('content-type') ?? '';
-    if (response.body === null || !type.startsWith('text/event-stream')) return response;
+    // The type first: asking a whole JSON answer for its `body` would build a web stream.
+    if (!type.startsWith('text/event-stream') || response.body === null) return response;
     const requestId = response.headers.get('x-request-id') ?? undefined;
     return endableSse(response, (end) => {
       const stop = (): void => {
@@ -39,4 +49,5 @@ export function stoppable(handler: ChatGptHandler, restStreams: StreamStoppers):
       return restStreams.add(stop);
     });
   };
+  return withNodeFace(served, served);
 }

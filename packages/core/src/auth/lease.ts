@@ -3,6 +3,7 @@
  * message slot, what its answer teaches). The core's upstream client and the sidecar's
  * pass-through both take one per request, so they count, queue and learn the same way.
  */
+import { unreadContent, type WholeContent } from '../http/whole-response.js';
 import type { Logger } from '../logger.js';
 
 /** How a request uses its token: a message POST waits for the token's one message slot. */
@@ -111,6 +112,15 @@ export function watchBody(
  * without a body) and which, for a successful message POST, remembers the conversation it names.
  */
 export function leasedResponse(response: Response, lease: Lease): Response {
+  const whole = unreadContent(response);
+  if (whole !== undefined) {
+    // Read whole already: the request is over; what it names is learnt from the content.
+    if (lease.message && response.ok) {
+      conversationIdSniffer((id) => lease.remember(id))(toBytes(whole));
+    }
+    lease.release();
+    return response;
+  }
   if (response.body === null) {
     lease.release();
     return response;
@@ -125,4 +135,8 @@ export function leasedResponse(response: Response, lease: Lease): Response {
     statusText: response.statusText,
     headers: response.headers,
   });
+}
+
+function toBytes(content: WholeContent): Uint8Array {
+  return typeof content === 'string' ? Buffer.from(content) : content;
 }

@@ -1,12 +1,10 @@
 import { RestError } from '../errors.js';
 import { keepDirect } from './sse-response.js';
-
-const WHOLE = Symbol('chatgpt-rest.whole-body');
-type WithWhole = Response & { [WHOLE]?: string };
+import { WholeResponse, contentText, unreadContent } from './whole-response.js';
 
 /**
- * A JSON response with the given status. It carries its text beside the web body, so a Node
- * writer sends it with its head in one write without reading the body ({@link wholeBody}).
+ * A JSON response with the given status. Its text is kept whole and its web body made only if
+ * asked for, so a Node writer sends it with its head in one write ({@link wholeBody}).
  */
 export function jsonResponse(
   status: number,
@@ -17,19 +15,16 @@ export function jsonResponse(
   const h = new Headers(headers);
   h.set('content-type', 'application/json; charset=utf-8');
   h.set('content-length', String(Buffer.byteLength(text)));
-  const response = new Response(text, { status, headers: h });
-  Object.defineProperty(response, WHOLE, { value: text });
-  return response;
+  return new WholeResponse(text, { status, headers: h });
 }
 
 /**
- * The body text of a response {@link jsonResponse} made, unless its body was read or locked
- * (a host took it): then the body is the only way.
+ * The body text of a response {@link jsonResponse} made, unless its web body was asked for (a
+ * host may have read or locked it): then the body is the only way.
  */
 export function wholeBody(response: Response): string | undefined {
-  const text = (response as WithWhole)[WHOLE];
-  if (text === undefined || response.bodyUsed || response.body?.locked === true) return undefined;
-  return text;
+  const content = unreadContent(response);
+  return content === undefined ? undefined : contentText(content);
 }
 
 /**
@@ -44,16 +39,10 @@ export function withHeaders(response: Response, change: (headers: Headers) => vo
   } catch {
     const headers = new Headers(response.headers);
     change(headers);
-    const copy = new Response(response.body, {
-      status: response.status,
-      statusText: response.statusText,
-      headers,
-    });
-    const text = (response as WithWhole)[WHOLE];
-    if (text !== undefined && copy.body === response.body) {
-      Object.defineProperty(copy, WHOLE, { value: text });
-    }
-    return keepDirect(response, copy);
+    const init = { status: response.status, statusText: response.statusText, headers };
+    const content = unreadContent(response);
+    if (content !== undefined) return new WholeResponse(content, init);
+    return keepDirect(response, new Response(response.body, init));
   }
 }
 

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { nodeFaceOf } from '../http/node-face.js';
 import { nodeRequestId } from '../http/request-id.js';
-import { wholeBody } from '../http/responses.js';
 import { directSse } from '../http/sse-response.js';
+import { unreadContent } from '../http/whole-response.js';
 import { toWebRequest } from './incoming-request.js';
 import { failureResponse, type ServeNodeOptions, type WebHandler } from './node-listener.js';
 import { sseReadable } from './sse-sinks.js';
@@ -46,7 +47,8 @@ export async function frameworkResponse(
   let body: FrameworkResponse['body'];
   try {
     const requestId = nodeRequestId(req, res, options.requestId);
-    response = await handler(toWebRequest(req, res, { ...options, requestId }));
+    const face = nodeFaceOf(handler) ?? handler;
+    response = await face(toWebRequest(req, res, { ...options, requestId }));
     if (!(response instanceof Response)) {
       throw new TypeError('The handler did not return a Response.');
     }
@@ -67,12 +69,12 @@ async function nodeBody(
   response: Response,
   res: ServerResponse,
 ): Promise<Buffer | Readable | undefined> {
+  // A body already whole in memory (our JSON answers, whatever their size) is sent whole.
+  const whole = unreadContent(response);
+  if (whole !== undefined) return Buffer.from(whole);
   if (response.body === null) return undefined;
   const length = Number(response.headers.get('content-length') ?? NaN);
-  if (length <= WHOLE_BODY_LIMIT) {
-    const whole = wholeBody(response);
-    return whole === undefined ? Buffer.from(await response.arrayBuffer()) : Buffer.from(whole);
-  }
+  if (length <= WHOLE_BODY_LIMIT) return Buffer.from(await response.arrayBuffer());
   // Our own event streams become a Node stream directly; their web body never starts.
   const direct = directSse(response);
   const stream =

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RestError, isRestError } from '../errors.js';
 import { setMountPath } from '../http/mount-path.js';
+import { nodeFaceOf } from '../http/node-face.js';
 import { nodeRequestId } from '../http/request-id.js';
 import { errorResponse } from '../http/responses.js';
 import { toWebRequest, type ToWebRequestOptions } from './incoming-request.js';
@@ -69,7 +70,7 @@ export async function serveNode(
     });
     signal = request.signal;
     if (options.mountPath !== undefined) setMountPath(request, options.mountPath);
-    response = await handler(request);
+    response = await (nodeFaceOf(handler) ?? handler)(request);
     if (!(response instanceof Response)) {
       throw new TypeError('The handler did not return a Response.');
     }

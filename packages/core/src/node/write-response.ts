@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { wholeBody } from '../http/responses.js';
 import { directSse } from '../http/sse-response.js';
+import { unreadContent, type WholeContent } from '../http/whole-response.js';
 import { drained, writeSse } from './sse-sinks.js';
 
 /** Options of {@link writeWebResponse}. */
@@ -21,6 +21,11 @@ export async function writeWebResponse(
   response: Response,
   options: WriteWebResponseOptions = {},
 ): Promise<void> {
+  const whole = unreadContent(response);
+  if (whole !== undefined) {
+    writeWhole(res, response, whole, options.signal);
+    return;
+  }
   const body = response.body;
   if (res.destroyed || options.signal?.aborted === true) {
     // The client is gone: nobody will read the body, so let its source stop now.
@@ -44,13 +49,7 @@ export async function writeWebResponse(
     if (direct === undefined) await pump(body, res, options.signal);
     else await writeSse(res, direct, options.signal);
   } else if (length <= WHOLE_BODY_LIMIT) {
-    // A small body of known length: head and body leave in one socket write; our JSON answers
-    // give their text, unread through the web body.
-    const whole = wholeBody(response);
-    if (whole !== undefined) {
-      res.end(whole);
-      return;
-    }
+    // A small body of known length: head and body leave in one socket write.
     let bytes: ArrayBuffer;
     try {
       bytes = await response.arrayBuffer();
@@ -62,6 +61,25 @@ export async function writeWebResponse(
   } else {
     await pump(body, res, options.signal);
   }
+}
+
+/**
+ * Writes a body already whole in memory (our JSON answers, whatever their size) with its head:
+ * one socket write, no web stream.
+ */
+function writeWhole(
+  res: ServerResponse,
+  response: Response,
+  content: WholeContent,
+  signal: AbortSignal | undefined,
+): void {
+  if (res.destroyed || signal?.aborted === true) {
+    if (!res.destroyed) res.destroy();
+    return;
+  }
+  writeHead(res, response);
+  if (res.req.method === 'HEAD' || BODILESS_STATUSES.has(response.status)) res.end();
+  else res.end(content);
 }
 
 function writeHead(res: ServerResponse, response: Response): void {

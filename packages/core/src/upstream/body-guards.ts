@@ -3,6 +3,7 @@
  * that errors on a long silence or a broken connection, and the errors they raise.
  */
 import { RestError, isRestError } from '../errors.js';
+import { contentText, unreadContent } from '../http/whole-response.js';
 
 /**
  * Reads a whole body within `limit` bytes, never silent for more than `idleMs`: the built-in
@@ -13,6 +14,12 @@ export async function readCapped(
   limit: number,
   idleMs: number,
 ): Promise<string> {
+  const whole = unreadContent(response);
+  if (whole !== undefined) {
+    // The built-in transport read it within its own limits; ours may be lower.
+    if (Buffer.byteLength(whole) > limit) throw tooLargeError(limit);
+    return contentText(whole);
+  }
   if (response.body === null) return '';
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { WholeResponse } from '../http/whole-response.js';
 import { markGuarded, nodeStreamBody, type StreamGuard } from './node-stream-body.js';
 
 /** Options of {@link createNodeFetch}. */
@@ -152,8 +153,8 @@ async function toResponse(
     const response = new Response(nodeStreamBody(res, guard), { status, headers });
     return guard === undefined ? response : markGuarded(response);
   }
-  const bytes = await readWhole(res, limits);
-  return new Response(new Uint8Array(bytes), { status, headers });
+  // Read whole already: no web stream is built for it unless a reader asks (see WholeResponse).
+  return new WholeResponse(await readWhole(res, limits), { status, headers });
 }
 
 /**

@@ -1,3 +1,5 @@
+import { contentText, unreadContent } from '../http/whole-response.js';
+
 /** Largest error body read from the upstream; Cloudflare pages are big and only sniffed. */
 export const ERROR_BODY_LIMIT = 64 * 1024;
 
@@ -6,6 +8,8 @@ export const ERROR_BODY_LIMIT = 64 * 1024;
  * cancelled unread: an error body is sniffed, never buffered whole.
  */
 export async function readLimited(response: Response, limit = ERROR_BODY_LIMIT): Promise<string> {
+  const whole = unreadContent(response);
+  if (whole !== undefined) return contentText(whole).slice(0, limit);
   if (response.body === null) return '';
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
