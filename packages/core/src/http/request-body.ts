@@ -3,9 +3,19 @@ import { RestError } from '../errors.js';
 /** The fields of a request body, from JSON or a form. Form values are strings. */
 export type BodyFields = Record<string, unknown>;
 
+/**
+ * A request that gives its whole body as text without a web stream (the Node bridge's view):
+ * within `limit` bytes, else it throws `payload_too_large`.
+ */
+export interface DirectBody {
+  readBodyText(limit: number): Promise<string>;
+}
+
 async function readText(request: Request, limit: number): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? NaN);
   if (declared > limit) throw tooLarge(limit);
+  const direct = (request as Partial<DirectBody>).readBodyText;
+  if (typeof direct === 'function') return direct.call(request, limit);
   if (request.body === null) return '';
   const reader = (request.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();

@@ -6,6 +6,7 @@ import { nodeRequestId } from '../http/request-id.js';
 import { directSse } from '../http/sse-response.js';
 import { unreadContent } from '../http/whole-response.js';
 import { toWebRequest } from './incoming-request.js';
+import { nodeRequestView } from './request-view.js';
 import { failureResponse, type ServeNodeOptions, type WebHandler } from './node-listener.js';
 import { sseReadable } from './sse-sinks.js';
 
@@ -47,8 +48,10 @@ export async function frameworkResponse(
   let body: FrameworkResponse['body'];
   try {
     const requestId = nodeRequestId(req, res, options.requestId);
-    const face = nodeFaceOf(handler) ?? handler;
-    response = await face(toWebRequest(req, res, { ...options, requestId }));
+    // The core's own handler reads a request view; any other gets a real `Request`.
+    const face = nodeFaceOf(handler);
+    const toRequest = face === undefined ? toWebRequest : nodeRequestView;
+    response = await (face ?? handler)(toRequest(req, res, { ...options, requestId }));
     if (!(response instanceof Response)) {
       throw new TypeError('The handler did not return a Response.');
     }

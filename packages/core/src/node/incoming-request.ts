@@ -30,9 +30,6 @@ export interface ToWebRequestOptions {
   requestId?: string;
 }
 
-/** What a `Request` accepts as body (the DOM's `BodyInit`, which Node's globals do not name). */
-type RequestBody = NonNullable<ConstructorParameters<typeof Request>[1]>['body'];
-
 /** Methods the WHATWG `Request` constructor refuses; answering them is not our business. */
 const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
@@ -49,6 +46,39 @@ export function toWebRequest(
   res: ServerResponse,
   options: ToWebRequestOptions = {},
 ): Request {
+  const parts = requestParts(req, res, options);
+  const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  return new Request(parts.url, {
+    method: parts.method,
+    headers: parts.headers,
+    body: parts.body === UNREAD ? nodeBodyStream(req, limit) : parts.body,
+    signal: parts.signal,
+    // A streamed body needs it; undici refuses a ReadableStream body without it.
+    duplex: 'half',
+  });
+}
+
+/** Marks a body still in `req`'s stream, unread. */
+export const UNREAD = Symbol('unread');
+
+/** What a web request of a Node request is made of: checked, with its body still unread. */
+export interface RequestParts {
+  method: string;
+  url: string;
+  headers: Headers;
+  body: string | Uint8Array | URLSearchParams | null | typeof UNREAD;
+  signal: AbortSignal;
+}
+
+/**
+ * The parts of the web request for `req`, checked as {@link toWebRequest} documents (it throws
+ * the same `RestError`s), for `toWebRequest` and the Node bridge's request view.
+ */
+export function requestParts(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: ToWebRequestOptions,
+): RequestParts {
   const method = (req.method ?? 'GET').toUpperCase();
   if (FORBIDDEN_METHODS.has(method)) {
     throw new RestError('method_not_allowed', `The method ${method} is not allowed.`);
@@ -63,17 +93,14 @@ export function toWebRequest(
   const headers = toHeaders(req);
   if (options.requestId !== undefined) headers.set(REQUEST_ID_HEADER, options.requestId);
   const body =
-    method === 'GET' || method === 'HEAD'
-      ? null
-      : requestBody(req, headers, options.body, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
-  return new Request(requestUrl(req, options.url), {
+    method === 'GET' || method === 'HEAD' ? null : requestBody(req, headers, options.body);
+  return {
     method,
+    url: requestUrl(req, options.url),
     headers,
     body,
     signal: clientGoneSignal(req, res),
-    // A streamed body needs it; undici refuses a ReadableStream body without it.
-    duplex: 'half',
-  });
+  };
 }
 
 /** The request's absolute URL: protocol and host from the request, path from `override` or `req.url`. */
@@ -142,13 +169,12 @@ function clientGoneError(): DOMException {
   return new DOMException('The client closed the connection.', 'AbortError');
 }
 
-/** The body to give the `Request`: a rebuilt pre-parsed body, a lazy stream of `req`, or none. */
+/** The body to give the `Request`: a rebuilt pre-parsed body, none, or `req`'s stream, unread. */
 function requestBody(
   req: IncomingMessage,
   headers: Headers,
   explicitBody: unknown,
-  limit: number,
-): RequestBody {
+): RequestParts['body'] {
   const parsed = explicitBody !== undefined ? explicitBody : consumedBody(req);
   if (parsed !== undefined) {
     // The parser decoded and possibly decompressed the body: its length and encoding are stale.
@@ -159,7 +185,7 @@ function requestBody(
   }
   // Someone read the stream and kept nothing we can see: there is no body left to give.
   if (req.readableEnded) return null;
-  return nodeBodyStream(req, limit);
+  return UNREAD;
 }
 
 /** `req.body` as Express/Koa body parsers leave it, when the stream it came from is used up. */
@@ -170,7 +196,7 @@ function consumedBody(req: IncomingMessage): unknown {
   return (req as IncomingMessage & { body?: unknown }).body;
 }
 
-function rebuildBody(body: unknown, headers: Headers): RequestBody {
+function rebuildBody(body: unknown, headers: Headers): RequestParts['body'] {
   if (typeof body === 'string') return body;
   if (body instanceof Uint8Array) return body;
   if (body instanceof ArrayBuffer) return new Uint8Array(body);
@@ -210,7 +236,7 @@ function formValue(value: unknown): string {
 }
 
 /** A pull-based stream of `req`'s body that fails with 413 once more than `limit` bytes came. */
-function nodeBodyStream(req: IncomingMessage, limit: number): ReadableStream<Uint8Array> {
+export function nodeBodyStream(req: IncomingMessage, limit: number): ReadableStream<Uint8Array> {
   const declared = Number(req.headers['content-length']);
   // Not destroying `req` on early return: that would destroy the socket and with it the 413.
   let chunks: AsyncIterator<unknown> | undefined;
@@ -246,7 +272,7 @@ function nodeBodyStream(req: IncomingMessage, limit: number): ReadableStream<Uin
   );
 }
 
-function toBytes(chunk: unknown): Uint8Array {
+export function toBytes(chunk: unknown): Uint8Array {
   if (chunk instanceof Uint8Array) {
     return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   }

@@ -5,6 +5,7 @@ import { nodeFaceOf } from '../http/node-face.js';
 import { nodeRequestId } from '../http/request-id.js';
 import { errorResponse } from '../http/responses.js';
 import { toWebRequest, type ToWebRequestOptions } from './incoming-request.js';
+import { nodeRequestView } from './request-view.js';
 import { writeWebResponse } from './write-response.js';
 
 /** A web-standard request handler, the shape of the core. */
@@ -62,7 +63,9 @@ export async function serveNode(
   let signal: AbortSignal | undefined;
   let response: Response;
   try {
-    const request = toWebRequest(req, res, {
+    // The core's own handler reads a request view; any other gets a real `Request`.
+    const face = nodeFaceOf(handler);
+    const request = (face === undefined ? toWebRequest : nodeRequestView)(req, res, {
       bodyLimit: options.bodyLimit,
       url: options.url,
       body: options.body,
@@ -70,7 +73,7 @@ export async function serveNode(
     });
     signal = request.signal;
     if (options.mountPath !== undefined) setMountPath(request, options.mountPath);
-    response = await (nodeFaceOf(handler) ?? handler)(request);
+    response = await (face ?? handler)(request);
     if (!(response instanceof Response)) {
       throw new TypeError('The handler did not return a Response.');
     }
