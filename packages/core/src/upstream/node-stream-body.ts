@@ -28,6 +28,40 @@ export function markGuarded(response: Response): Response {
   return response;
 }
 
+/** Bodies whose reader is done with them: only their own limits may cut them now. */
+const released = new WeakSet<IncomingMessage>();
+
+/** True once the reader of `res`'s body stopped and the rest is only drained (see `release`). */
+export function isReleased(res: IncomingMessage): boolean {
+  return released.has(res);
+}
+
+/** What may still come after a reader stopped: the chunked terminator, hardly more. */
+const DRAIN_BYTES = 16 * 1024;
+const DRAIN_MS = 1000;
+
+/**
+ * Gives `res`'s connection back to the agent's pool: at once when the body is all in, else once
+ * the rest of it (within {@link DRAIN_BYTES} and {@link DRAIN_MS}) has been read and dropped;
+ * past either, `res` is destroyed with its connection. Destroying a body not yet at its end
+ * closes the socket: every message would then open a new connection (a TLS handshake).
+ */
+function release(res: IncomingMessage): void {
+  released.add(res);
+  if (res.complete) {
+    res.resume();
+    return;
+  }
+  let left = DRAIN_BYTES;
+  const timer = setTimeout(() => res.destroy(), DRAIN_MS).unref();
+  res.on('data', (chunk: Buffer) => {
+    left -= chunk.byteLength;
+    if (left < 0) res.destroy();
+  });
+  res.once('close', () => clearTimeout(timer));
+  res.resume();
+}
+
 function terminated(): Error {
   return Object.assign(new Error('terminated'), { code: 'ECONNRESET' });
 }
@@ -82,7 +116,9 @@ export function nodeStreamBody(
   const broken = (error: unknown): void => fail(guard?.brokenError(error) ?? error);
   res.on('error', broken);
   // `close` before `end`: the connection broke mid-body.
-  res.once('close', () => broken(terminated()));
+  res.once('close', () => {
+    if (!settled) broken(terminated());
+  });
   return new ReadableStream<Uint8Array>(
     {
       start(c) {
@@ -103,9 +139,12 @@ export function nodeStreamBody(
           wake = resolve;
         });
       },
-      cancel() {
+      cancel(reason) {
         finish();
-        res.destroy();
+        // A reason (the client left, a shutdown) must stop the upstream now; a reader that only
+        // stopped early (after `[DONE]`) leaves the connection for the next call if it can.
+        if (reason === undefined) release(res);
+        else res.destroy();
       },
     },
     { highWaterMark: 0 },

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { WholeResponse } from '../http/whole-response.js';
-import { markGuarded, nodeStreamBody, type StreamGuard } from './node-stream-body.js';
+import { isReleased, markGuarded, nodeStreamBody, type StreamGuard } from './node-stream-body.js';
 
 /** Options of {@link createNodeFetch}. */
 export interface NodeFetchOptions {
@@ -126,6 +126,31 @@ function readWhole(res: http.IncomingMessage, limits: ReadLimits): Promise<Buffe
   });
 }
 
+function abortError(signal: AbortSignal): DOMException {
+  return new DOMException('The operation was aborted.', {
+    name: 'AbortError',
+    cause: signal.reason,
+  });
+}
+
+/**
+ * Destroys `request` when `signal` aborts, until the request is over. Not Node's own `signal`
+ * option: it stays bound to the request past its end, and destroying a request whose response is
+ * complete destroys the keep-alive socket that may already serve another call (or emit an
+ * `error` nobody listens to). Before the response: the call fails with an `AbortError`; after:
+ * the body breaks off (no `error` event on the request, whose promise is settled), unless its
+ * reader is done with it and only its tail is drained for the connection's sake.
+ */
+function abortWith(signal: AbortSignal, request: http.ClientRequest): void {
+  const onAbort = (): void => {
+    const res = (request as http.ClientRequest & { res?: http.IncomingMessage | null }).res;
+    if (res === undefined || res === null) request.destroy(abortError(signal));
+    else if (!res.complete && !isReleased(res)) request.destroy();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  request.once('close', () => signal.removeEventListener('abort', onAbort));
+}
+
 /** A status a `Response` can carry: 200–599 (1xx never reach a `response` event but 101). */
 function isRelayableStatus(status: number): boolean {
   return Number.isInteger(status) && status >= 200 && status <= 599;
@@ -186,12 +211,16 @@ export function createNodeFetch(options: NodeFetchOptions): typeof fetch {
       }
       const method = init.method ?? 'GET';
       const signal = init.signal ?? undefined;
+      if (signal?.aborted === true) {
+        reject(abortError(signal));
+        return;
+      }
       const request = (url.protocol === 'https:' ? https : http).request(url, {
         method,
         headers: headerRecord(init.headers),
         agent,
-        ...(signal === undefined ? {} : { signal }),
       });
+      if (signal !== undefined) abortWith(signal, request);
       request.once('socket', (socket) => {
         if (!socket.connecting) return;
         const timer = setTimeout(() => {
