@@ -8,6 +8,8 @@ import { createNodeListener } from '../src/node/node-bridge.js';
 import { readCapped } from '../src/upstream/body-guards.js';
 import { createNodeFetch } from '../src/upstream/node-transport.js';
 import { readLimited } from '../src/upstream/read-limited.js';
+import { UpstreamClient } from '../src/upstream/upstream-client.js';
+import { resolveOptions } from '../src/options.js';
 
 const TEXT = JSON.stringify({ greeting: 'Grüße, 世界' });
 
@@ -101,4 +103,27 @@ t.test('a lease on a whole answer ends at once and learns the conversation it na
   t.equal(leasedResponse(response, lease), response, 'the same response, no wrapper stream');
   t.same(events, [`remember ${id}`, 'release']);
   t.end();
+});
+
+t.test('the upstream client reads a JSON answer without building its web body', async (t) => {
+  const port = await listenOn(t, (_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(TEXT);
+  });
+  const seen: Response[] = [];
+  const inner = createNodeFetch({ connectTimeout: 1000 });
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    const response = await inner(input, init);
+    seen.push(response);
+    return response;
+  };
+  const options = resolveOptions({ upstream: `http://127.0.0.1:${port}`, fetch }, {});
+  const client = new UpstreamClient(options);
+  const got = await client.json(
+    { token: 'tok' },
+    { method: 'GET', path: '/x' },
+    new AbortController().signal,
+  );
+  t.same(got, JSON.parse(TEXT));
+  t.ok(seen[0] && unreadContent(seen[0]) !== undefined, 'its content was taken as it was');
 });

@@ -122,7 +122,9 @@ function readWhole(res: http.IncomingMessage, limits: ReadLimits): Promise<Buffe
     });
     res.on('error', (error) => fail(error));
     // `close` before `end`: the connection broke mid-body.
-    res.once('close', () => fail(coded('terminated', 'ECONNRESET')));
+    res.once('close', () => {
+      if (!settled) fail(coded('terminated', 'ECONNRESET'));
+    });
   });
 }
 

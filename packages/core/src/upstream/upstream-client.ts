@@ -187,7 +187,8 @@ export class UpstreamClient {
     const leased = lease === undefined ? response : leasedResponse(response, lease);
     // Only event streams are long-lived; a JSON answer is read at once by `json()`. The built-in
     // transport guards a stream itself (`StreamGuard`); an injected fetch's is wrapped here.
-    if (leased.body === null || !type.includes('event-stream') || isGuardedBody(response)) {
+    // The type first: asking a whole JSON answer for its `body` would build a web stream.
+    if (!type.includes('event-stream') || isGuardedBody(response) || leased.body === null) {
       return leased;
     }
     const body = guardBody(
