@@ -1,6 +1,7 @@
 import http, { type RequestListener } from 'node:http';
 import type { Socket } from 'node:net';
 import t from 'tap';
+import { bodyTaken } from '../src/http/whole-response.js';
 import { frameworkListener, listenOn } from '@chatgpt-rest/test-kit';
 import { RestError } from '../src/errors.js';
 import { sseResponse, type SseEvent } from '../src/http/sse-response.js';
@@ -74,6 +75,7 @@ for (const [name, mount] of mounts) {
     const text = await get(port);
     t.equal(text.split('event: delta').length - 1, 3, 'all three events');
     const [response] = made;
+    t.equal(bodyTaken(response as Response), false, 'its web body was never even made');
     t.equal(response?.body?.locked, false, 'the web body was never locked');
     t.equal(response?.bodyUsed, false, 'nor read');
   });

@@ -39,8 +39,8 @@ export function stoppable(handler: ChatGptHandler, restStreams: StreamStoppers):
   const served: WebHandler = async (request) => {
     const response = await withChallenge(await face(request));
     const type = response.headers.get('content-type') ?? '';
-    // The type first: asking a whole JSON answer for its `body` would build a web stream.
-    if (!type.startsWith('text/event-stream') || response.body === null) return response;
+    // Never `body` here: asking for it would build the web stream Node mounts never read.
+    if (!type.startsWith('text/event-stream')) return response;
     const requestId = response.headers.get('x-request-id') ?? undefined;
     return endableSse(response, (end) => {
       const stop = (): void => {

@@ -3,6 +3,7 @@
  * reads them: the direct writer of Node mounts or the web body of fetch-style hosts.
  */
 import { directSse, withDirectSse, type DirectSse, type SseSink } from './sse-response.js';
+import { LazyBodyResponse } from './whole-response.js';
 
 /** Ends a stream: writes `frame` (a whole SSE frame), ends it, cancels it with `reason`. */
 export type EndStream = (frame: string, reason: unknown) => void;
@@ -20,16 +21,23 @@ export type RegisterEnd = (end: EndStream) => () => void;
  * writer, so Node mounts still write it straight to `res`.
  */
 export function endableSse(response: Response, register: RegisterEnd): Response {
-  const body = response.body;
-  if (body === null) return response;
-  // Taken before the web wrapper exists: it locks the body only once something reads it.
+  // Taken before anything asks for the web body, which would claim the stream for the web.
   const direct = directSse(response);
-  const web = new Response(endableBody(body, register), {
+  const init = {
     status: response.status,
     statusText: response.statusText,
     headers: response.headers,
-  });
-  return direct === undefined ? web : withDirectSse(web, endableDirect(direct, register));
+  };
+  if (direct === undefined) {
+    const body = response.body;
+    return body === null ? response : new Response(endableBody(body, register), init);
+  }
+  // Ours: the web wrapper is made only if a fetch-style host asks for the body.
+  const web = new LazyBodyResponse(() => {
+    const body = response.body;
+    return body === null ? null : endableBody(body, register);
+  }, init);
+  return withDirectSse(web, endableDirect(direct, register));
 }
 
 /**

@@ -1,5 +1,6 @@
 import { RestError } from '../errors.js';
 import { NO_PROBE, type StreamProbe } from '../metrics/recorder.js';
+import { LazyBodyResponse, bodyTaken } from './whole-response.js';
 
 /**
  * An event of a stream: its name (none: a `data:`-only frame, as OpenAI's streams are) and its
@@ -105,8 +106,7 @@ type WithDirect = Response & { [DIRECT]?: DirectSse };
  */
 export function directSse(response: Response): DirectSse | undefined {
   const direct = (response as WithDirect)[DIRECT];
-  if (direct === undefined || response.bodyUsed || response.body?.locked === true) return undefined;
-  return direct;
+  return direct === undefined || bodyTaken(response) ? undefined : direct;
 }
 
 /** `to`, given `from`'s direct writer when it carries the same body (re-labelled headers). */
@@ -140,23 +140,26 @@ export function sseResponse(events: AsyncIterator<SseEvent>, options: SseOptions
     // The reason (a host's shutdown RestError, a client gone) goes on to the upstream abort.
     options.cancel(reason);
   };
-  const pull = webPull(events, options);
-  const body = new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        if (claimed === 'node') {
-          controller.close();
-          return undefined;
-        }
-        if (claimed === undefined) probe.open();
-        claimed = 'web';
-        return pull(controller);
+  // The web body, made only if a fetch-style host asks for it (Node mounts write directly).
+  const body = (): ReadableStream<Uint8Array> => {
+    const pull = webPull(events, options);
+    return new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (claimed === 'node') {
+            controller.close();
+            return undefined;
+          }
+          if (claimed === undefined) probe.open();
+          claimed = 'web';
+          return pull(controller);
+        },
+        cancel,
       },
-      cancel,
-    },
-    { highWaterMark: 0 },
-  );
-  const response = new Response(body, { status: 200, headers: SSE_HEADERS }) as WithDirect;
+      { highWaterMark: 0 },
+    );
+  };
+  const response = new LazyBodyResponse(body, { status: 200, headers: SSE_HEADERS });
   const direct: DirectSse = {
     run(sink) {
       if (claimed !== undefined) throw new TypeError('The event stream is already being read.');

@@ -14,28 +14,51 @@
 /** The content of a whole body: text (our answers) or bytes (what the transport read). */
 export type WholeContent = string | Uint8Array;
 
-export class WholeResponse extends Response {
-  readonly #content: WholeContent;
+/** What a `Response` accepts as body (the DOM's `BodyInit`, which Node's globals do not name). */
+type ResponseBody = ConstructorParameters<typeof Response>[0];
+
+/**
+ * A `Response` whose web body is made by `make` at first need (see the module comment): until
+ * then the core's Node writers may send it their own way (its whole content, its direct SSE
+ * writer).
+ */
+export class LazyBodyResponse extends Response {
+  readonly #make: () => ResponseBody;
   #real: Response | undefined;
 
-  constructor(content: WholeContent, init: ResponseInit) {
+  constructor(make: () => ResponseBody, init: ResponseInit) {
     super(null, init);
-    this.#content = content;
+    this.#make = make;
   }
 
-  /** The content, unless a web body was made for someone (who may have read or locked it). */
-  get unread(): WholeContent | undefined {
-    return this.#real === undefined ? this.#content : undefined;
+  /** True once the web body was made for someone (who may have read or locked it). */
+  get bodyMade(): boolean {
+    return this.#real !== undefined;
   }
 
-  /** A real `Response` with the same status, headers and content: made once, at first need. */
+  /** A real `Response` with the same status, headers and body: made once, at first need. */
   get real(): Response {
-    this.#real ??= new Response(this.#content, {
+    this.#real ??= new Response(this.#make(), {
       status: this.status,
       statusText: this.statusText,
       headers: this.headers,
     });
     return this.#real;
+  }
+}
+
+/** A {@link LazyBodyResponse} of a body whole in memory. */
+export class WholeResponse extends LazyBodyResponse {
+  readonly #content: WholeContent;
+
+  constructor(content: WholeContent, init: ResponseInit) {
+    super(() => content, init);
+    this.#content = content;
+  }
+
+  /** The content, unless a web body was made for someone (who may have read or locked it). */
+  get unread(): WholeContent | undefined {
+    return this.bodyMade ? undefined : this.#content;
   }
 }
 
@@ -47,27 +70,27 @@ for (const [name, descriptor] of Object.entries(
 )) {
   if (name === 'constructor') continue;
   if (typeof descriptor.value === 'function') {
-    Object.defineProperty(WholeResponse.prototype, name, {
+    Object.defineProperty(LazyBodyResponse.prototype, name, {
       configurable: true,
       writable: true,
-      value(this: WholeResponse, ...args: unknown[]): unknown {
+      value(this: LazyBodyResponse, ...args: unknown[]): unknown {
         const real = this.real;
         return (real[name as keyof Response] as (...a: unknown[]) => unknown).apply(real, args);
       },
     });
   }
 }
-Object.defineProperties(WholeResponse.prototype, {
+Object.defineProperties(LazyBodyResponse.prototype, {
   body: {
     configurable: true,
-    get(this: WholeResponse) {
+    get(this: LazyBodyResponse) {
       return this.real.body;
     },
   },
   bodyUsed: {
     configurable: true,
-    get(this: WholeResponse) {
-      return this.unread === undefined && this.real.bodyUsed;
+    get(this: LazyBodyResponse) {
+      return this.bodyMade && this.real.bodyUsed;
     },
   },
 });
@@ -83,7 +106,13 @@ export function contentText(content: WholeContent): string {
   return typeof content !== 'string' && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-/** `response` as a genuine `Response` (what a fetch runtime can send): a whole one made real. */
+/** `response` as a genuine `Response` (what a fetch runtime can send): a lazy one made real. */
 export function genuineResponse(response: Response): Response {
-  return response instanceof WholeResponse ? response.real : response;
+  return response instanceof LazyBodyResponse ? response.real : response;
+}
+
+/** True when the web body of `response` may have been read or locked by someone. */
+export function bodyTaken(response: Response): boolean {
+  if (response instanceof LazyBodyResponse) return response.bodyMade;
+  return response.bodyUsed || response.body?.locked === true;
 }

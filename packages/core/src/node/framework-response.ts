@@ -75,15 +75,17 @@ async function nodeBody(
   // A body already whole in memory (our JSON answers, whatever their size) is sent whole.
   const whole = unreadContent(response);
   if (whole !== undefined) return Buffer.from(whole);
+  // Our own event streams become a Node stream directly; their web body is never made.
+  const direct = directSse(response);
+  if (direct !== undefined) return piped(sseReadable(direct), res);
   if (response.body === null) return undefined;
   const length = Number(response.headers.get('content-length') ?? NaN);
   if (length <= WHOLE_BODY_LIMIT) return Buffer.from(await response.arrayBuffer());
-  // Our own event streams become a Node stream directly; their web body never starts.
-  const direct = directSse(response);
-  const stream =
-    direct === undefined
-      ? Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>)
-      : sseReadable(direct);
+  return piped(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), res);
+}
+
+/** `stream`, to be piped into `res` by the framework: headers at the pipe, cut together. */
+function piped(stream: Readable, res: ServerResponse): Readable {
   res.once('pipe', () => res.flushHeaders());
   // Once `res` closes nobody reads on: cancel the body (a client gone, or a host that sent
   // something else), whether or not the framework destroys what it pipes.

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { directSse } from '../http/sse-response.js';
+import { directSse, type DirectSse } from '../http/sse-response.js';
 import { unreadContent, type WholeContent } from '../http/whole-response.js';
 import { drained, writeSse } from './sse-sinks.js';
 
@@ -26,6 +26,12 @@ export async function writeWebResponse(
     writeWhole(res, response, whole, options.signal);
     return;
   }
+  // Our own event streams are written straight to `res`; their web body is never made.
+  const direct = directSse(response);
+  if (direct !== undefined) {
+    await writeDirect(res, response, direct, options.signal);
+    return;
+  }
   const body = response.body;
   if (res.destroyed || options.signal?.aborted === true) {
     // The client is gone: nobody will read the body, so let its source stop now.
@@ -44,10 +50,7 @@ export async function writeWebResponse(
   const length = Number(response.headers.get('content-length') ?? NaN);
   if (Number.isNaN(length) || type.startsWith('text/event-stream')) {
     res.flushHeaders();
-    // Our own event streams are written straight to `res`; their web body never starts.
-    const direct = directSse(response);
-    if (direct === undefined) await pump(body, res, options.signal);
-    else await writeSse(res, direct, options.signal);
+    await pump(body, res, options.signal);
   } else if (length <= WHOLE_BODY_LIMIT) {
     // A small body of known length: head and body leave in one socket write.
     let bytes: ArrayBuffer;
@@ -80,6 +83,30 @@ function writeWhole(
   writeHead(res, response);
   if (res.req.method === 'HEAD' || BODILESS_STATUSES.has(response.status)) res.end();
   else res.end(content);
+}
+
+/** Writes one of our event streams with its direct writer (see `directSse`). */
+async function writeDirect(
+  res: ServerResponse,
+  response: Response,
+  direct: DirectSse,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (res.destroyed || signal?.aborted === true) {
+    // The client is gone: nobody will read the stream, so let its source stop now.
+    direct.cancel();
+    if (!res.destroyed) res.destroy();
+    return;
+  }
+  writeHead(res, response);
+  if (res.req.method === 'HEAD' || BODILESS_STATUSES.has(response.status)) {
+    direct.cancel();
+    res.end();
+    return;
+  }
+  // The headers go before the first event.
+  res.flushHeaders();
+  await writeSse(res, direct, signal);
 }
 
 function writeHead(res: ServerResponse, response: Response): void {
