@@ -9,10 +9,8 @@
  * The direct baseline sends the raw `/backend-api` calls a REST call maps to, to the emulator.
  * Writes `bench/results/latest.json`, `docs/benchmarks.md` and `docs/benchmarks-throughput.svg`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { format, resolveConfig } from 'prettier';
 import { spawnChild, type Child, type Stalls } from './lib/ipc.js';
 import { round } from './lib/stats.js';
 import { foldHttp, foldStreams, type HttpWindow } from './lib/windows.js';
@@ -28,10 +26,10 @@ import type {
   TargetKind,
 } from './lib/types.js';
 import { fetchStream, parseRow, timeParse, type ParseRow } from './parse-time.js';
-import { renderChart, renderMarkdown } from './render.js';
 import type { BenchResults, HttpCase, MassRow, StreamRow, TargetResult } from './results.js';
 import { sharedStateCases } from './shared-state.js';
 import { checkTargets } from './targets.js';
+import { writeResults } from './write-docs.js';
 
 const quick = process.argv.includes('--quick');
 /** `--only=node,fastify`: measure only these targets (plus nothing else); for working on the bench. */
@@ -530,21 +528,7 @@ async function main(): Promise<void> {
     };
     bench.checks = checkTargets(bench);
     bench.meta.durationSeconds = round((Date.now() - startedAt) / 1000, 0);
-    writeFileSync(
-      new URL('results/latest.json', import.meta.url),
-      `${JSON.stringify(bench, null, 2)}\n`,
-    );
-    // Formatted as `npm run lint` (prettier --check) expects it.
-    const docsPath = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
-    const prettierConfig = (await resolveConfig(docsPath)) ?? {};
-    writeFileSync(
-      docsPath,
-      await format(renderMarkdown(bench), { ...prettierConfig, parser: 'markdown' }),
-    );
-    writeFileSync(
-      new URL('../docs/benchmarks-throughput.svg', import.meta.url),
-      renderChart(bench),
-    );
+    await writeResults(bench);
     log('wrote bench/results/latest.json, docs/benchmarks.md and docs/benchmarks-throughput.svg');
     for (const check of bench.checks)
       log(`${check.met ? '✓' : '✗'} ${check.target}: ${check.measured}`);
