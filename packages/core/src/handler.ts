@@ -8,6 +8,7 @@ import { RestError, isRestError } from './errors.js';
 import { failureMapper } from './http/failures.js';
 import { measureRequests } from './metrics/recorder.js';
 import { requestIdOf, requestLogger, withRequestId } from './http/request-id.js';
+import { requestTagOf } from './http/request-tag.js';
 import { errorResponse } from './http/responses.js';
 import { withNodeFace } from './http/node-face.js';
 import { createRouter, type RouteMatch } from './http/router.js';
@@ -73,6 +74,12 @@ function methodNotAllowed(route: Route): RestError {
   return new RestError('method_not_allowed', `Use ${allow.join(' or ')} on this path.`, { allow });
 }
 
+/** `{ tag }` when the host gave `request` one (see `http/request-tag.ts`). */
+function tagOf(request: Request): { tag?: object } {
+  const tag = requestTagOf(request);
+  return tag === undefined ? {} : { tag };
+}
+
 /** Calls the matched route's handler; a `:id` route gets the id, checked to be a UUID. */
 function invoke(found: RouteMatch<Route>, base: RouteContext): Promise<Response> {
   const { route } = found;
@@ -132,7 +139,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
       const context = {
         ...scope,
         url,
-        credentials: { ...credentials, log },
+        credentials: { ...credentials, log, ...tagOf(request) },
         signal: request.signal,
         services,
       };

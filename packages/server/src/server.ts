@@ -3,7 +3,6 @@
  * the request listener (request log, dispatch), and listen/close. Readiness and shutdown live
  * in readiness.ts and shutdown.ts.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { once } from 'node:events';
 import {
   createServer as createHttpServer,
@@ -87,13 +86,16 @@ function sidecarAuth(
   return { auth: { ...held, pool }, pool };
 }
 
-/** The innermost fetch: tells the request log which token label and upstream status it saw. */
+/**
+ * The innermost fetch: tells the request log which token label and upstream status it saw. The
+ * log entry comes as the call's `tag` (the Node bridge hands it through the core), not from an
+ * AsyncLocalStorage, which on Node 20 and 22 hooks every promise of the process.
+ */
 function observingFetch(
   inner: typeof fetch,
-  notes: AsyncLocalStorage<RequestNote>,
 ): (input: Parameters<typeof fetch>[0], init?: UpstreamFetchInit) => Promise<Response> {
   return async (input, init) => {
-    const note = notes.getStore();
+    const note = init?.tag as RequestNote | undefined;
     if (note !== undefined && init?.label !== undefined) note.principal = init.label;
     const response = await inner(input, init);
     if (note !== undefined) note.upstreamStatus = response.status;
@@ -123,7 +125,6 @@ interface Parts {
   /** Swagger UI and the static folder, where no route answers. */
   pages: WebPages;
   readiness: Readiness;
-  notes: AsyncLocalStorage<RequestNote>;
   logger: Logger;
   active: ActiveResponses;
   closing: () => boolean;
@@ -197,21 +198,20 @@ function dispatch(
     return;
   }
   note.route = template === undefined ? '(unmatched)' : handler.options.prefix + template;
-  void parts.notes.run(note, () =>
-    serveNode(parts.served, req, res, {
-      bodyLimit: handler.options.limits.body,
-      requestId: note.requestId,
-      onError: (error) =>
-        logger.error(
-          {
-            requestId: note.requestId,
-            route: note.route,
-            err: error instanceof Error ? error.name : 'unknown',
-          },
-          'request failed inside the server',
-        ),
-    }),
-  );
+  void serveNode(parts.served, req, res, {
+    bodyLimit: handler.options.limits.body,
+    requestId: note.requestId,
+    tag: note,
+    onError: (error) =>
+      logger.error(
+        {
+          requestId: note.requestId,
+          route: note.route,
+          err: error instanceof Error ? error.name : 'unknown',
+        },
+        'request failed inside the server',
+      ),
+  });
 }
 
 /**
@@ -264,7 +264,6 @@ export function createServer(options: SidecarOptions): Sidecar {
   const store = options.store ?? new MemoryStore();
   const own = { ...options, apiKeys: [...(options.apiKeys ?? [])] }; // keys a reload replaces
   const { auth, pool } = sidecarAuth(own, logger, store);
-  const notes = new AsyncLocalStorage<RequestNote>();
   const metrics =
     options.metrics === undefined ? undefined : createMetricsEndpoint(options.metrics);
   const handler = createHandler({
@@ -274,7 +273,7 @@ export function createServer(options: SidecarOptions): Sidecar {
     dialect: resolveDialect(options.dialect ?? 'auto', upstream),
     auth,
     store,
-    fetch: observingFetch(baseFetch, notes),
+    fetch: observingFetch(baseFetch),
     logger: coreLogger(logger),
   });
   const allow = options.passThroughAllow ?? DEFAULT_PASS_THROUGH_ALLOW;
@@ -302,7 +301,6 @@ export function createServer(options: SidecarOptions): Sidecar {
     passThrough,
     pages: sidecarPages(options, handler.options.prefix),
     readiness,
-    notes,
     logger,
     active,
     closing: () => closing,

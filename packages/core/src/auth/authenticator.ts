@@ -15,6 +15,8 @@ export interface Credentials {
   label: string;
   /** The request's logger (its lines carry the request id), for the calls made on its behalf. */
   log?: Logger;
+  /** The host's object for the request (see `http/request-tag.ts`), for the upstream fetch. */
+  tag?: object;
   /**
    * Held tokens: the request will make no upstream call (answered from the cache), so the
    * token's pick stops counting as its load now rather than in 5 s. Idempotent.

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { nodeFaceOf } from '../http/node-face.js';
+import { setRequestTag } from '../http/request-tag.js';
 import { nodeRequestId } from '../http/request-id.js';
 import { directSse } from '../http/sse-response.js';
 import { unreadContent } from '../http/whole-response.js';
@@ -51,7 +52,9 @@ export async function frameworkResponse(
     // The core's own handler reads a request view; any other gets a real `Request`.
     const face = nodeFaceOf(handler);
     const toRequest = face === undefined ? toWebRequest : nodeRequestView;
-    response = await (face ?? handler)(toRequest(req, res, { ...options, requestId }));
+    const request = toRequest(req, res, { ...options, requestId });
+    if (options.tag !== undefined) setRequestTag(request, options.tag);
+    response = await (face ?? handler)(request);
     if (!(response instanceof Response)) {
       throw new TypeError('The handler did not return a Response.');
     }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RestError, isRestError } from '../errors.js';
 import { setMountPath } from '../http/mount-path.js';
 import { nodeFaceOf } from '../http/node-face.js';
+import { setRequestTag } from '../http/request-tag.js';
 import { nodeRequestId } from '../http/request-id.js';
 import { errorResponse } from '../http/responses.js';
 import { toWebRequest, type ToWebRequestOptions } from './incoming-request.js';
@@ -48,6 +49,11 @@ export type ServeNodeOptions = NodeListenerOptions &
      * `req.baseUrl`): the OpenAPI document's `servers` entry names it.
      */
     mountPath?: string;
+    /**
+     * An object of the host's for this request (its request-log entry, say), handed to the
+     * upstream `fetch` of every call made for it as `init.tag`.
+     */
+    tag?: object;
   };
 
 /**
@@ -73,6 +79,7 @@ export async function serveNode(
     });
     signal = request.signal;
     if (options.mountPath !== undefined) setMountPath(request, options.mountPath);
+    if (options.tag !== undefined) setRequestTag(request, options.tag);
     response = await (face ?? handler)(request);
     if (!(response instanceof Response)) {
       throw new TypeError('The handler did not return a Response.');

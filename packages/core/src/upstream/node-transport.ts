@@ -32,6 +32,8 @@ export interface UpstreamFetchInit extends RequestInit {
    * never the token (which is in `Authorization`).
    */
   label?: string;
+  /** The host's object for the request this call is made for (see `http/request-tag.ts`). */
+  tag?: object;
   /**
    * Guards an event-stream body (idle timeout, broken connection) with the caller's errors; the
    * response is then marked (`isGuardedBody`) so the caller adds no guard of its own.

@@ -47,6 +47,8 @@ export interface UpstreamCaller {
   label?: string;
   /** The logger of the request this call is for (its lines carry the request id). */
   log?: Logger;
+  /** The host's object for the request (see `http/request-tag.ts`), given to `fetch` as `tag`. */
+  tag?: object;
 }
 
 /** Takes the token pool's lease for one upstream call of a held token (server-held mode). */
@@ -245,6 +247,7 @@ export class UpstreamClient {
       signal: call.signal,
       onResponseHeaders: call.onHeaders,
       ...(caller.label === undefined ? {} : { label: caller.label }),
+      ...(caller.tag === undefined ? {} : { tag: caller.tag }),
     };
     if (request.accept?.includes('event-stream') === true) {
       init.streamGuard = this.#streamGuard(clientSignal);
