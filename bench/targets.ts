@@ -27,7 +27,7 @@ function ratioGoal(column: string, kind: string): number | undefined {
 }
 
 const RATIO_LIMIT =
-  'Per request a mount still parses and re-encodes JSON, builds web Request/Response objects and runs its framework, where the pass-through copies bytes; on 2 shared cores each of those shows up in full. The ratio table splits it by case.';
+  'CPU profiles of the Node bridge (`--cpu-prof`, 50 clients, 2026-12-03) after the Node-face work: in `GET /conversations` the socket writes are ~20 % (as many as the pass-through makes, but each costs more here: a loopback write that wakes a sleeping peer is expensive in this VM, and the pass-through keeps its peers busier), Node’s HTTP client and server ~25 % (the pass-through pays them too), what is left of undici (Headers) and timers ~10 %, our own code ~15 % spread over many functions (JSON parse and re-encoding, auth hashing, ISO times); in an ask or a streamed reply the stream reader is 8–13 % (a legacy event carries the whole message so far and is parsed whole), the upstream event stream is still one web ReadableStream, and every event passes through five async generators. No single hot spot is left.';
 
 function ratioChecks(bench: BenchResults): Check[] {
   const checks: Check[] = [];
