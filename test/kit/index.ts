@@ -29,3 +29,4 @@ export {
   type Report,
 } from './openapi-validator.js';
 export { REDIS_MISSING, findRedisServer, startRedisServer, type RedisServer } from './redis.js';
+export { recordingTransport } from './transport.js';

@@ -1,8 +1,8 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
+import { recordingTransport } from '@chatgpt-rest/test-kit';
 import { resolveOptions } from '../src/options.js';
-import { createNodeFetch } from '../src/upstream/node-transport.js';
 import { isGuardedBody } from '../src/upstream/node-stream-body.js';
 import { UpstreamClient } from '../src/upstream/upstream-client.js';
 
@@ -41,13 +41,7 @@ async function readAll(body: ReadableStream<Uint8Array>): Promise<string> {
 t.test('the built-in transport guards the stream itself: no second wrapper', async (t) => {
   const server = await upstream((res) => res.end('data: {}\n\n'));
   t.teardown(server.close);
-  const seen: Response[] = [];
-  const inner = createNodeFetch({ connectTimeout: 1000 });
-  const fetch: typeof globalThis.fetch = async (input, init) => {
-    const response = await inner(input, init);
-    seen.push(response);
-    return response;
-  };
+  const { fetch, seen } = recordingTransport();
   const options = resolveOptions({ upstream: server.url, dialect: 'legacy', fetch }, {});
   const response = await new UpstreamClient(options).call(
     TOK,

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { listenOn } from '@chatgpt-rest/test-kit';
+import { listenOn, recordingTransport } from '@chatgpt-rest/test-kit';
 import { leasedResponse, type Lease } from '../src/auth/lease.js';
 import { createHandler } from '../src/handler.js';
 import { jsonResponse } from '../src/http/responses.js';
@@ -110,13 +110,7 @@ t.test('the upstream client reads a JSON answer without building its web body', 
     res.setHeader('content-type', 'application/json');
     res.end(TEXT);
   });
-  const seen: Response[] = [];
-  const inner = createNodeFetch({ connectTimeout: 1000 });
-  const fetch: typeof globalThis.fetch = async (input, init) => {
-    const response = await inner(input, init);
-    seen.push(response);
-    return response;
-  };
+  const { fetch, seen } = recordingTransport();
   const options = resolveOptions({ upstream: `http://127.0.0.1:${port}`, fetch }, {});
   const client = new UpstreamClient(options);
   const got = await client.json(

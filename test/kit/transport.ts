@@ -1,0 +1,13 @@
+import { createNodeFetch } from '@chatgpt-rest/core';
+
+/** The core's built-in transport, keeping every response it gave (to check what it built). */
+export function recordingTransport(): { fetch: typeof globalThis.fetch; seen: Response[] } {
+  const seen: Response[] = [];
+  const inner = createNodeFetch({ connectTimeout: 1000 });
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    const response = await inner(input, init);
+    seen.push(response);
+    return response;
+  };
+  return { fetch, seen };
+}
