@@ -1,14 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { nodeFaceOf } from '../http/node-face.js';
-import { setRequestTag } from '../http/request-tag.js';
-import { nodeRequestId } from '../http/request-id.js';
 import { directSse } from '../http/sse-response.js';
 import { unreadContent } from '../http/whole-response.js';
-import { toWebRequest } from './incoming-request.js';
-import { nodeRequestView } from './request-view.js';
-import { failureResponse, type ServeNodeOptions, type WebHandler } from './node-listener.js';
+import {
+  bridgeRequest,
+  failureResponse,
+  type ServeNodeOptions,
+  type WebHandler,
+} from './node-listener.js';
 import { sseReadable } from './sse-sinks.js';
 
 /**
@@ -48,16 +48,7 @@ export async function frameworkResponse(
   let response: Response;
   let body: FrameworkResponse['body'];
   try {
-    const requestId = nodeRequestId(req, res, options.requestId);
-    // The core's own handler reads a request view; any other gets a real `Request`.
-    const face = nodeFaceOf(handler);
-    const toRequest = face === undefined ? toWebRequest : nodeRequestView;
-    const request = toRequest(req, res, { ...options, requestId });
-    if (options.tag !== undefined) setRequestTag(request, options.tag);
-    response = await (face ?? handler)(request);
-    if (!(response instanceof Response)) {
-      throw new TypeError('The handler did not return a Response.');
-    }
+    response = await bridgeRequest(handler, req, res, options).answer();
     body = await nodeBody(response, res);
   } catch (error) {
     response = failureResponse(error, options.onError);

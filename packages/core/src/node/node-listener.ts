@@ -69,21 +69,9 @@ export async function serveNode(
   let signal: AbortSignal | undefined;
   let response: Response;
   try {
-    // The core's own handler reads a request view; any other gets a real `Request`.
-    const face = nodeFaceOf(handler);
-    const request = (face === undefined ? toWebRequest : nodeRequestView)(req, res, {
-      bodyLimit: options.bodyLimit,
-      url: options.url,
-      body: options.body,
-      requestId: nodeRequestId(req, res, options.requestId),
-    });
-    signal = request.signal;
-    if (options.mountPath !== undefined) setMountPath(request, options.mountPath);
-    if (options.tag !== undefined) setRequestTag(request, options.tag);
-    response = await (face ?? handler)(request);
-    if (!(response instanceof Response)) {
-      throw new TypeError('The handler did not return a Response.');
-    }
+    const bridged = bridgeRequest(handler, req, res, options);
+    signal = bridged.request.signal;
+    response = await bridged.answer();
   } catch (error) {
     response = failureResponse(error, options.onError);
   }
@@ -93,6 +81,38 @@ export async function serveNode(
     // Headers are gone and writeWebResponse has cut the connection; all that is left is to tell.
     report(options.onError, error);
   }
+}
+
+/**
+ * One Node request as the bridge hands it to `handler`, for {@link serveNode} and
+ * `frameworkResponse`: the core's own handler (one with a Node face) reads a request view, any
+ * other a real `Request`; the request id, the mount path and the host's tag go with it.
+ * `answer` calls the handler and checks it returned a `Response`. Throws what building the
+ * request throws (a `RestError` for an unsafe path or a refused method).
+ */
+export function bridgeRequest(
+  handler: WebHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: ServeNodeOptions,
+): { request: Request; answer: () => Promise<Response> } {
+  const face = nodeFaceOf(handler);
+  const request = (face === undefined ? toWebRequest : nodeRequestView)(req, res, {
+    bodyLimit: options.bodyLimit,
+    url: options.url,
+    body: options.body,
+    requestId: nodeRequestId(req, res, options.requestId),
+  });
+  if (options.mountPath !== undefined) setMountPath(request, options.mountPath);
+  if (options.tag !== undefined) setRequestTag(request, options.tag);
+  const answer = async (): Promise<Response> => {
+    const response = await (face ?? handler)(request);
+    if (!(response instanceof Response)) {
+      throw new TypeError('The handler did not return a Response.');
+    }
+    return response;
+  };
+  return { request, answer };
 }
 
 /** The response for a thrown value: its own for a `RestError`, a bare 500 for anything else. */
