@@ -12,6 +12,7 @@ import { streamFailure } from '../http/failures.js';
 import { readBodyFields } from '../http/request-body.js';
 import { jsonResponse } from '../http/responses.js';
 import { sseResponse, type SseEvent } from '../http/sse-response.js';
+import { startsWithText } from '../stream/stream-messages.js';
 import { chatRequest, type ChatMessage, type ChatRequest } from '../openai/chat-request.js';
 import {
   DONE_EVENT,
@@ -136,11 +137,14 @@ async function* chunks(
     // any other is left as sent (the non-streaming answer and the reply hold the new text).
     let sent = '';
     for await (const event of running.events) {
-      const text =
-        event.type === 'delta' ? sent + event.text : event.type === 'rewrite' ? event.text : sent;
-      if (text !== sent && text.startsWith(sent))
-        yield chunkEvent(identity, { content: text.slice(sent.length) });
-      if (event.type === 'delta' || event.type === 'rewrite') sent = text;
+      if (event.type === 'delta') {
+        sent += event.text;
+        if (event.text !== '') yield chunkEvent(identity, { content: event.text });
+      } else if (event.type === 'rewrite') {
+        if (event.text !== sent && startsWithText(event.text, sent))
+          yield chunkEvent(identity, { content: event.text.slice(sent.length) });
+        sent = event.text;
+      }
       if (event.type !== 'reply') continue;
       remember(context, chat, event.reply);
       yield chunkEvent(identity, {}, finishReason(event.reply.finish_details));

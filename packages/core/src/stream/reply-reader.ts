@@ -19,6 +19,7 @@ import {
   hasVisibleContent,
   isVisibleReply,
   normalize,
+  startsWithText,
   textOf,
 } from './stream-messages.js';
 
@@ -224,7 +225,7 @@ export class ReplyAssembler {
       const length = appended.reduce((sum, part) => sum + part.length, 0);
       if (sent.length + length === text.length) return appended.join('');
     }
-    if (text.length >= sent.length && text.startsWith(sent)) return text.slice(sent.length);
+    if (startsWithText(text, sent)) return text.slice(sent.length);
     return undefined;
   }
 

@@ -35,3 +35,11 @@ export function normalize(message: Json): BackendMessage {
   }
   return { ...message, author: { role: message.role } } as BackendMessage;
 }
+
+/**
+ * True when `text` starts with `prefix`. As a memory compare of a slice: V8's `startsWith` walks
+ * both strings char by char, which over a reply's whole text on every event is quadratic.
+ */
+export function startsWithText(text: string, prefix: string): boolean {
+  return text.length >= prefix.length && text.slice(0, prefix.length) === prefix;
+}
