@@ -4,6 +4,7 @@ import { readSseBatches, type ByteSource, type SseMessage } from './sse-reader.j
 import { bareBodyError, detailError, inStreamError, moderationError } from './stream-errors.js';
 import { applyV1Delta, INITIAL_V1_CURSOR, type V1Cursor, type V1Operation } from './v1-patch.js';
 import { isObject, type Json } from '../backend/json.js';
+import { LegacySnapshots } from './legacy-snapshots.js';
 import { authorRole } from '../conversation/reply.js';
 
 export * from './reply-events.js';
@@ -72,6 +73,7 @@ export class ReplyAssembler {
   /** The id of the `v1` message being patched, to follow a `replace` of its id. */
   private currentId: string | undefined;
   private rewriteChars = 0;
+  private readonly snapshots = new LegacySnapshots();
 
   /** Handles one SSE message and returns the reply events it produced; throws a `RestError`. */
   push(message: SseMessage): ReplyEvent[] {
@@ -94,7 +96,7 @@ export class ReplyAssembler {
     }
     let value: unknown;
     try {
-      value = JSON.parse(trimmed);
+      value = this.snapshots.parse(trimmed);
     } catch {
       // Some proxies end events with one newline, so several `data:` lines reach us as one
       // event; the backend's JSON never holds a raw newline, so each line is an event.
