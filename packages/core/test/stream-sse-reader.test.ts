@@ -178,3 +178,22 @@ t.test('an abort between chunks of an async iterable stops the read', async (t) 
   }
   await t.rejects(drain(readSse(source(), { signal: controller.signal })), { message: 'gone' });
 });
+
+t.test(
+  'a source broken off by an abort fails the read with the abort, not the break',
+  async (t) => {
+    // The transport destroys the upstream request when the client leaves: the chunks then fail
+    // with a broken connection, which must read as the client's leaving.
+    const controller = new AbortController();
+    async function* source(): AsyncGenerator<Uint8Array> {
+      await Promise.resolve();
+      yield bytes('data: a\n\n');
+      controller.abort(new Error('client left'));
+      throw new Error('connection broke');
+    }
+    await t.rejects(drain(readSse(source(), { signal: controller.signal })), {
+      message: 'client left',
+    });
+    await t.rejects(drain(readSse(source())), { message: 'connection broke' }, 'no signal: as is');
+  },
+);

@@ -3,7 +3,15 @@ import { listenOn, recordingTransport } from '@chatgpt-rest/test-kit';
 import { leasedResponse, type Lease } from '../src/auth/lease.js';
 import { createHandler } from '../src/handler.js';
 import { jsonResponse } from '../src/http/responses.js';
-import { WholeResponse, genuineResponse, unreadContent } from '../src/http/whole-response.js';
+import { chunksOfWeb, type ByteChunks } from '../src/http/byte-chunks.js';
+import {
+  ChunksResponse,
+  WholeResponse,
+  bodyTaken,
+  genuineResponse,
+  takeChunks,
+  unreadContent,
+} from '../src/http/whole-response.js';
 import { createNodeListener } from '../src/node/node-bridge.js';
 import { readCapped } from '../src/upstream/body-guards.js';
 import { createNodeFetch } from '../src/upstream/node-transport.js';
@@ -120,4 +128,71 @@ t.test('the upstream client reads a JSON answer without building its web body', 
   );
   t.same(got, JSON.parse(TEXT));
   t.ok(seen[0] && unreadContent(seen[0]) !== undefined, 'its content was taken as it was');
+});
+
+/** Byte chunks of `parts`, recording how they were stopped. */
+function recordedChunks(parts: string[]): { chunks: ByteChunks; stops: unknown[] } {
+  const stops: unknown[] = [];
+  const inner = chunksOfWeb(new Response(parts.join('')).body as ReadableStream<Uint8Array>);
+  const chunks: ByteChunks = {
+    ...inner,
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next: () => inner.next(),
+    return: async () => {
+      stops.push('return');
+      return inner.return?.() ?? { done: true, value: undefined };
+    },
+    cancel: (reason) => {
+      stops.push(reason);
+      inner.cancel(reason);
+    },
+  };
+  return { chunks, stops };
+}
+
+t.test('a ChunksResponse gives its chunks to one reader, or a web body to a host', async (t) => {
+  const taken = new ChunksResponse(recordedChunks(['data: 1\n\n']).chunks, { status: 200 });
+  const chunks = takeChunks(taken);
+  t.ok(chunks, 'the core takes the chunks');
+  t.equal(takeChunks(taken), undefined, 'once');
+  t.ok(bodyTaken(taken), 'taken: no direct writer may read it again');
+  t.throws(() => taken.body, TypeError, 'and no web body over chunks already read');
+
+  const hosted = new ChunksResponse(recordedChunks(['data: 1\n\n']).chunks, { status: 200 });
+  t.equal(await hosted.text(), 'data: 1\n\n', 'a host reads the web body');
+  t.equal(takeChunks(hosted), undefined, 'after which the chunks are not given out');
+
+  const { chunks: cancelled, stops } = recordedChunks(['data: 1\n\n']);
+  const response = new ChunksResponse(cancelled, { status: 200 });
+  await response.body?.cancel(new Error('client left'));
+  t.match(stops, [{ message: 'client left' }], "the web body's cancel passes its reason on");
+});
+
+t.test('a lease on streamed chunks ends with them and learns the conversation', async (t) => {
+  const id = '1b4e28ba-2fa1-11d2-883f-0016d3cca427';
+  const events: string[] = [];
+  const lease: Lease = {
+    label: 'a',
+    message: true,
+    release: () => events.push('release'),
+    observe: () => undefined,
+    remember: (conversationId) => events.push(`remember ${conversationId}`),
+  };
+  const { chunks } = recordedChunks([`data: {"conversation_id": "${id}"}\n\n`, 'data: [DONE]\n\n']);
+  const leased = leasedResponse(new ChunksResponse(chunks, { status: 200 }), lease);
+  const read = takeChunks(leased);
+  t.ok(read, 'still chunks: no web stream for the lease either');
+  for await (const chunk of read ?? []) t.ok(chunk.byteLength > 0);
+  t.same(events, [`remember ${id}`, 'release']);
+
+  const early = recordedChunks(['data: 1\n\n', 'data: 2\n\n']);
+  events.length = 0;
+  const stopped = takeChunks(
+    leasedResponse(new ChunksResponse(early.chunks, { status: 200 }), lease),
+  );
+  stopped?.cancel(new Error('client left'));
+  t.same(events, ['release'], 'a cancel releases the lease');
+  t.match(early.stops, [{ message: 'client left' }], 'and reaches the source with its reason');
 });

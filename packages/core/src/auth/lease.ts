@@ -3,7 +3,13 @@
  * message slot, what its answer teaches). The core's upstream client and the sidecar's
  * pass-through both take one per request, so they count, queue and learn the same way.
  */
-import { unreadContent, type WholeContent } from '../http/whole-response.js';
+import { chunksOfWeb, watchChunks, webOfChunks, type ByteChunks } from '../http/byte-chunks.js';
+import {
+  ChunksResponse,
+  takeChunks,
+  unreadContent,
+  type WholeContent,
+} from '../http/whole-response.js';
 import type { Logger } from '../logger.js';
 
 /** How a request uses its token: a message POST waits for the token's one message slot. */
@@ -74,37 +80,13 @@ export function conversationIdSniffer(found: (id: string) => void): (chunk: Uint
  * Passes a body through unchanged, calling `done` once when it ends, fails or is cancelled, and
  * `onConversation` with the first conversation id seen in its first 64 KiB.
  */
-export function watchBody(
-  body: ReadableStream<Uint8Array>,
+function watched(
+  chunks: ByteChunks,
   done: () => void,
   onConversation?: (id: string) => void,
-): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
+): ByteChunks {
   const sniff = onConversation === undefined ? undefined : conversationIdSniffer(onConversation);
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const { done: ended, value } = await reader.read();
-          if (ended) {
-            done();
-            controller.close();
-            return;
-          }
-          sniff?.(value);
-          controller.enqueue(value);
-        } catch (error) {
-          done();
-          controller.error(error);
-        }
-      },
-      async cancel(reason) {
-        done();
-        await reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
+  return watchChunks(chunks, done, sniff);
 }
 
 /**
@@ -121,20 +103,26 @@ export function leasedResponse(response: Response, lease: Lease): Response {
     lease.release();
     return response;
   }
+  const init = {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  };
+  const onConversation =
+    lease.message && response.ok ? (id: string) => lease.remember(id) : undefined;
+  const chunks = takeChunks(response);
+  if (chunks !== undefined) {
+    return new ChunksResponse(
+      watched(chunks, () => lease.release(), onConversation),
+      init,
+    );
+  }
   if (response.body === null) {
     lease.release();
     return response;
   }
-  const body = watchBody(
-    response.body,
-    () => lease.release(),
-    lease.message && response.ok ? (id) => lease.remember(id) : undefined,
-  );
-  return new Response(body, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
+  const body = watched(chunksOfWeb(response.body), () => lease.release(), onConversation);
+  return new Response(webOfChunks(body), init);
 }
 
 function toBytes(content: WholeContent): Uint8Array {

@@ -4,7 +4,9 @@ import type { BackendMessage, BackendMessageRequest } from '../backend/types.js'
 import { RestError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
+import { takeChunks } from '../http/whole-response.js';
 import { readReply } from '../stream/reply-reader.js';
+import type { ByteSource } from '../stream/sse-reader.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import type { PlacedMessage } from './conversation-cache.js';
 import type { CacheStore } from '../store/store.js';
@@ -197,12 +199,14 @@ async function* exchange(
   for (let continues = 0; ; continues++) {
     const body = messageBody(options, turn, action, parentId, conversationId, sent);
     const response = await upstream.sendMessage(caller, body, caller.signal);
+    // The transport's chunks when it read the stream itself (no web stream), else the body.
+    const stream = takeChunks(response) ?? response.body;
     // Checked before `start`: a bodiless 2xx (204, 205) is a plain 502, not a broken stream.
-    if (response.body === null) {
+    if (stream === null) {
       throw new RestError('upstream_error', 'The upstream answered the message without a body.');
     }
     if (continues === 0) yield { type: 'start' };
-    const complete = yield* relayStream(response.body, caller.signal, progress, onText);
+    const complete = yield* relayStream(stream, caller.signal, progress, onText);
     const cut = complete.message.metadata?.finish_details?.type === 'max_tokens';
     if (!(cut && turn.autocontinue && continues < options.autocontinueLimit)) return complete;
     options.metrics.autocontinue();
@@ -217,7 +221,7 @@ async function* exchange(
  * its text, title and message in `progress`, and returns its completion.
  */
 async function* relayStream(
-  body: ReadableStream<Uint8Array>,
+  body: ByteSource,
   signal: AbortSignal,
   progress: Progress,
   onText: () => void,

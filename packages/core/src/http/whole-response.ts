@@ -11,6 +11,8 @@
  * out {@link genuineResponse}s.
  */
 
+import { webOfChunks, type ByteChunks } from './byte-chunks.js';
+
 /** The content of a whole body: text (our answers) or bytes (what the transport read). */
 export type WholeContent = string | Uint8Array;
 
@@ -60,6 +62,41 @@ export class WholeResponse extends LazyBodyResponse {
   get unread(): WholeContent | undefined {
     return this.bodyMade ? undefined : this.#content;
   }
+}
+
+/**
+ * A {@link LazyBodyResponse} of a streamed body (an upstream event stream): the core's readers
+ * take its chunks ({@link takeChunks}); anyone else gets a web body over them.
+ */
+export class ChunksResponse extends LazyBodyResponse {
+  readonly #source: { chunks: ByteChunks | undefined };
+
+  constructor(chunks: ByteChunks, init: ResponseInit) {
+    const source: { chunks: ByteChunks | undefined } = { chunks };
+    super(() => {
+      if (source.chunks === undefined) throw new TypeError('Body is unusable: it was read');
+      return webOfChunks(source.chunks);
+    }, init);
+    this.#source = source;
+  }
+
+  /** True once the chunks were taken by a reader. */
+  get taken(): boolean {
+    return this.#source.chunks === undefined;
+  }
+
+  /** The chunks, once, unless a web body was made over them. */
+  take(): ByteChunks | undefined {
+    if (this.bodyMade) return undefined;
+    const { chunks } = this.#source;
+    this.#source.chunks = undefined;
+    return chunks;
+  }
+}
+
+/** The chunks of `response` when it is a {@link ChunksResponse} nobody has read; taken once. */
+export function takeChunks(response: Response): ByteChunks | undefined {
+  return response instanceof ChunksResponse ? response.take() : undefined;
 }
 
 // Every body accessor and reader of `Response` (`body`, `bodyUsed`, `text()`, `json()`, `bytes()`
@@ -113,6 +150,7 @@ export function genuineResponse(response: Response): Response {
 
 /** True when the web body of `response` may have been read or locked by someone. */
 export function bodyTaken(response: Response): boolean {
+  if (response instanceof ChunksResponse && response.taken) return true;
   if (response instanceof LazyBodyResponse) return response.bodyMade;
   return response.bodyUsed || response.body?.locked === true;
 }

@@ -135,10 +135,16 @@ export async function* readSseBatches(
   };
 
   const chunks = isReadableStream(body) ? chunksOfStream(body, signal) : body;
-  for await (const chunk of chunks) {
+  try {
+    for await (const chunk of chunks) {
+      signal?.throwIfAborted();
+      feed(decoder.decode(chunk, { stream: true }));
+      if (queue.length > 0) yield take();
+    }
+  } catch (error) {
+    // An abort that broke the source off (the transport destroys the request) is the abort.
     signal?.throwIfAborted();
-    feed(decoder.decode(chunk, { stream: true }));
-    if (queue.length > 0) yield take();
+    throw error;
   }
   signal?.throwIfAborted();
   // Real captures end with `data: [DONE]` and no blank line, so the last event is dispatched

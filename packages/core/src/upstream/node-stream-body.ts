@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { DONE, type ByteChunks } from '../http/byte-chunks.js';
 
 /**
  * How the transport guards an event-stream body, with its failures in the caller's terms: the
@@ -67,86 +68,112 @@ function terminated(): Error {
 }
 
 /**
- * The body of an event stream read straight from Node's response, one web stream and no
- * adapter: each read takes what Node has buffered (back-pressure: nothing is read ahead of the
+ * The body of an event stream read straight from Node's response as byte chunks, with no web
+ * stream: each `next()` takes what Node has buffered (back-pressure: nothing is read ahead of the
  * consumer beyond Node's own buffer), a silence longer than `guard.idleMs` while a read waits
- * destroys the response, and cancelling it destroys the response (and with it the request).
- * There is no limit on total duration.
+ * destroys the response, and cancelling with a reason destroys it (and with it the request);
+ * stopping without one releases it (see `release`). There is no limit on total duration.
  */
-export function nodeStreamBody(
-  res: IncomingMessage,
-  guard: StreamGuard | undefined,
-): ReadableStream<Uint8Array> {
-  let wake: (() => void) | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let settled = false;
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  const finish = (): void => {
-    settled = true;
-    clearTimeout(timer);
-    res.off('readable', onReadable);
-    const resume = wake;
-    wake = undefined;
-    resume?.();
+export function nodeBodyChunks(res: IncomingMessage, guard: StreamGuard | undefined): ByteChunks {
+  return new NodeBodyChunks(res, guard);
+}
+
+type Waiter = {
+  resolve: (result: IteratorResult<Uint8Array, undefined>) => void;
+  reject: (error: unknown) => void;
+};
+
+class NodeBodyChunks implements ByteChunks {
+  readonly #res: IncomingMessage;
+  readonly #guard: StreamGuard | undefined;
+  #waiter: Waiter | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #ended = false;
+  #failure: { error: unknown } | undefined;
+  readonly #onReadable = (): void => {
+    if (this.#waiter === undefined) return;
+    const chunk = this.#res.read() as Buffer | null;
+    if (chunk !== null) this.#wake({ done: false, value: chunk });
   };
-  const fail = (error: unknown): void => {
-    if (settled) return;
-    controller.error(error);
-    finish();
-    res.destroy();
+
+  readonly #onIdle = (): void => {
+    if (this.#waiter !== undefined && this.#guard !== undefined)
+      this.#fail(this.#guard.idleError());
   };
-  const onReadable = (): void => {
-    if (wake === undefined) return;
-    const chunk = res.read() as Buffer | null;
-    if (chunk === null) return;
-    controller.enqueue(chunk);
-    const resume = wake;
-    wake = undefined;
-    resume();
-  };
-  const onIdle = (): void => {
-    if (wake !== undefined && guard !== undefined) fail(guard.idleError());
-  };
-  res.on('readable', onReadable);
-  res.once('end', () => {
-    if (settled) return;
-    controller.close();
-    finish();
-  });
-  const broken = (error: unknown): void => fail(guard?.brokenError(error) ?? error);
-  res.on('error', broken);
-  // `close` before `end`: the connection broke mid-body.
-  res.once('close', () => {
-    if (!settled) broken(terminated());
-  });
-  return new ReadableStream<Uint8Array>(
-    {
-      start(c) {
-        controller = c;
-      },
-      pull(c) {
-        const chunk = res.read() as Buffer | null;
-        if (chunk !== null) {
-          c.enqueue(chunk);
-          return undefined;
-        }
-        if (settled) return undefined;
-        if (guard !== undefined) {
-          if (timer === undefined) timer = setTimeout(onIdle, guard.idleMs);
-          else timer.refresh();
-        }
-        return new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-      },
-      cancel(reason) {
-        finish();
-        // A reason (the client left, a shutdown) must stop the upstream now; a reader that only
-        // stopped early (after `[DONE]`) leaves the connection for the next call if it can.
-        if (reason === undefined) release(res);
-        else res.destroy();
-      },
-    },
-    { highWaterMark: 0 },
-  );
+
+  constructor(res: IncomingMessage, guard: StreamGuard | undefined) {
+    this.#res = res;
+    this.#guard = guard;
+    res.on('readable', this.#onReadable);
+    res.once('end', () => {
+      if (this.#failure !== undefined) return;
+      this.#ended = true;
+      this.#settle();
+      this.#wake(DONE);
+    });
+    const broken = (error: unknown): void => this.#fail(guard?.brokenError(error) ?? error);
+    res.on('error', broken);
+    // `close` before `end`: the connection broke mid-body.
+    res.once('close', () => {
+      if (!this.#ended) broken(terminated());
+    });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Uint8Array, undefined>> {
+    // The guard's error (or Node's): the caller's RestError in the core.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+    if (this.#failure !== undefined) return Promise.reject(this.#failure.error);
+    const chunk = this.#ended ? null : (this.#res.read() as Buffer | null);
+    if (chunk !== null) return Promise.resolve({ done: false, value: chunk });
+    if (this.#ended) return Promise.resolve(DONE);
+    if (this.#guard !== undefined) {
+      if (this.#timer === undefined) this.#timer = setTimeout(this.#onIdle, this.#guard.idleMs);
+      else this.#timer.refresh();
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<Uint8Array, undefined>> {
+    this.cancel();
+    return Promise.resolve(DONE);
+  }
+
+  cancel(reason?: unknown): void {
+    const over = this.#ended || this.#failure !== undefined;
+    this.#ended = true;
+    this.#settle();
+    this.#wake(DONE);
+    if (over) return;
+    // A reason (the client left, a shutdown) must stop the upstream now; a reader that only
+    // stopped early (after `[DONE]`) leaves the connection for the next call if it can.
+    if (reason === undefined) release(this.#res);
+    else this.#res.destroy();
+  }
+
+  #wake(result: IteratorResult<Uint8Array, undefined> | { error: unknown }): void {
+    const waiter = this.#waiter;
+    if (waiter === undefined) return;
+    this.#waiter = undefined;
+    if ('error' in result) waiter.reject(result.error);
+    else waiter.resolve(result);
+  }
+
+  #fail(error: unknown): void {
+    if (this.#ended || this.#failure !== undefined) return;
+    this.#failure = { error };
+    this.#settle();
+    this.#res.destroy();
+    this.#wake(this.#failure);
+  }
+
+  #settle(): void {
+    clearTimeout(this.#timer);
+    this.#res.off('readable', this.#onReadable);
+  }
 }

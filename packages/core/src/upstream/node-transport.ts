@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import { WholeResponse } from '../http/whole-response.js';
-import { isReleased, markGuarded, nodeStreamBody, type StreamGuard } from './node-stream-body.js';
+import { ChunksResponse, WholeResponse } from '../http/whole-response.js';
+import { isReleased, markGuarded, nodeBodyChunks, type StreamGuard } from './node-stream-body.js';
 
 /** Options of {@link createNodeFetch}. */
 export interface NodeFetchOptions {
@@ -179,7 +179,8 @@ async function toResponse(
     return new Response(null, { status, headers });
   }
   if ((res.headers['content-type'] ?? '').includes('event-stream')) {
-    const response = new Response(nodeStreamBody(res, guard), { status, headers });
+    // Read by the core as chunks; a web body is made only if someone asks for `body`.
+    const response = new ChunksResponse(nodeBodyChunks(res, guard), { status, headers });
     return guard === undefined ? response : markGuarded(response);
   }
   // Read whole already: no web stream is built for it unless a reader asks (see WholeResponse).
