@@ -7,7 +7,7 @@
  * of a held token (see {@link accountOf}), a `principal` is a label or a hash; a store never
  * sees an access token.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type {
   CacheBounds,
   CacheStats,
@@ -120,7 +120,7 @@ export interface SharedStore {
 
 /** The account id of a held token: a SHA-256 hash (hex, 32 chars), never the token. */
 export function accountOf(token: string): string {
-  return createHash('sha256').update(token).digest('hex').slice(0, 32);
+  return hash('sha256', token, 'hex').slice(0, 32);
 }
 
 /** The failure of a store that cannot be reached: held tokens are not used until it is back. */
