@@ -1,9 +1,11 @@
 import t from 'tap';
+import fc from 'fast-check';
 import type { BackendConversation, BackendMessage } from '../src/backend/types.js';
 import {
   addMessage,
   currentBranch,
   isVisibleMessage,
+  isoTime,
   newConversation,
   setTitle,
   threadMessages,
@@ -147,5 +149,42 @@ t.test('the reply object has the seed fields', (t) => {
 t.test('the earliest streams put role on the message instead of author', (t) => {
   const legacy = { ...base, author: {} as BackendMessage['author'], role: 'user' };
   t.equal(toReply(legacy, 'c').author.role, 'user');
+  t.end();
+});
+
+t.test('isoTime gives what Date gives for every time string, by its shortcut or not', (t) => {
+  const viaDate = (value: string): string => {
+    const parsed = Date.parse(value);
+    return Number.isNaN(parsed) ? value : new Date(parsed).toISOString();
+  };
+  const edges = [
+    '2026-12-02T00:13:45.256000+00:00',
+    '2026-12-02T00:13:45.256999+00:00',
+    '2026-12-02T00:13:45.5+00:00',
+    '2026-12-02T00:13:45+00:00',
+    '2026-12-02T00:13:45Z',
+    '2026-02-30T00:00:00+00:00',
+    '2026-12-31T23:59:59.999999+00:00',
+    '2026-12-02T24:00:00+00:00',
+    '2026-12-02T00:13:45.256000+01:00',
+    '2026-13-02T00:13:45+00:00',
+    'yesterday',
+  ];
+  for (const value of edges) t.equal(isoTime(value), viaDate(value), value);
+  fc.assert(
+    fc.property(
+      fc.date({ min: new Date('0100-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z') }),
+      fc.integer({ min: 0, max: 999 }),
+      fc.constantFrom('+00:00', 'Z'),
+      (date, micros, zone) => {
+        if (Number.isNaN(date.getTime())) return true;
+        // Python's isoformat(): microseconds, and +00:00 for UTC.
+        const python = `${date.toISOString().slice(0, 23)}${String(micros).padStart(3, '0')}${zone}`;
+        return isoTime(python) === viaDate(python);
+      },
+    ),
+    { numRuns: 500 },
+  );
+  t.pass('500 random UTC times');
   t.end();
 });

@@ -27,6 +27,14 @@ export function isVisibleMessage(message: BackendMessage): boolean {
 }
 
 /**
+ * A UTC time that needs no calendar to rewrite (Date.parse costs ~1 us, ~20 per list): days up
+ * to the 28th and hours within the day, so the text is what `Date` would give (it rolls a 30
+ * February or a 24:00 over into the next day); anything else goes through `Date`.
+ */
+const UTC_TIME =
+  /^(\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d)(?:\.(\d{1,6}))?(?:Z|\+00:00)$/;
+
+/**
  * A time as ISO 8601 with `Z`, whether the upstream gave epoch seconds (trees) or a Python
  * `isoformat()` string such as `2026-12-02T00:13:45.256000+00:00` (lists): one format everywhere.
  */
@@ -35,6 +43,8 @@ export function isoTime(value: unknown): string | null {
     return new Date(value * 1000).toISOString();
   }
   if (typeof value !== 'string') return null;
+  const utc = UTC_TIME.exec(value);
+  if (utc !== null) return `${utc[1]}.${(utc[2] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
   const parsed = Date.parse(value);
   return Number.isNaN(parsed) ? value : new Date(parsed).toISOString();
 }
