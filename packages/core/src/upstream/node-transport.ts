@@ -155,6 +155,25 @@ function abortWith(signal: AbortSignal, request: http.ClientRequest): void {
   request.once('close', () => signal.removeEventListener('abort', onAbort));
 }
 
+/**
+ * Fails `request` with `ETIMEDOUT` when its new connection is not up within `ms`. Its listeners
+ * leave the socket once it connects: a kept-alive socket outlives the call that opened it, and a
+ * listener left on it would keep that call (its promise, its whole response) in memory.
+ */
+function limitConnect(request: http.ClientRequest, ms: number): void {
+  request.once('socket', (socket) => {
+    if (!socket.connecting) return;
+    const timer = setTimeout(() => request.destroy(coded('connect timeout', 'ETIMEDOUT')), ms);
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.off('connect', done);
+      socket.off('close', done);
+    };
+    socket.once('connect', done);
+    socket.once('close', done);
+  });
+}
+
 /** A status a `Response` can carry: 200–599 (1xx never reach a `response` event but 101). */
 function isRelayableStatus(status: number): boolean {
   return Number.isInteger(status) && status >= 200 && status <= 599;
@@ -226,14 +245,7 @@ export function createNodeFetch(options: NodeFetchOptions): typeof fetch {
         agent,
       });
       if (signal !== undefined) abortWith(signal, request);
-      request.once('socket', (socket) => {
-        if (!socket.connecting) return;
-        const timer = setTimeout(() => {
-          request.destroy(coded('connect timeout', 'ETIMEDOUT'));
-        }, options.connectTimeout);
-        socket.once('connect', () => clearTimeout(timer));
-        socket.once('close', () => clearTimeout(timer));
-      });
+      limitConnect(request, options.connectTimeout);
       // `on`, not `once`: a second error event without a listener would crash the process.
       // Once the response is in, its body reports failures, and a later request error (the
       // socket destroyed past a cap) is not the promise's any more.
