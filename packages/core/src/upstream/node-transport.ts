@@ -174,6 +174,33 @@ function limitConnect(request: http.ClientRequest, ms: number): void {
   });
 }
 
+/**
+ * Rejects the call when `request` fails before its answer is in (a 101 upgrade included); the
+ * returned function marks the answer in. Its listeners stay as long as the request (a stream's
+ * whole life), so they live in a scope of their own: in the call's, they would keep its `init`
+ * (body, headers) for as long.
+ */
+function failBeforeAnswer(
+  request: http.ClientRequest,
+  reject: (error: unknown) => void,
+): () => void {
+  let answered = false;
+  // `on`, not `once`: a second error event without a listener would crash the process.
+  // Once the response is in, its body reports failures, and a later request error (the
+  // socket destroyed past a cap) is not the promise's any more.
+  request.on('error', (error) => {
+    if (!answered) reject(fetchFailed(error));
+  });
+  // A 101 answer to a request that asked for no upgrade: Node hands over the socket.
+  request.once('upgrade', (_res, socket) => {
+    socket.destroy();
+    reject(fetchFailed(coded('upstream status 101', TRANSPORT_ERRORS.badStatus)));
+  });
+  return () => {
+    answered = true;
+  };
+}
+
 /** A status a `Response` can carry: 200–599 (1xx never reach a `response` event but 101). */
 function isRelayableStatus(status: number): boolean {
   return Number.isInteger(status) && status >= 200 && status <= 599;
@@ -246,20 +273,9 @@ export function createNodeFetch(options: NodeFetchOptions): typeof fetch {
       });
       if (signal !== undefined) abortWith(signal, request);
       limitConnect(request, options.connectTimeout);
-      // `on`, not `once`: a second error event without a listener would crash the process.
-      // Once the response is in, its body reports failures, and a later request error (the
-      // socket destroyed past a cap) is not the promise's any more.
-      let answered = false;
-      request.on('error', (error) => {
-        if (!answered) reject(fetchFailed(error));
-      });
-      // A 101 answer to a request that asked for no upgrade: Node hands over the socket.
-      request.once('upgrade', (_res, socket) => {
-        socket.destroy();
-        reject(fetchFailed(coded('upstream status 101', TRANSPORT_ERRORS.badStatus)));
-      });
+      const answered = failBeforeAnswer(request, reject);
       request.once('response', (res) => {
-        answered = true;
+        answered();
         try {
           init.onResponseHeaders?.();
         } catch {
