@@ -222,6 +222,31 @@ async function parseMatrix(emulator: Child, upstream: string, token: string): Pr
   return rows;
 }
 
+/**
+ * Reads each conversation of `requests` once so the mount caches it; a failed read (a 504 was
+ * seen once, late in a full run, and never again alone) is tried again, twice at most.
+ */
+async function prime(
+  load: Child,
+  base: string,
+  requests: RequestSpec[],
+  name: string,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const primed = await load.call<HttpResult>('http', {
+      base,
+      connections: requests.length,
+      warmupMs: 0,
+      durationMs: 200,
+      requests,
+    });
+    if (primed.errors === 0) return;
+    const counts = JSON.stringify(primed.statusCounts);
+    if (attempt === 3) throw new Error(`priming the cache failed: ${counts}`);
+    log(`${name}: priming the cache: ${counts}; again`);
+  }
+}
+
 async function main(): Promise<void> {
   mkdirSync(new URL('results/', import.meta.url), { recursive: true });
   log(`mode ${quick ? 'quick' : 'full'}; starting the emulator and the load generator`);
@@ -385,15 +410,7 @@ async function main(): Promise<void> {
         row.cases.ask = await http(base, spec.ask, server);
       } else {
         // The long conversation's floor is this target's own ask into a small one; both cached.
-        const primed = await load.call<HttpResult>('http', {
-          base,
-          connections: spec.prime.length,
-          warmupMs: 0,
-          durationMs: 200,
-          requests: spec.prime,
-        });
-        if (primed.errors > 0)
-          throw new Error(`priming the cache failed: ${JSON.stringify(primed.statusCounts)}`);
+        await prime(load, base, spec.prime, target.name);
         [row.cases.ask, row.cases.askLong] = await interleaved(
           {
             base,
