@@ -27,7 +27,7 @@ function ratioGoal(column: string, kind: string): number | undefined {
 }
 
 const RATIO_LIMIT =
-  'CPU profiles of the Node bridge (`--cpu-prof`, 50 clients, 2026-12-03) after the Node-face work: in `GET /conversations` the socket writes are ~20 % (as many as the pass-through makes, but each costs more here: a loopback write that wakes a sleeping peer is expensive in this VM, and the pass-through keeps its peers busier), Node’s HTTP client and server ~25 % (the pass-through pays them too), what is left of undici (Headers) and timers ~10 %, our own code ~15 % spread over many functions (JSON parse and re-encoding, auth hashing, ISO times); in an ask or a streamed reply the stream reader is 8–13 % (a legacy event carries the whole message so far and is parsed whole), the upstream event stream is still one web ReadableStream, and every event passes through five async generators. No single hot spot is left.';
+  'CPU profiles of the Node bridge (`--cpu-prof`, 50 clients, 2026-12-03, after the stream and memory work): in `GET /conversations` the socket writes are ~21 % (as many as the pass-through makes), Node’s HTTP client, server and outgoing code ~19 % (the pass-through pays them too), undici’s Headers ~7 %, URL parsing ~4 %, abort signals and timers ~7 %, our own code ~15 % spread over many functions; in a streamed reply the socket writes and Node’s HTTP and net code are ~34 %, GC ~7 %, the stream reader ~6–9 % (the events it must parse, the SSE parse, UTF-8 decoding); no web stream is left on the path, and the async generators an event passes cost ~0.15 µs each (measured). No single hot spot is left: what remains is the work a byte pipe does not do (parse, validate, re-encode) and the objects it takes (Headers, three AbortSignals, a Response per upstream call). The floor itself moves with the VM: the pass-through’s CPU per list was 208 µs in the previous full run and 96 µs in this one, so ratios compare mounts within a run, not runs.';
 
 function ratioChecks(bench: BenchResults): Check[] {
   const checks: Check[] = [];
@@ -140,7 +140,7 @@ export function checkTargets(bench: BenchResults): Check[] {
         ? {}
         : {
             limit:
-              'Every open stream holds a client socket, an upstream socket and their buffers; every upstream event is parsed and re-encoded. On 2 cores shared with the emulator and the load generator, the per-event CPU decides the event-loop delay.',
+              'Every open stream holds a client socket, an upstream socket and their buffers, as the pass-through’s do; on top, heap snapshots of 1,000 open streams (`npm run bench:memory`, built packages, 2026-12-03) hold 35 KiB per stream on the bridge, 39–40 KiB on Fastify and the sidecar, against 16 KiB for the pass-through: the chain of async generators from the upstream reader to the SSE writer (~3 KiB: frames and pending promises), three AbortSignals (~0.6 KiB each, each with hidden classes of its own), Headers of the request, the upstream response and ours, the reply assembler’s state (the last event, parsed and raw), the route’s context; RSS adds the heap’s room to grow between collections. On 2 cores shared with the emulator and the load generator, the per-event CPU decides the event-loop delay.',
           }),
     });
   }
