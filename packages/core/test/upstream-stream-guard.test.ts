@@ -2,7 +2,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { recordingTransport } from '@chatgpt-rest/test-kit';
-import { resolveOptions } from '../src/options.js';
+import { resolveOptions, type ChatGptRestOptions } from '../src/options.js';
 import { takeChunks } from '../src/http/whole-response.js';
 import { isGuardedBody } from '../src/upstream/node-stream-body.js';
 import { UpstreamClient } from '../src/upstream/upstream-client.js';
@@ -31,6 +31,16 @@ async function upstream(
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const TOK = { token: 'tok' };
 const STREAM = { method: 'POST', path: '/conversation', accept: 'text/event-stream' } as const;
+
+/** Opens the message stream of the upstream at `url` through the core's upstream client. */
+function streamCall(
+  url: string,
+  options: Partial<ChatGptRestOptions> = {},
+  signal: AbortSignal = new AbortController().signal,
+): Promise<Response> {
+  const resolved = resolveOptions({ upstream: url, dialect: 'legacy', ...options }, {});
+  return new UpstreamClient(resolved).call(TOK, STREAM, signal);
+}
 
 /** The two ways a body is read: the core takes the transport's chunks, a host reads `body`. */
 const WAYS = ['chunks', 'web body'] as const;
@@ -65,12 +75,7 @@ for (const way of WAYS) {
       const server = await upstream((res) => res.end('data: {}\n\n'));
       t.teardown(server.close);
       const { fetch, seen } = recordingTransport();
-      const options = resolveOptions({ upstream: server.url, dialect: 'legacy', fetch }, {});
-      const response = await new UpstreamClient(options).call(
-        TOK,
-        STREAM,
-        new AbortController().signal,
-      );
+      const response = await streamCall(server.url, { fetch });
       t.ok(isGuardedBody(response), 'the transport marked its response');
       t.equal(response, seen[0], 'the transport response itself, not a re-wrapped one');
       t.equal(await readAll(response, way), 'data: {}\n\n');
@@ -91,15 +96,7 @@ for (const way of WAYS) {
         }, 60);
       });
       t.teardown(server.close);
-      const options = resolveOptions(
-        { upstream: server.url, dialect: 'legacy', timeouts: { idle: 150 } },
-        {},
-      );
-      const response = await new UpstreamClient(options).call(
-        TOK,
-        STREAM,
-        new AbortController().signal,
-      );
+      const response = await streamCall(server.url, { timeouts: { idle: 150 } });
       const text = await readAll(response, way);
       t.equal(
         text.split('\n\n').length - 1,
@@ -118,15 +115,7 @@ for (const way of WAYS) {
         res.on('close', () => (closed = true));
       });
       t.teardown(server.close);
-      const options = resolveOptions(
-        { upstream: server.url, dialect: 'legacy', timeouts: { idle: 100 } },
-        {},
-      );
-      const response = await new UpstreamClient(options).call(
-        TOK,
-        STREAM,
-        new AbortController().signal,
-      );
+      const response = await streamCall(server.url, { timeouts: { idle: 100 } });
       const reader = readerOf(response, way);
       // A consumer that does not read is not the upstream's silence: no timeout while nobody waits.
       await sleep(250);
@@ -146,12 +135,7 @@ for (const way of WAYS) {
       setTimeout(() => res.socket?.destroy(), 50);
     });
     t.teardown(server.close);
-    const options = resolveOptions({ upstream: server.url, dialect: 'legacy' }, {});
-    const response = await new UpstreamClient(options).call(
-      TOK,
-      STREAM,
-      new AbortController().signal,
-    );
+    const response = await streamCall(server.url);
     await t.rejects(readAll(response, way), {
       code: 'upstream_error',
       message: 'The upstream connection broke in the middle of the reply.',
@@ -165,9 +149,8 @@ for (const way of WAYS) {
       res.on('close', () => (closed = true));
     });
     t.teardown(server.close);
-    const options = resolveOptions({ upstream: server.url, dialect: 'legacy' }, {});
     const client = new AbortController();
-    const response = await new UpstreamClient(options).call(TOK, STREAM, client.signal);
+    const response = await streamCall(server.url, {}, client.signal);
     const reader = readerOf(response, way);
     await reader.read();
     client.abort();

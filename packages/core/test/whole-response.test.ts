@@ -97,8 +97,8 @@ t.test('the transport reads a short body whole; the core reads it without a stre
   t.equal(sniffed, TEXT.slice(0, 5), 'an error body is sniffed to its limit');
 });
 
-t.test('a lease on a whole answer ends at once and learns the conversation it names', (t) => {
-  const id = '1b4e28ba-2fa1-11d2-883f-0016d3cca427';
+/** A message lease that records what its answer taught it and when it was released. */
+function recordingLease(): { lease: Lease; events: string[] } {
   const events: string[] = [];
   const lease: Lease = {
     label: 'a',
@@ -107,6 +107,12 @@ t.test('a lease on a whole answer ends at once and learns the conversation it na
     observe: () => undefined,
     remember: (conversationId) => events.push(`remember ${conversationId}`),
   };
+  return { lease, events };
+}
+
+t.test('a lease on a whole answer ends at once and learns the conversation it names', (t) => {
+  const id = '1b4e28ba-2fa1-11d2-883f-0016d3cca427';
+  const { lease, events } = recordingLease();
   const response = new WholeResponse(JSON.stringify({ conversation_id: id }), { status: 200 });
   t.equal(leasedResponse(response, lease), response, 'the same response, no wrapper stream');
   t.same(events, [`remember ${id}`, 'release']);
@@ -172,14 +178,7 @@ t.test('a ChunksResponse gives its chunks to one reader, or a web body to a host
 
 t.test('a lease on streamed chunks ends with them and learns the conversation', async (t) => {
   const id = '1b4e28ba-2fa1-11d2-883f-0016d3cca427';
-  const events: string[] = [];
-  const lease: Lease = {
-    label: 'a',
-    message: true,
-    release: () => events.push('release'),
-    observe: () => undefined,
-    remember: (conversationId) => events.push(`remember ${conversationId}`),
-  };
+  const { lease, events } = recordingLease();
   const { chunks } = recordedChunks([`data: {"conversation_id": "${id}"}\n\n`, 'data: [DONE]\n\n']);
   const leased = leasedResponse(new ChunksResponse(chunks, { status: 200 }), lease);
   const read = takeChunks(leased);
