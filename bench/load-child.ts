@@ -14,6 +14,8 @@ import type { HttpJob, HttpResult, RequestSpec, StreamJob, StreamResult } from '
 interface Answer {
   status: number;
   bytes: number;
+  /** The start of a failed answer's body (its first 300 bytes). */
+  excerpt?: string;
 }
 
 /** The body with every `{uuid}` replaced by a fresh UUID (message ids must be new each time). */
@@ -37,10 +39,17 @@ function send(base: URL, spec: RequestSpec, agent: Agent | false): Promise<Answe
       },
       (res) => {
         let bytes = 0;
+        const status = res.statusCode ?? 0;
+        let excerpt = status >= 200 && status < 300 ? undefined : '';
         res.on('data', (chunk: Buffer) => {
           bytes += chunk.length;
+          if (excerpt !== undefined && excerpt.length < 300) {
+            excerpt = (excerpt + chunk.toString('utf8')).slice(0, 300);
+          }
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+        res.on('end', () =>
+          resolve({ status, bytes, ...(excerpt === undefined ? {} : { excerpt }) }),
+        );
         res.on('error', reject);
       },
     );
@@ -59,6 +68,7 @@ async function runHttp(job: HttpJob): Promise<HttpResult> {
   const latencies: number[] = [];
   const statusCounts: Record<string, number> = {};
   let errors = 0;
+  let firstError: string | undefined;
   let bytes = 0;
   const started = performance.now();
   const measureFrom = started + job.warmupMs;
@@ -79,18 +89,23 @@ async function runHttp(job: HttpJob): Promise<HttpResult> {
       const t0 = performance.now();
       if (t0 >= stopAt) return;
       let status = 0;
+      let why = '';
       try {
         const answer = await send(base, spec, agent);
         status = answer.status;
+        why = answer.excerpt ?? '';
         if (t0 >= measureFrom) bytes += answer.bytes;
-      } catch {
+      } catch (error) {
         status = 0;
+        why = error instanceof Error ? error.message : String(error);
       }
       const t1 = performance.now();
       if (t0 < measureFrom) continue;
       statusCounts[String(status)] = (statusCounts[String(status)] ?? 0) + 1;
-      if (status < 200 || status >= 300) errors++;
-      else latencies.push(t1 - t0);
+      if (status < 200 || status >= 300) {
+        errors++;
+        firstError ??= `${status} after ${(t1 - t0).toFixed(0)} ms: ${why}`;
+      } else latencies.push(t1 - t0);
     }
   }
 
@@ -109,6 +124,7 @@ async function runHttp(job: HttpJob): Promise<HttpResult> {
     p99: percentile(latencies, 99),
     mean: latencies.length === 0 ? 0 : total / latencies.length,
     bytes,
+    ...(firstError === undefined ? {} : { firstError }),
   };
 }
 

@@ -241,7 +241,7 @@ async function prime(
       requests,
     });
     if (primed.errors === 0) return;
-    const counts = JSON.stringify(primed.statusCounts);
+    const counts = `${JSON.stringify(primed.statusCounts)} (first: ${primed.firstError ?? '?'})`;
     if (attempt === 3) throw new Error(`priming the cache failed: ${counts}`);
     log(`${name}: priming the cache: ${counts}; again`);
   }

@@ -31,6 +31,8 @@ export interface HttpResult {
   p99: number;
   mean: number;
   bytes: number;
+  /** The first failed answer: its status and the start of its body, to say why. */
+  firstError?: string;
 }
 
 /** A streaming job: `streams` SSE requests, started in batches, each read to its end. */
