@@ -140,7 +140,7 @@ export function checkTargets(bench: BenchResults): Check[] {
         ? {}
         : {
             limit:
-              'Every open stream holds a client socket, an upstream socket and their buffers, as the pass-through’s do; on top, heap snapshots of 1,000 open streams (`npm run bench:memory`, built packages, 2026-12-03) hold 35 KiB per stream on the bridge, 39–40 KiB on Fastify and the sidecar, against 16 KiB for the pass-through: the chain of async generators from the upstream reader to the SSE writer (~3 KiB: frames and pending promises), three AbortSignals (~0.6 KiB each, each with hidden classes of its own), Headers of the request, the upstream response and ours, the reply assembler’s state (the last event, parsed and raw), the route’s context; RSS adds the heap’s room to grow between collections. On 2 cores shared with the emulator and the load generator, the per-event CPU decides the event-loop delay.',
+              'Every open stream holds a client socket, an upstream socket and their buffers, as the pass-through’s do; on top, heap snapshots of 1,000 open streams (`npm run bench:memory`, built packages, 2026-12-03) hold 42 KiB per stream on the bridge, 46 KiB on Fastify and the sidecar, against 16 KiB for the pass-through: the chain of async generators from the upstream reader to the SSE writer (~3 KiB: frames and pending promises), three AbortSignals (~0.6 KiB each, each with hidden classes of its own), Headers of the request, the upstream response and ours, the reply assembler’s state (the last event, parsed and raw), the route’s context; RSS adds the heap’s room to grow between collections. On 2 cores shared with the emulator and the load generator, the per-event CPU decides the event-loop delay.',
           }),
     });
   }
