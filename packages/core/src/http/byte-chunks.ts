@@ -15,7 +15,7 @@ export interface ByteChunks extends AsyncIterableIterator<Uint8Array, undefined>
 /** The result of a finished read. */
 export const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
-/** The chunks of a web stream, cancelled as {@link ByteChunks.cancel} says. */
+/** The chunks of a web stream, cancelled as {@link ByteChunks.cancel} says; its lock released at the end. */
 export function chunksOfWeb(body: ReadableStream<Uint8Array>): ByteChunks {
   const reader = body.getReader();
   return {
@@ -24,10 +24,14 @@ export function chunksOfWeb(body: ReadableStream<Uint8Array>): ByteChunks {
     },
     async next() {
       const { done, value } = await reader.read();
-      return done ? DONE : { done: false, value };
+      if (!done) return { done: false, value };
+      reader.releaseLock();
+      return DONE;
     },
+    // Stopped early: the stream is cancelled and its lock released (nobody can read it on).
     async return() {
       await reader.cancel().catch(() => undefined);
+      reader.releaseLock();
       return DONE;
     },
     cancel(reason) {

@@ -1,5 +1,6 @@
 import { createParser, type ParseError } from 'eventsource-parser';
 import { RestError } from '../errors.js';
+import { chunksOfWeb, type ByteChunks } from '../http/byte-chunks.js';
 
 /** The default cap on one buffered SSE line or event, in characters (4 MiB). */
 export const DEFAULT_MAX_BUFFER_SIZE = 4 * 1024 * 1024;
@@ -47,33 +48,16 @@ function isReadableStream(body: ByteSource): body is ReadableStream<Uint8Array> 
 }
 
 /**
- * Chunks of a web stream. The reader is cancelled when the consumer stops early or the signal
- * fires, so an upstream body is never left half-read and holding its connection.
+ * Cancels `chunks` with the signal's reason when it fires, when they can be cancelled (a web
+ * stream's, the transport's), so an upstream body is never left half-read and holding its
+ * connection; returns the undo.
  */
-async function* chunksOfStream(
-  body: ReadableStream<Uint8Array>,
-  signal: AbortSignal | undefined,
-): AsyncGenerator<Uint8Array> {
-  const reader = body.getReader();
-  const onAbort = (): void => {
-    reader.cancel(signal?.reason).catch(() => undefined);
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  let finished = false;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) {
-        finished = true;
-        return;
-      }
-      yield value;
-    }
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-    if (!finished) await reader.cancel().catch(() => undefined);
-    reader.releaseLock();
-  }
+function cancelOnAbort(chunks: AsyncIterable<Uint8Array>, signal?: AbortSignal): () => void {
+  const { cancel } = chunks as Partial<ByteChunks>;
+  if (signal === undefined || typeof cancel !== 'function') return () => undefined;
+  const onAbort = (): void => cancel.call(chunks, signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
 }
 
 /**
@@ -134,7 +118,9 @@ export async function* readSseBatches(
     return batch;
   };
 
-  const chunks = isReadableStream(body) ? chunksOfStream(body, signal) : body;
+  // A consumer that stops early ends the loop, which returns (cancels) the chunks.
+  const chunks = isReadableStream(body) ? chunksOfWeb(body) : body;
+  const undo = cancelOnAbort(chunks, signal);
   try {
     for await (const chunk of chunks) {
       signal?.throwIfAborted();
@@ -145,6 +131,8 @@ export async function* readSseBatches(
     // An abort that broke the source off (the transport destroys the request) is the abort.
     signal?.throwIfAborted();
     throw error;
+  } finally {
+    undo();
   }
   signal?.throwIfAborted();
   // Real captures end with `data: [DONE]` and no blank line, so the last event is dispatched
