@@ -2,6 +2,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { LegacySnapshots } from '../src/stream/legacy-snapshots.js';
 import { collectReply } from '../src/stream/reply-reader.js';
+import { fixtureText } from '@chatgpt-rest/test-kit';
 import { chunks } from './stream-helpers.js';
 
 type Json = Record<string, unknown>;
@@ -134,5 +135,24 @@ t.test('a legacy reply read through the shortcut keeps its text and message', as
   t.equal(reply.text, text);
   t.equal(reply.message.status, 'finished_successfully');
   t.same(reply.message.metadata, { model_slug: 'gpt-4o' });
+  t.end();
+});
+
+t.test('the shortcut applies to a real legacy capture (Python escapes, padded events)', (t) => {
+  const events = fixtureText('legacy-2024-10-gpt-4o-mini-chinese-truncated-partial.sse')
+    .split('\n')
+    .map((line) => line.replace(/^data: /, '').trim())
+    .filter((line) => line.startsWith('{'));
+  const snapshots = new LegacySnapshots();
+  let reused = 0;
+  let previous: unknown;
+  for (const raw of events) {
+    const value = snapshots.parse(raw);
+    t.same(value, JSON.parse(raw));
+    if (previous !== undefined && message(value).metadata === message(previous).metadata) reused++;
+    previous = value;
+  }
+  // 44 events: the system and user messages, the assistant's first, its finish: parsed in full.
+  t.ok(reused >= events.length - 4, `${reused} of ${events.length} events reused the parse`);
   t.end();
 });
