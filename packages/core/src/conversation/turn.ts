@@ -198,13 +198,7 @@ async function* exchange(
   };
   for (let continues = 0; ; continues++) {
     const body = messageBody(options, turn, action, parentId, conversationId, sent);
-    const response = await upstream.sendMessage(caller, body, caller.signal);
-    // The transport's chunks when it read the stream itself (no web stream), else the body.
-    const stream = takeChunks(response) ?? response.body;
-    // Checked before `start`: a bodiless 2xx (204, 205) is a plain 502, not a broken stream.
-    if (stream === null) {
-      throw new RestError('upstream_error', 'The upstream answered the message without a body.');
-    }
+    const stream = await replyStream(upstream, caller, body);
     if (continues === 0) yield { type: 'start' };
     const complete = yield* relayStream(stream, caller.signal, progress, onText);
     const cut = complete.message.metadata?.finish_details?.type === 'max_tokens';
@@ -214,6 +208,25 @@ async function* exchange(
     action = 'continue';
     parentId = complete.message.id;
   }
+}
+
+/**
+ * Sends a message; resolves with its reply's event stream: the transport's chunks when it read
+ * the stream itself (no web stream), else the body. The response is not kept: a stream's life
+ * holds only its body.
+ */
+async function replyStream(
+  upstream: UpstreamClient,
+  caller: TurnCaller,
+  body: BackendMessageRequest,
+): Promise<ByteSource> {
+  const response = await upstream.sendMessage(caller, body, caller.signal);
+  const stream = takeChunks(response) ?? response.body;
+  // Checked before `start`: a bodiless 2xx (204, 205) is a plain 502, not a broken stream.
+  if (stream === null) {
+    throw new RestError('upstream_error', 'The upstream answered the message without a body.');
+  }
+  return stream;
 }
 
 /**

@@ -75,12 +75,11 @@ export async function serveNode(
   } catch (error) {
     response = failureResponse(error, options.onError);
   }
-  try {
-    await writeWebResponse(res, response, { signal });
-  } catch (error) {
+  // Returned, not awaited: a stream's life holds no frame of this function.
+  return writeWebResponse(res, response, { signal }).catch((error: unknown) => {
     // Headers are gone and writeWebResponse has cut the connection; all that is left is to tell.
     report(options.onError, error);
-  }
+  });
 }
 
 /**

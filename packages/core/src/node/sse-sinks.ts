@@ -7,7 +7,7 @@ import type { DirectSse, SseSink } from '../http/sse-response.js';
  * `res.write`, the frames of one tick in one socket write ({@link ResponseSink}). A client that leaves, or `signal` aborting (a shutdown),
  * cancels the stream, which aborts the upstream.
  */
-export async function writeSse(
+export function writeSse(
   res: ServerResponse,
   direct: DirectSse,
   signal: AbortSignal | undefined,
@@ -20,14 +20,15 @@ export async function writeSse(
     direct.cancel(signal?.reason);
     res.destroy();
   };
+  // Started before the listeners go on: a stream already being read throws here, leaving none.
+  const running = direct.run(sink);
   res.once('close', onClose);
   signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    await direct.run(sink);
-  } finally {
+  // A promise, not an async frame held for the stream's life.
+  return running.finally(() => {
     res.off('close', onClose);
     signal?.removeEventListener('abort', onAbort);
-  }
+  });
 }
 
 /**

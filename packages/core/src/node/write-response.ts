@@ -15,7 +15,11 @@ const WHOLE_BODY_LIMIT = 64 * 1024;
 /** Statuses that never carry a body (RFC 9110). */
 const BODILESS_STATUSES = new Set([204, 205, 304]);
 
-/** Writes a `Response` to `res` with back-pressure; a body failing mid-way destroys `res` and rejects. */
+/**
+ * Writes a `Response` to `res` with back-pressure; a body failing mid-way destroys `res` and
+ * rejects. An event stream's write is returned, not awaited: no frame of this function (nor its
+ * `response`) stays alive for the stream's whole life.
+ */
 export async function writeWebResponse(
   res: ServerResponse,
   response: Response,
@@ -28,10 +32,7 @@ export async function writeWebResponse(
   }
   // Our own event streams are written straight to `res`; their web body is never made.
   const direct = directSse(response);
-  if (direct !== undefined) {
-    await writeDirect(res, response, direct, options.signal);
-    return;
-  }
+  if (direct !== undefined) return writeDirect(res, response, direct, options.signal);
   const body = response.body;
   if (res.destroyed || options.signal?.aborted === true) {
     // The client is gone: nobody will read the body, so let its source stop now.
@@ -86,7 +87,7 @@ function writeWhole(
 }
 
 /** Writes one of our event streams with its direct writer (see `directSse`). */
-async function writeDirect(
+function writeDirect(
   res: ServerResponse,
   response: Response,
   direct: DirectSse,
@@ -96,17 +97,17 @@ async function writeDirect(
     // The client is gone: nobody will read the stream, so let its source stop now.
     direct.cancel();
     if (!res.destroyed) res.destroy();
-    return;
+    return Promise.resolve();
   }
   writeHead(res, response);
   if (res.req.method === 'HEAD' || BODILESS_STATUSES.has(response.status)) {
     direct.cancel();
     res.end();
-    return;
+    return Promise.resolve();
   }
   // The headers go before the first event.
   res.flushHeaders();
-  await writeSse(res, direct, signal);
+  return writeSse(res, direct, signal);
 }
 
 function writeHead(res: ServerResponse, response: Response): void {

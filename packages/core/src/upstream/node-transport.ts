@@ -184,20 +184,22 @@ function failBeforeAnswer(
   request: http.ClientRequest,
   reject: (error: unknown) => void,
 ): () => void {
-  let answered = false;
+  // Dropped once answered: the listeners live as long as the request (a stream's whole life),
+  // and `reject` would keep the call's promise and so its response.
+  let fail: ((error: unknown) => void) | undefined = reject;
   // `on`, not `once`: a second error event without a listener would crash the process.
   // Once the response is in, its body reports failures, and a later request error (the
   // socket destroyed past a cap) is not the promise's any more.
   request.on('error', (error) => {
-    if (!answered) reject(fetchFailed(error));
+    fail?.(fetchFailed(error));
   });
   // A 101 answer to a request that asked for no upgrade: Node hands over the socket.
   request.once('upgrade', (_res, socket) => {
     socket.destroy();
-    reject(fetchFailed(coded('upstream status 101', TRANSPORT_ERRORS.badStatus)));
+    fail?.(fetchFailed(coded('upstream status 101', TRANSPORT_ERRORS.badStatus)));
   });
   return () => {
-    answered = true;
+    fail = undefined;
   };
 }
 
