@@ -38,6 +38,9 @@ const only = process.argv
   ?.slice('--only='.length)
   .split(',');
 
+/** `--mass-only`: only the many-stream cases (peak RSS), for working on per-stream memory. */
+const massOnly = process.argv.includes('--mass-only');
+
 const profile = quick
   ? {
       warmupMs: 250,
@@ -398,67 +401,72 @@ async function main(): Promise<void> {
         log(`${target.name}: ${row.note}`);
         continue;
       }
-      log(`${target.name}: request/response cases`);
-      await emulator.call('settings', FAST);
-      row.cases.list = await http(base, spec.list, server);
-      if (target.kind === 'direct' || target.kind === 'passthrough') {
-        row.cases.messagesCold = await http(base, spec.messages, server);
-      } else {
-        row.cases.messagesWarm = await http(base, spec.messages, server);
-      }
-      if (target.kind === 'direct' || target.kind === 'passthrough') {
-        row.cases.ask = await http(base, spec.ask, server);
-      } else {
-        // The long conversation's floor is this target's own ask into a small one; both cached.
-        await prime(load, base, spec.prime, target.name);
-        [row.cases.ask, row.cases.askLong] = await interleaved(
-          {
-            base,
-            connections: CONNECTIONS,
-            warmupMs: 0,
-            durationMs: profile.warmupMs,
-            requests: [],
-          },
-          [spec.ask, spec.askLong],
-          server,
-        );
-      }
-      row.cases.askPaced = await http(base, spec.ask, server, PACED_RATE);
-      if (target.kind !== 'direct' && target.kind !== 'passthrough') {
-        // The baselines' raw message POST (the `ask` row) is the floor of these too.
-        row.cases.completions = await http(base, spec.completions(false), server);
-        row.cases.completionsStream = await http(base, spec.completions(true), server);
-      }
-
-      log(`${target.name}: paced streams`);
-      await emulator.call('settings', PACED);
-      const pacedRuns = [];
-      for (let window = 0; window < profile.windows; window++) {
-        pacedRuns.push(
-          await streams(
-            base,
+      if (!massOnly) {
+        log(`${target.name}: request/response cases`);
+        await emulator.call('settings', FAST);
+        row.cases.list = await http(base, spec.list, server);
+        if (target.kind === 'direct' || target.kind === 'passthrough') {
+          row.cases.messagesCold = await http(base, spec.messages, server);
+        } else {
+          row.cases.messagesWarm = await http(base, spec.messages, server);
+        }
+        if (target.kind === 'direct' || target.kind === 'passthrough') {
+          row.cases.ask = await http(base, spec.ask, server);
+        } else {
+          // The long conversation's floor is this target's own ask into a small one; both cached.
+          await prime(load, base, spec.prime, target.name);
+          [row.cases.ask, row.cases.askLong] = await interleaved(
             {
-              requests: spec.stream(STREAM_CLIENTS),
-              streams: STREAM_CLIENTS,
-              batchSize: STREAM_CLIENTS,
-              batchGapMs: 0,
-              firstDeltaMarker: spec.firstDelta,
-              endMarker: spec.end,
-              timeoutMs: 60_000,
-              rounds: profile.streamRounds,
+              base,
+              connections: CONNECTIONS,
+              warmupMs: 0,
+              durationMs: profile.warmupMs,
+              requests: [],
             },
+            [spec.ask, spec.askLong],
             server,
-          ),
-        );
-      }
-      row.stream = foldStreams(pacedRuns) satisfies StreamRow;
+          );
+        }
+        row.cases.askPaced = await http(base, spec.ask, server, PACED_RATE);
+        if (target.kind !== 'direct' && target.kind !== 'passthrough') {
+          // The baselines' raw message POST (the `ask` row) is the floor of these too.
+          row.cases.completions = await http(base, spec.completions(false), server);
+          row.cases.completionsStream = await http(base, spec.completions(true), server);
+        }
 
+        log(`${target.name}: paced streams`);
+        await emulator.call('settings', PACED);
+        const pacedRuns = [];
+        for (let window = 0; window < profile.windows; window++) {
+          pacedRuns.push(
+            await streams(
+              base,
+              {
+                requests: spec.stream(STREAM_CLIENTS),
+                streams: STREAM_CLIENTS,
+                batchSize: STREAM_CLIENTS,
+                batchGapMs: 0,
+                firstDeltaMarker: spec.firstDelta,
+                endMarker: spec.end,
+                timeoutMs: 60_000,
+                rounds: profile.streamRounds,
+              },
+              server,
+            ),
+          );
+        }
+        row.stream = foldStreams(pacedRuns) satisfies StreamRow;
+      }
+      if (server !== undefined) await server.stop();
       if (server !== undefined && profile.massKinds.includes(target.kind)) {
         await emulator.call('settings', MASS);
         for (const size of profile.massSizes) {
-          log(`${target.name}: ${size} concurrent streams`);
+          // A fresh process per size: its peak RSS is the streams', not what the earlier cases
+          // left in its heap and cache (the pass-through has no cache to fill).
+          log(`${target.name}: ${size} concurrent streams (a fresh process)`);
+          const fresh = await startServer(true);
           const mass = await streams(
-            base,
+            await fresh.call<string>('url'),
             {
               requests: spec.stream(size),
               streams: size,
@@ -468,8 +476,9 @@ async function main(): Promise<void> {
               endMarker: spec.end,
               timeoutMs: 150_000,
             },
-            server,
+            fresh,
           );
+          await fresh.stop();
           if (mass.server === undefined) throw new Error('no server stats');
           massRows.push({
             name: target.name,
@@ -480,9 +489,7 @@ async function main(): Promise<void> {
           });
         }
       }
-
-      if (server !== undefined) await server.stop();
-      if (cold !== undefined) {
+      if (cold !== undefined && !massOnly) {
         log(`${target.name}: cold /messages (cache off)`);
         await emulator.call('settings', FAST);
         const coldServer = await cold;
@@ -495,24 +502,26 @@ async function main(): Promise<void> {
       }
     }
 
-    const sharedState = await sharedStateCases({
-      load,
-      emulator,
-      upstream,
-      children,
-      connections: CONNECTIONS,
-      windows: profile.windows,
-      warmupMs: profile.warmupMs,
-      durationMs: profile.durationMs,
-      streamRounds: profile.streamRounds,
-      settings: { fast: FAST, paced: PACED },
-      log,
-    });
+    const sharedState = massOnly
+      ? undefined
+      : await sharedStateCases({
+          load,
+          emulator,
+          upstream,
+          children,
+          connections: CONNECTIONS,
+          windows: profile.windows,
+          warmupMs: profile.warmupMs,
+          durationMs: profile.durationMs,
+          streamRounds: profile.streamRounds,
+          settings: { fast: FAST, paced: PACED },
+          log,
+        });
 
     log('long replies: parse time of the stream reader');
     let parseRows: ParseRow[] = [];
     // Two passes over the matrix; the first warms the reader up, the second is kept.
-    for (let pass = 0; pass < 2; pass++)
+    for (let pass = 0; pass < (massOnly ? 0 : 2); pass++)
       parseRows = await parseMatrix(emulator, upstream, seeds.parse.token);
     await emulator.call('settings', FAST);
 
