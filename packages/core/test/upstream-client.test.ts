@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import nock from 'nock';
 import t from 'tap';
 import { resolveOptions } from '../src/options.js';
@@ -82,4 +83,20 @@ t.test('the message POST asks for an event stream and returns it unread', async 
     signal,
   );
   t.equal(await response.text(), 'data: [DONE]\n\n');
+});
+
+t.test('a JSON call lets go of the client signal once answered', async (t) => {
+  // A streamed ask reads the tree first: that call's abort link (a listener, a controller and
+  // its signal, ~1.5 KiB) used to stay on the request's signal for the whole stream.
+  nock(BASE)
+    .get('/backend-api/conversations')
+    .query(true)
+    .times(3)
+    .reply(200, { items: [], total: 0, limit: 10, offset: 0 });
+  const own = new AbortController();
+  const upstream = client();
+  for (let i = 0; i < 3; i++) {
+    await upstream.listConversations(TOK, { offset: 0, limit: 10 }, own.signal);
+  }
+  t.equal(getEventListeners(own.signal, 'abort').length, 0, 'no listener is left');
 });

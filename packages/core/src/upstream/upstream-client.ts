@@ -19,6 +19,7 @@ import {
   streamIdleError,
   tooLargeError,
 } from './body-guards.js';
+import { WholeResponse } from '../http/whole-response.js';
 import { isGuardedBody, type StreamGuard } from './node-stream-body.js';
 import { readLimited } from './read-limited.js';
 import { endpointOf, failureStatus } from '../metrics/recorder.js';
@@ -186,6 +187,9 @@ export class UpstreamClient {
         lease?.release();
       }
     }
+    // A whole answer (the built-in transport's JSON) is in memory: nothing is left to abort, so
+    // the client's signal lets go of the call (a stream's request may have made several before).
+    if (response instanceof WholeResponse) signal.removeEventListener('abort', onAbort);
     const leased = lease === undefined ? response : leasedResponse(response, lease);
     // Only event streams are long-lived; a JSON answer is read at once by `json()`. The built-in
     // transport guards a stream itself (`StreamGuard`); an injected fetch's is wrapped here.
