@@ -7,28 +7,13 @@
  */
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import t from 'tap';
+import { collected } from './collected.js';
 import { createBackendEmulator } from '@chatgpt-rest/emulator';
 import { createHandler } from '../src/index.js';
 import { nodeFaceOf, withNodeFace, type NodeFace } from '../src/http/node-face.js';
 import { createNodeListener } from '../src/node/node-bridge.js';
 import { createNodeFetch } from '../src/upstream/node-transport.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-/** Full collections, each in a job of its own (`deref()` keeps its target for the job). */
-async function collected(ref: WeakRef<object>): Promise<boolean> {
-  for (let round = 0; round < 5; round++) {
-    await new Promise((resolve) => setImmediate(resolve));
-    gc();
-    await new Promise((resolve) => setImmediate(resolve));
-    if (ref.deref() === undefined) return true;
-  }
-  return false;
-}
 
 t.test('an open stream keeps neither its own Response nor the upstream one', async (t) => {
   // Replies paced at 30 s an event: the stream stays open, at its first event, while we look.

@@ -2,27 +2,9 @@ import { createServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { AddressInfo } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import t from 'tap';
+import { collected } from './collected.js';
 import { createNodeFetch } from '../src/upstream/node-transport.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-/**
- * Full collections until `ref` is gone. `deref()` keeps its target alive until the current job
- * ends, so each collection runs in a job of its own, before the next look.
- */
-async function collected(ref: WeakRef<object>): Promise<boolean> {
-  for (let round = 0; round < 5; round++) {
-    await new Promise((resolve) => setImmediate(resolve));
-    gc();
-    await new Promise((resolve) => setImmediate(resolve));
-    if (ref.deref() === undefined) return true;
-  }
-  return false;
-}
 
 t.test(
   'a kept-alive upstream socket does not keep the answer of the call that opened it',
