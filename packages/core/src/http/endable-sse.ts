@@ -61,40 +61,61 @@ function registration(register: RegisterEnd, end: EndStream): () => void {
   return forget;
 }
 
+/**
+ * A sink shut once its stream was ended from outside: frames the stream still writes after
+ * that (the error of its own abort) are dropped. A class, not an object literal with a getter:
+ * one such literal per open stream took a dictionary of its own.
+ */
+class EndableSink implements SseSink {
+  ended = false;
+  readonly #sink: SseSink;
+
+  constructor(sink: SseSink) {
+    this.#sink = sink;
+  }
+
+  write(frame: string): boolean {
+    return this.ended || this.#sink.write(frame);
+  }
+
+  ready(): Promise<void> {
+    return this.#sink.ready();
+  }
+
+  get closed(): boolean {
+    return this.ended || this.#sink.closed;
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.#sink.end();
+  }
+}
+
 /** The direct writer, its sink shut once the stream was ended from outside. */
 function endableDirect(direct: DirectSse, register: RegisterEnd): DirectSse {
   return {
-    async run(sink) {
-      const state = { ended: false };
-      const finish = (): void => {
-        if (state.ended) return;
-        state.ended = true;
-        sink.end();
-      };
-      // Frames the stream still writes after its end (the error of its own abort) are dropped.
-      const guarded: SseSink = {
-        write: (frame) => state.ended || sink.write(frame),
-        ready: () => sink.ready(),
-        get closed() {
-          return state.ended || sink.closed;
-        },
-        end: finish,
-      };
+    run(sink) {
+      const guarded = new EndableSink(sink);
       const forget = registration(register, (frame, reason) => {
-        if (state.ended || sink.closed) return;
+        if (guarded.ended || sink.closed) return;
         // Between two `write` calls the sink is at a frame boundary.
         sink.write(frame);
-        finish();
+        guarded.end();
         direct.cancel(reason);
       });
-      try {
-        // Ended from inside `register` (the host was already stopping): nothing to run.
-        if (!state.ended) await direct.run(guarded);
-      } finally {
+      // Ended from inside `register` (the host was already stopping): nothing to run. A stream
+      // already being read throws; the executor makes that a rejection, so `forget` still runs.
+      const running = guarded.ended
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => resolve(direct.run(guarded)));
+      // A promise, not an async frame held for the stream's life.
+      return running.finally(() => {
         // Over, however it ended: a late end changes nothing.
-        state.ended = true;
+        guarded.ended = true;
         forget();
-      }
+      });
     },
     cancel: (reason) => direct.cancel(reason),
   };
