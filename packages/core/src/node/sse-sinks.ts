@@ -91,54 +91,84 @@ export function drained(res: ServerResponse): Promise<void> {
  * client left) cancels the stream, which aborts the upstream.
  */
 export function sseReadable(direct: DirectSse): Readable {
-  let started = false;
-  let pending = '';
-  let full = false;
-  let wake: (() => void) | undefined;
-  const flush = (): void => {
-    if (pending === '') return;
-    const chunk = pending;
-    pending = '';
-    if (!stream.destroyed && !stream.push(chunk)) full = true;
+  return new SseReadable(direct);
+}
+
+/** {@link sseReadable}'s stream: classes, not closures and a literal with a getter per stream. */
+class SseReadable extends Readable {
+  readonly #direct: DirectSse;
+  readonly #sink: PushSink;
+  #started = false;
+
+  constructor(direct: DirectSse) {
+    super();
+    this.#direct = direct;
+    this.#sink = new PushSink(this);
+  }
+
+  override _read(): void {
+    this.#sink.roomAgain();
+    if (this.#started) return;
+    this.#started = true;
+    this.#direct.run(this.#sink).catch((error: unknown) => this.destroy(error as Error));
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#direct.cancel(error ?? undefined);
+    this.#sink.wake();
+    callback(error);
+  }
+}
+
+/** The sink that pushes a tick's frames into an {@link SseReadable} as one chunk. */
+class PushSink implements SseSink {
+  readonly #stream: Readable;
+  #pending = '';
+  #full = false;
+  #waiting: (() => void) | undefined;
+  readonly #flush = (): void => {
+    if (this.#pending === '') return;
+    const chunk = this.#pending;
+    this.#pending = '';
+    if (!this.#stream.destroyed && !this.#stream.push(chunk)) this.#full = true;
   };
-  const resume = (): void => {
-    const waiting = wake;
-    wake = undefined;
+
+  constructor(stream: Readable) {
+    this.#stream = stream;
+  }
+
+  write(frame: string): boolean {
+    if (this.#pending === '') process.nextTick(this.#flush);
+    this.#pending += frame;
+    return !this.#full;
+  }
+
+  ready(): Promise<void> {
+    if (this.#stream.destroyed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.#waiting = resolve;
+    });
+  }
+
+  get closed(): boolean {
+    return this.#stream.destroyed;
+  }
+
+  end(): void {
+    this.#flush();
+    if (!this.#stream.destroyed) this.#stream.push(null);
+  }
+
+  /** The reader wants more: the buffer has room, and a writer waiting for it goes on. */
+  roomAgain(): void {
+    this.#full = false;
+    this.wake();
+  }
+
+  /** Lets a writer waiting in `ready` go on (the stream has room, or is gone). */
+  wake(): void {
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
     waiting?.();
-  };
-  const sink: SseSink = {
-    write(frame) {
-      if (pending === '') process.nextTick(flush);
-      pending += frame;
-      return !full;
-    },
-    ready: () =>
-      stream.destroyed
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => {
-            wake = resolve;
-          }),
-    get closed() {
-      return stream.destroyed;
-    },
-    end() {
-      flush();
-      if (!stream.destroyed) stream.push(null);
-    },
-  };
-  const stream: Readable = new Readable({
-    read() {
-      full = false;
-      resume();
-      if (started) return;
-      started = true;
-      direct.run(sink).catch((error: unknown) => stream.destroy(error as Error));
-    },
-    destroy(error, callback) {
-      direct.cancel(error ?? undefined);
-      resume();
-      callback(error);
-    },
-  });
-  return stream;
+  }
 }
