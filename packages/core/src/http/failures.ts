@@ -41,9 +41,11 @@ function isAbort(error: unknown): boolean {
 
 /** The request a failure belongs to: its id and its logger (whose lines carry the id). */
 export interface FailureScope {
-  request: Request;
+  request: Pick<Request, 'signal' | 'method' | 'headers'>;
   requestId: string;
   log: Logger;
+  /** The credentials the client sent, when read already (else from `request.headers`). */
+  sentSecrets?: readonly string[];
 }
 
 function restErrorOf(error: unknown, { request, requestId, log }: FailureScope): RestError {
@@ -71,7 +73,7 @@ export function failureMapper(heldTokens: () => readonly string[]): FailureMappe
   return (error, scope) =>
     redacted(restErrorOf(error, scope), [
       ...heldTokens(),
-      ...sentCredentials(scope.request.headers),
+      ...(scope.sentSecrets ?? sentCredentials(scope.request.headers)),
     ]);
 }
 
@@ -83,17 +85,25 @@ export function streamFailure(
   toRestError: FailureMapper,
   scope: FailureScope & { url: URL },
 ): (error: unknown) => RestError {
+  // What the mapping and the log line need, not the request itself: a stream may stay open for
+  // minutes, and the request view, its headers and URL would stay with it.
+  const { signal, method } = scope.request;
+  const kept: FailureScope = {
+    request: { signal, method, headers: NO_HEADERS },
+    requestId: scope.requestId,
+    log: scope.log,
+    sentSecrets: scope.sentSecrets ?? sentCredentials(scope.request.headers),
+  };
+  const path = scope.url.pathname;
   return (error) => {
-    const restError = toRestError(error, scope);
-    scope.log.info(
-      {
-        method: scope.request.method,
-        path: scope.url.pathname,
-        code: restError.code,
-        status: restError.status,
-      },
+    const restError = toRestError(error, kept);
+    kept.log.info(
+      { method, path, code: restError.code, status: restError.status },
       'stream failed',
     );
     return restError;
   };
 }
+
+/** The headers of a kept failure scope: its credentials are read already. */
+const NO_HEADERS = new Headers();

@@ -23,6 +23,7 @@ export interface Services {
  * id), which `credentials.log` also hands to the upstream calls made for it.
  */
 export interface RouteContext extends FailureScope {
+  request: Request;
   url: URL;
   credentials: Credentials;
   signal: AbortSignal;

@@ -164,12 +164,12 @@ function streamed(
   identity: CompletionIdentity,
   headers: Record<string, string>,
 ): Response {
-  const { services } = context;
+  const { services, requestId } = context;
   const response = sseResponse(chunks(context, chat, running, identity), {
     pingInterval: services.options.pingInterval,
     cancel: (reason) => running.cancel(reason),
     toError: streamFailure(services.toRestError, context),
-    errorEvent: (error) => openaiErrorEvent(error, context.requestId),
+    errorEvent: (error) => openaiErrorEvent(error, requestId),
     probe: services.options.metrics.stream('openai'),
   });
   for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);

@@ -73,14 +73,15 @@ async function answer(
   turn: TurnRequest,
   stream: boolean,
 ): Promise<Response> {
-  const { services } = context;
+  const { services, requestId } = context;
   const running = await startTurn(context, turn);
   if (!stream) return jsonResponse(201, { response: await collectReply(running) });
+  // The stream's callbacks keep what they use, not the route's context (its request view).
   return sseResponse(toSse(running.events, running.finish), {
     pingInterval: services.options.pingInterval,
     cancel: (reason) => running.cancel(reason),
     toError: streamFailure(services.toRestError, context),
-    errorEvent: (error) => restErrorEvent(error, context.requestId),
+    errorEvent: (error) => restErrorEvent(error, requestId),
     probe: services.options.metrics.stream('rest'),
   });
 }
