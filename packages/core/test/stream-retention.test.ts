@@ -6,11 +6,11 @@
  * upstream response in scope), ~2 KiB per stream with their headers. Nor the request: the
  * stream's error mapping kept the route's context, so its request view, headers and URL.
  */
-import { createServer, request, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request, type IncomingMessage } from 'node:http';
 import t from 'tap';
 import { collected } from './collected.js';
 import { createBackendEmulator } from '@chatgpt-rest/emulator';
+import { listenOn } from '@chatgpt-rest/test-kit';
 import { createHandler } from '../src/index.js';
 import { nodeFaceOf, withNodeFace, type NodeFace } from '../src/http/node-face.js';
 import { createNodeListener } from '../src/node/node-bridge.js';
@@ -50,13 +50,7 @@ t.test(
         },
       ),
     );
-    const server = createServer(listener);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    t.teardown(() => {
-      server.closeAllConnections();
-      server.close();
-    });
-    const { port } = server.address() as AddressInfo;
+    const port = await listenOn(t, listener);
     const token = 'retention-test-token';
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = request(`http://127.0.0.1:${port}/conversations/new`, {
