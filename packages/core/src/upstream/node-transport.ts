@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 import { ChunksResponse, WholeResponse } from '../http/whole-response.js';
 import { isReleased, markGuarded, nodeBodyChunks, type StreamGuard } from './node-stream-body.js';
 
@@ -61,26 +62,80 @@ function coded(message: string, code: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
+/** The request headers as Node takes them: a plain record is copied as is, names lowercased. */
 function headerRecord(headers: RequestInit['headers']): Record<string, string> {
   const record: Record<string, string> = {};
+  if (isPlainRecord(headers)) {
+    // Node checks each name and value itself (a bad one rejects the call).
+    for (const name of Object.keys(headers)) record[name.toLowerCase()] = String(headers[name]);
+    return record;
+  }
   new Headers(headers).forEach((value, name) => {
     record[name] = value;
   });
   return record;
 }
 
-function responseHeaders(res: http.IncomingMessage): Headers {
-  const headers = new Headers();
+function isPlainRecord(headers: RequestInit['headers']): headers is Record<string, string> {
+  return (
+    typeof headers === 'object' &&
+    !Array.isArray(headers) &&
+    Object.getPrototypeOf(headers) === Object.prototype
+  );
+}
+
+/**
+ * Copies the upstream's headers into `response`'s own (built once, not built and then copied by
+ * the `Response` constructor).
+ */
+function fillHeaders<T extends Response>(response: T, res: http.IncomingMessage): T {
+  const { headers } = response;
   for (const [name, value] of Object.entries(res.headers)) {
     if (value === undefined) continue;
     try {
       if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-      else headers.set(name, value);
+      else headers.append(name, value);
     } catch {
       // A header value `Headers` refuses (it is not ours to repair): leave it out.
     }
   }
-  return headers;
+  return response;
+}
+
+/** Where a request goes, as `http.request` takes it. */
+type Target = http.RequestOptions & { protocol: string };
+
+/** A path that needs no normalising: no dot segment, no fragment, nothing to percent-encode. */
+const PLAIN_PATH = /^\/[\w\-.~!$&'()*+,;=:@/?%]*$/;
+const DOT_SEGMENT = /\/\.\.?(?:[/?]|$)/;
+const SPLIT_ORIGIN = /^(https?:\/\/[^/?#]+)(\/.*)?$/s;
+
+/**
+ * The request options of URLs: an origin is parsed once (the upstream's is the same for every
+ * call), its plain paths taken as they are; anything else is parsed whole, as `URL` does.
+ */
+class Targets {
+  readonly #origins = new Map<string, Target>();
+
+  of(input: string): Target {
+    const split = SPLIT_ORIGIN.exec(input);
+    const path = split?.[2] ?? '/';
+    if (split?.[1] === undefined || !PLAIN_PATH.test(path) || DOT_SEGMENT.test(path)) {
+      return urlToHttpOptions(new URL(input)) as Target;
+    }
+    return { ...this.#origin(split[1]), path };
+  }
+
+  #origin(origin: string): Target {
+    let target = this.#origins.get(origin);
+    if (target === undefined) {
+      const { protocol, hostname, port, auth } = urlToHttpOptions(new URL(origin));
+      target = { protocol: protocol ?? '', hostname, port, auth };
+      // Bounded: the upstream's origin, a health check's; a stray one is parsed each time.
+      if (this.#origins.size < 16) this.#origins.set(origin, target);
+    }
+    return target;
+  }
 }
 
 /** Limits of a whole-body read. */
@@ -220,19 +275,19 @@ async function toResponse(
     res.destroy();
     throw coded(`upstream status ${status} is not a final HTTP status`, TRANSPORT_ERRORS.badStatus);
   }
-  const headers = responseHeaders(res);
+  const init = { status };
   if (NULL_BODY_STATUSES.has(status) || method === 'HEAD') {
     // A body after 204/205/304 is a protocol error of the upstream; it is never read.
     res.resume();
-    return new Response(null, { status, headers });
+    return fillHeaders(new Response(null, init), res);
   }
   if ((res.headers['content-type'] ?? '').includes('event-stream')) {
     // Read by the core as chunks; a web body is made only if someone asks for `body`.
-    const response = new ChunksResponse(nodeBodyChunks(res, guard), { status, headers });
+    const response = fillHeaders(new ChunksResponse(nodeBodyChunks(res, guard), init), res);
     return guard === undefined ? response : markGuarded(response);
   }
   // Read whole already: no web stream is built for it unless a reader asks (see WholeResponse).
-  return new WholeResponse(await readWhole(res, limits), { status, headers });
+  return fillHeaders(new WholeResponse(await readWhole(res, limits), init), res);
 }
 
 /**
@@ -254,12 +309,13 @@ export function createNodeFetch(options: NodeFetchOptions): typeof fetch {
     maxBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,
     idleMs: options.idleTimeout ?? 60_000,
   };
+  const targets = new Targets();
   return (input: FetchInput, init: UpstreamFetchInit = {}) =>
     new Promise<Response>((resolve, reject) => {
-      const url = new URL(input instanceof Request ? input.url : String(input));
-      const agent = agents[url.protocol as keyof typeof agents] as http.Agent | undefined;
+      const target = targets.of(input instanceof Request ? input.url : String(input));
+      const agent = agents[target.protocol as keyof typeof agents] as http.Agent | undefined;
       if (agent === undefined) {
-        reject(new TypeError(`Unsupported protocol ${url.protocol}`));
+        reject(new TypeError(`Unsupported protocol ${target.protocol}`));
         return;
       }
       const method = init.method ?? 'GET';
@@ -268,7 +324,8 @@ export function createNodeFetch(options: NodeFetchOptions): typeof fetch {
         reject(abortError(signal));
         return;
       }
-      const request = (url.protocol === 'https:' ? https : http).request(url, {
+      const request = (target.protocol === 'https:' ? https : http).request({
+        ...target,
         method,
         headers: headerRecord(init.headers),
         agent,

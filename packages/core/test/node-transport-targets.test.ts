@@ -1,0 +1,72 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import t, { type Test } from 'tap';
+import { createNodeFetch } from '../src/upstream/node-transport.js';
+
+/** A server that answers every request with the path and headers it got. */
+async function echoServer(t: Test): Promise<string> {
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'x-twice': ['a', 'b'] });
+    res.end(JSON.stringify({ url: req.url, headers: req.headers }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+type Echo = { url: string; headers: IncomingHttpHeaders };
+
+t.test('the transport sends each path as URL would, its origin parsed once', async (t) => {
+  const origin = await echoServer(t);
+  const fetch = createNodeFetch({ connectTimeout: 5_000 });
+  const cases: [string, string][] = [
+    [
+      '/backend-api/conversations?offset=0&limit=10&order=updated',
+      '/backend-api/conversations?offset=0&limit=10&order=updated',
+    ],
+    ['/backend-api/conversation/abc', '/backend-api/conversation/abc'],
+    // What is not a plain path is normalised as `URL` does it, never sent raw.
+    ['/backend-api/../conversations', '/conversations'],
+    ['/backend-api/./x', '/backend-api/x'],
+    ['/a b', '/a%20b'],
+    ['/x#fragment', '/x'],
+    ['', '/'],
+    ['?q=1', '/?q=1'],
+  ];
+  for (const [path, expected] of cases) {
+    const response = await fetch(origin + path);
+    t.equal(((await response.json()) as Echo).url, expected, JSON.stringify(path));
+  }
+});
+
+t.test(
+  'the transport sends a record of headers lowercased, and keeps repeated answers',
+  async (t) => {
+    const origin = await echoServer(t);
+    const fetch = createNodeFetch({ connectTimeout: 5_000 });
+    const response = await fetch(`${origin}/h`, {
+      headers: { 'X-Mixed-Case': 'yes', accept: 'a/b' },
+    });
+    const { headers } = (await response.json()) as Echo;
+    t.equal(headers['x-mixed-case'], 'yes');
+    t.equal(headers.accept, 'a/b');
+    t.equal(response.headers.get('x-twice'), 'a, b', 'both values of a repeated header');
+    t.equal(response.headers.get('content-type'), 'application/json');
+    const fromHeaders = await fetch(`${origin}/h`, {
+      headers: new Headers({ 'X-From': 'headers' }),
+    });
+    t.equal(((await fromHeaders.json()) as Echo).headers['x-from'], 'headers');
+    const fromPairs = await fetch(`${origin}/h`, { headers: [['X-Pair', 'p']] });
+    t.equal(((await fromPairs.json()) as Echo).headers['x-pair'], 'p');
+  },
+);
+
+t.test('a header value Node refuses fails the call, never the process', async (t) => {
+  const origin = await echoServer(t);
+  const fetch = createNodeFetch({ connectTimeout: 5_000 });
+  await t.rejects(fetch(`${origin}/h`, { headers: { 'x-bad': 'a\r\nb' } }));
+  await t.rejects(fetch(`${origin}/h`, { headers: { 'bad name': 'v' } }));
+});
