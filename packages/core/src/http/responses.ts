@@ -12,10 +12,15 @@ export function jsonResponse(
   headers?: Headers | Record<string, string>,
 ): Response {
   const text = JSON.stringify(body);
-  const h = new Headers(headers);
+  // The response's own headers, filled in place: no second `Headers` for its constructor to copy.
+  const response = new WholeResponse(text, { status });
+  const h = response.headers;
+  if (headers instanceof Headers) headers.forEach((value, name) => h.append(name, value));
+  else if (headers !== undefined)
+    for (const name of Object.keys(headers)) h.append(name, headers[name] ?? '');
   h.set('content-type', 'application/json; charset=utf-8');
   h.set('content-length', String(Buffer.byteLength(text)));
-  return new WholeResponse(text, { status, headers: h });
+  return response;
 }
 
 /**

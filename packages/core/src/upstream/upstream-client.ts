@@ -318,12 +318,8 @@ export class UpstreamClient {
     page: { offset: number; limit: number },
     signal: AbortSignal,
   ): Promise<BackendConversationList> {
-    const query = new URLSearchParams({
-      offset: String(page.offset),
-      limit: String(page.limit),
-      order: 'updated',
-    });
-    const path = `/conversations?${query.toString()}`;
+    // Two integers the route checked: nothing to encode.
+    const path = `/conversations?offset=${page.offset}&limit=${page.limit}&order=updated`;
     return this.json(caller, { method: 'GET', path }, signal).then(asConversationList);
   }
 
