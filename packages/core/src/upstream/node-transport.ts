@@ -29,6 +29,11 @@ export interface UpstreamFetchInit extends RequestInit {
   /** Called once the response headers are in, before a whole body is read (its headers timeout stops there). */
   onResponseHeaders?: () => void;
   /**
+   * Longest wait for the response headers, in ms, from the call; then the request is destroyed
+   * and the call fails with `EUPSTREAMHEADERSTIMEOUT`.
+   */
+  headersTimeout?: number;
+  /**
    * Who the call acts as, for a host's request log: the held token's label, or `passthrough`;
    * never the token (which is in `Authorization`).
    */
@@ -52,7 +57,16 @@ export const TRANSPORT_ERRORS = {
   badStatus: 'EUPSTREAMSTATUS',
   tooLarge: 'EUPSTREAMBODYTOOLARGE',
   idle: 'EUPSTREAMIDLE',
+  headersTimeout: 'EUPSTREAMHEADERSTIMEOUT',
 } as const;
+
+/** Marks the functions {@link createNodeFetch} makes. */
+const NODE_FETCH = Symbol('chatgpt-rest node fetch');
+
+/** True when `fetch` is the built-in transport (it honours every {@link UpstreamFetchInit} field). */
+export function isNodeFetch(fetch: unknown): boolean {
+  return typeof fetch === 'function' && NODE_FETCH in fetch;
+}
 
 function fetchFailed(cause: unknown): TypeError {
   return new TypeError('fetch failed', { cause });
@@ -229,6 +243,16 @@ function limitConnect(request: http.ClientRequest, ms: number): void {
   });
 }
 
+/** Fails `request` with `EUPSTREAMHEADERSTIMEOUT` when its response headers are not in within `ms`. */
+function limitHeaders(request: http.ClientRequest, ms: number): void {
+  const timer = setTimeout(() => {
+    request.destroy(coded(`no response headers in ${ms} ms`, TRANSPORT_ERRORS.headersTimeout));
+  }, ms);
+  const stop = (): void => clearTimeout(timer);
+  request.once('response', stop);
+  request.once('close', stop);
+}
+
 /**
  * Rejects the call when `request` fails before its answer is in (a 101 upgrade included); the
  * returned function marks the answer in. Its listeners stay as long as the request (a stream's
@@ -310,7 +334,7 @@ export function createNodeFetch(options: NodeFetchOptions): typeof fetch {
     idleMs: options.idleTimeout ?? 60_000,
   };
   const targets = new Targets();
-  return (input: FetchInput, init: UpstreamFetchInit = {}) =>
+  const nodeFetch = (input: FetchInput, init: UpstreamFetchInit = {}): Promise<Response> =>
     new Promise<Response>((resolve, reject) => {
       const target = targets.of(input instanceof Request ? input.url : String(input));
       const agent = agents[target.protocol as keyof typeof agents] as http.Agent | undefined;
@@ -332,6 +356,7 @@ export function createNodeFetch(options: NodeFetchOptions): typeof fetch {
       });
       if (signal !== undefined) abortWith(signal, request);
       limitConnect(request, options.connectTimeout);
+      if (init.headersTimeout !== undefined) limitHeaders(request, init.headersTimeout);
       const answered = failBeforeAnswer(request, reject);
       request.once('response', (res) => {
         answered();
@@ -346,4 +371,5 @@ export function createNodeFetch(options: NodeFetchOptions): typeof fetch {
       });
       request.end(typeof init.body === 'string' ? init.body : undefined);
     });
+  return Object.assign(nodeFetch, { [NODE_FETCH]: true });
 }

@@ -23,7 +23,8 @@ import { WholeResponse } from '../http/whole-response.js';
 import { isGuardedBody, type StreamGuard } from './node-stream-body.js';
 import { readLimited } from './read-limited.js';
 import { endpointOf, failureStatus } from '../metrics/recorder.js';
-import { TRANSPORT_ERRORS, type UpstreamFetchInit } from './node-transport.js';
+import { TRANSPORT_ERRORS, isNodeFetch, type UpstreamFetchInit } from './node-transport.js';
+import { callControl, type CallControl } from './call-control.js';
 import { isCloudflareChallenge, upstreamErrorFromBody } from './upstream-errors.js';
 
 const USER_AGENT =
@@ -111,14 +112,13 @@ async function htmlError(response: Response): Promise<RestError> {
   });
 }
 
-/** The abort reason of a request whose response headers did not come in time. */
-const HEADERS_TIMEOUT = Symbol('headers timeout');
-
 /** Calls the ChatGPT backend: builds requests, applies timeouts, maps failures to RestErrors. */
 export class UpstreamClient {
   readonly #options: ResolvedOptions;
   readonly #sender: MessageSender;
   readonly #lease: LeaseTaker | undefined;
+  /** The built-in transport times its own calls: no signal of their own (see call-control.ts). */
+  readonly #nodeFetch: boolean;
 
   /**
    * `lease` (server-held mode) is taken around each call of a labelled caller: the pool counts its
@@ -128,6 +128,7 @@ export class UpstreamClient {
     this.#options = options;
     this.#sender = sender;
     this.#lease = lease;
+    this.#nodeFetch = isNodeFetch(options.fetch);
   }
 
   /** Performs one request; resolves with a 2xx response, else throws the mapped RestError. */
@@ -136,78 +137,71 @@ export class UpstreamClient {
     request: UpstreamRequest,
     signal: AbortSignal,
   ): Promise<Response> {
-    const { timeouts } = this.#options;
-    const controller = new AbortController();
-    const onAbort = (): void => controller.abort(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => controller.abort(HEADERS_TIMEOUT), timeouts.headers);
+    const { metrics, timeouts } = this.#options;
+    // A call that waits for its token's slot first is timed from the start of that wait.
+    const leased = this.#lease !== undefined && caller.label !== undefined;
+    const control = callControl(signal, timeouts.headers, this.#nodeFetch && !leased);
     let lease: Lease | undefined;
     let response: Response;
-    const { metrics } = this.#options;
     const endpoint = endpointOf(request.method, request.path);
     let sentAt: number | undefined;
     try {
       // Inside the headers timeout: a message waiting for its token's slot counts as waiting.
-      const leasing = this.#leaseFor(caller, request, controller.signal);
+      const leasing = this.#leaseFor(caller, request, control.signal);
       if (leasing !== undefined) lease = await leasing;
       sentAt = performance.now();
-      const onHeaders = (): void => clearTimeout(timer);
-      response = await this.#fetch(
-        caller,
-        request,
-        { signal: controller.signal, onHeaders },
-        signal,
-      );
+      response = await this.#fetch(caller, request, control, signal);
     } catch (error) {
       lease?.release();
-      signal.removeEventListener('abort', onAbort);
-      const failure = this.#fetchError(error, controller.signal, signal);
+      control.release();
+      const failure = this.#fetchError(error, control, signal);
       // A call refused before it was sent (a full queue of its token) is no upstream call.
       if (sentAt !== undefined) metrics.upstreamCall(endpoint, failureStatus(failure, signal));
       throw failure;
     } finally {
-      clearTimeout(timer);
+      control.end();
     }
     metrics.upstreamCall(endpoint, String(response.status), (performance.now() - sentAt) / 1000);
     const type = response.headers.get('content-type') ?? '';
     if (!response.ok || type.includes('text/html')) {
-      // An error body that stalls (a streamed 5xx, an injected fetch) is read no longer than
-      // the idle timeout, and the client's leaving still aborts it: the lease is always freed.
-      const stalled = setTimeout(() => controller.abort(HEADERS_TIMEOUT), timeouts.idle);
-      try {
-        if (response.ok) throw await htmlError(response);
-        // Sniffed within a cap: an endless 401 body must not be buffered to learn from it.
-        const text = await readLimited(response).catch(() => '');
-        lease?.observe(response.status, text, response.headers);
-        throw upstreamErrorFromBody(response.status, text, response.headers);
-      } finally {
-        clearTimeout(stalled);
-        signal.removeEventListener('abort', onAbort);
-        lease?.release();
-      }
+      throw await this.#refusal(response, control, lease);
     }
     // A whole answer (the built-in transport's JSON) is in memory: nothing is left to abort, so
     // the client's signal lets go of the call (a stream's request may have made several before).
-    if (response instanceof WholeResponse) signal.removeEventListener('abort', onAbort);
-    const leased = lease === undefined ? response : leasedResponse(response, lease);
+    if (response instanceof WholeResponse) control.release();
+    const answer = lease === undefined ? response : leasedResponse(response, lease);
     // Only event streams are long-lived; a JSON answer is read at once by `json()`. The built-in
     // transport guards a stream itself (`StreamGuard`); an injected fetch's is wrapped here.
     // The type first: asking a whole JSON answer for its `body` would build a web stream.
-    if (!type.includes('event-stream') || isGuardedBody(response) || leased.body === null) {
-      return leased;
+    if (!type.includes('event-stream') || isGuardedBody(response) || answer.body === null) {
+      return answer;
     }
-    const body = guardBody(
-      leased.body,
-      timeouts.idle,
-      (reason) => controller.abort(reason),
-      signal,
-    );
+    const body = guardBody(answer.body, timeouts.idle, (reason) => control.abort(reason), signal);
     return new Response(body, {
-      status: leased.status,
-      statusText: leased.statusText,
-      headers: leased.headers,
+      status: answer.status,
+      statusText: answer.statusText,
+      headers: answer.headers,
     });
+  }
+
+  /**
+   * The error of a non-2xx answer (or a 2xx HTML page), read within a cap. An error body that
+   * stalls (a streamed 5xx, an injected fetch) is read no longer than the idle timeout, and the
+   * client's leaving still aborts it: the lease is always freed.
+   */
+  async #refusal(response: Response, control: CallControl, lease: Lease | undefined) {
+    const lift = control.stall(this.#options.timeouts.idle);
+    try {
+      if (response.ok) return await htmlError(response);
+      // Sniffed within a cap: an endless 401 body must not be buffered to learn from it.
+      const text = await readLimited(response).catch(() => '');
+      lease?.observe(response.status, text, response.headers);
+      return upstreamErrorFromBody(response.status, text, response.headers);
+    } finally {
+      lift();
+      control.release();
+      lease?.release();
+    }
   }
 
   /** The pool's lease for a call of a held token; none without a pool or a label. */
@@ -226,13 +220,13 @@ export class UpstreamClient {
   }
 
   /**
-   * The one `fetch` call of {@link call}: `call.signal` aborts it, `call.onHeaders` stops the
-   * headers timeout; an event stream asks the transport to guard its body for `clientSignal`.
+   * The one `fetch` call of {@link call}, cancelled and timed as `control` says; an event-stream
+   * body is guarded by the built-in transport for `clientSignal` (an injected fetch ignores it).
    */
   #fetch(
     caller: UpstreamCaller,
     request: UpstreamRequest,
-    call: { signal: AbortSignal; onHeaders: () => void },
+    control: CallControl,
     clientSignal: AbortSignal,
   ): Promise<Response> {
     const { token } = caller;
@@ -248,14 +242,13 @@ export class UpstreamClient {
       method: request.method,
       headers,
       ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
-      signal: call.signal,
-      onResponseHeaders: call.onHeaders,
+      signal: control.signal,
+      ...control.init,
+      // Any event stream, asked for or not: an error page may come as one too.
+      streamGuard: this.#streamGuard(clientSignal),
       ...(caller.label === undefined ? {} : { label: caller.label }),
       ...(caller.tag === undefined ? {} : { tag: caller.tag }),
     };
-    if (request.accept?.includes('event-stream') === true) {
-      init.streamGuard = this.#streamGuard(clientSignal);
-    }
     return this.#options.fetch(this.#options.upstream + request.path, init);
   }
 
@@ -270,8 +263,8 @@ export class UpstreamClient {
   }
 
   /** The RestError for a failed `fetch` (or the caller's own abort reason, rethrown). */
-  #fetchError(error: unknown, callSignal: AbortSignal, clientSignal: AbortSignal): unknown {
-    if (callSignal.reason === HEADERS_TIMEOUT) {
+  #fetchError(error: unknown, control: CallControl, clientSignal: AbortSignal): unknown {
+    if (control.timedOut(error)) {
       return new RestError(
         'upstream_timeout',
         `The upstream sent no response headers within ${this.#options.timeouts.headers} ms.`,

@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
+import { callControl } from '../src/upstream/call-control.js';
 import { createNodeFetch } from '../src/upstream/node-transport.js';
 
 /** A server that answers every request with the path and headers it got. */
@@ -69,4 +70,48 @@ t.test('a header value Node refuses fails the call, never the process', async (t
   const fetch = createNodeFetch({ connectTimeout: 5_000 });
   await t.rejects(fetch(`${origin}/h`, { headers: { 'x-bad': 'a\r\nb' } }));
   await t.rejects(fetch(`${origin}/h`, { headers: { 'bad name': 'v' } }));
+});
+
+t.test(
+  'headersTimeout fails a call whose headers are late, and only until they come',
+  async (t) => {
+    const server = createServer((req, res) => {
+      if (req.url === '/late') {
+        setTimeout(() => res.end('{}'), 300);
+        return;
+      }
+      // Headers at once, the body after longer than the headers timeout.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.flushHeaders();
+      setTimeout(() => res.end('{"late":"body"}'), 300);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const fetch = createNodeFetch({ connectTimeout: 5_000 });
+    const failure = await fetch(`${origin}/late`, { headersTimeout: 100 } as RequestInit).then(
+      () => undefined,
+      (error: unknown) => error as { cause?: { code?: string } },
+    );
+    t.equal(failure?.cause?.code, 'EUPSTREAMHEADERSTIMEOUT');
+    const answered = await fetch(`${origin}/prompt`, { headersTimeout: 100 } as RequestInit);
+    t.same(await answered.json(), { late: 'body' }, 'a slow body after prompt headers is read');
+  },
+);
+
+t.test('a call on the built-in transport aborts on the client signal itself', (t) => {
+  const client = new AbortController();
+  const direct = callControl(client.signal, 1000, true);
+  t.equal(direct.signal, client.signal, 'no signal of its own');
+  direct.end();
+  const linked = callControl(client.signal, 1000, false);
+  t.not(linked.signal, client.signal);
+  client.abort(new Error('gone'));
+  t.ok(linked.signal.aborted, 'a linked call aborts with the client');
+  linked.end();
+  linked.release();
+  t.end();
 });
