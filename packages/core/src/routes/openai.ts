@@ -24,7 +24,7 @@ import {
   usageOf,
   type CompletionIdentity,
 } from '../openai/chat-response.js';
-import type { ThreadEnd } from '../openai/thread-index.js';
+import type { ThreadEnd, ThreadIndex } from '../openai/thread-index.js';
 import type { IdContext, Route, RouteContext } from './context.js';
 import { collectReply, startTurn, type RunningTurn } from './running-turn.js';
 
@@ -77,13 +77,23 @@ async function start(
   }
 }
 
+/** Where a finished exchange is remembered: the thread index, under the caller's principal. */
+interface ThreadMemory {
+  threads: ThreadIndex;
+  principal: string;
+}
+
+function memoryOf(context: RouteContext): ThreadMemory {
+  return { threads: context.services.threads, principal: context.credentials.principal };
+}
+
 function remember(
-  context: RouteContext,
+  memory: ThreadMemory,
   chat: ChatRequest,
   reply: { message: string; conversation_id: string; parent_id: string },
 ): void {
   const history: ChatMessage[] = [...chat.messages, { role: 'assistant', text: reply.message }];
-  context.services.threads.remember(context.credentials.principal, history, {
+  memory.threads.remember(memory.principal, history, {
     conversationId: reply.conversation_id,
     messageId: reply.parent_id,
   });
@@ -116,7 +126,7 @@ async function completions(context: RouteContext): Promise<Response> {
     end === undefined ? {} : { [CONVERSATION_HEADER]: end.conversationId };
   if (chat.stream) return streamed(context, chat, running, identity, headers);
   const reply = await collectReply(running);
-  remember(context, chat, reply);
+  remember(memoryOf(context), chat, reply);
   const usage = usageOf(chat.messages, reply.message);
   return jsonResponse(200, completionObject(identity, reply, usage), {
     ...headers,
@@ -124,9 +134,12 @@ async function completions(context: RouteContext): Promise<Response> {
   });
 }
 
-/** The turn's events as `chat.completion.chunk`s: role first, content, finish, usage, `[DONE]`. */
+/**
+ * The turn's events as `chat.completion.chunk`s: role first, content, finish, usage, `[DONE]`.
+ * It lives as long as the stream: it keeps where to remember the thread, not the route context.
+ */
 async function* chunks(
-  context: RouteContext,
+  memory: ThreadMemory,
   chat: ChatRequest,
   running: RunningTurn,
   identity: CompletionIdentity,
@@ -146,7 +159,7 @@ async function* chunks(
         sent = event.text;
       }
       if (event.type !== 'reply') continue;
-      remember(context, chat, event.reply);
+      remember(memory, chat, event.reply);
       yield chunkEvent(identity, {}, finishReason(event.reply.finish_details));
       if (chat.includeUsage)
         yield usageEvent(identity, usageOf(chat.messages, event.reply.message));
@@ -165,7 +178,7 @@ function streamed(
   headers: Record<string, string>,
 ): Response {
   const { services, requestId } = context;
-  const response = sseResponse(chunks(context, chat, running, identity), {
+  const response = sseResponse(chunks(memoryOf(context), chat, running, identity), {
     pingInterval: services.options.pingInterval,
     cancel: (reason) => running.cancel(reason),
     toError: streamFailure(services.toRestError, context),
