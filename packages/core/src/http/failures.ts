@@ -39,16 +39,33 @@ function isAbort(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
 }
 
-/** The request a failure belongs to: its id and its logger (whose lines carry the id). */
-export interface FailureScope {
-  request: Pick<Request, 'signal' | 'method' | 'headers'>;
+/** What mapping a failure needs of its request: its signal, method, id and logger. */
+interface MappedScope {
+  request: Pick<Request, 'signal' | 'method'>;
   requestId: string;
+  /** The request's logger (its lines carry the id). */
   log: Logger;
+}
+
+/** The request a failure belongs to, whose credentials are read from its headers unless given. */
+export interface FailureScope extends MappedScope {
+  request: Pick<Request, 'signal' | 'method' | 'headers'>;
   /** The credentials the client sent, when read already (else from `request.headers`). */
   sentSecrets?: readonly string[];
 }
 
-function restErrorOf(error: unknown, { request, requestId, log }: FailureScope): RestError {
+/** A scope that keeps nothing of its request but what mapping needs: a stream's. */
+interface KeptScope extends MappedScope {
+  sentSecrets: readonly string[];
+}
+
+/** The credentials the client of `scope` sent, to redact. */
+function secretsOf(scope: FailureScope | KeptScope): readonly string[] {
+  if (scope.sentSecrets !== undefined) return scope.sentSecrets;
+  return 'headers' in scope.request ? sentCredentials(scope.request.headers) : [];
+}
+
+function restErrorOf(error: unknown, { request, requestId, log }: MappedScope): RestError {
   if (isRestError(error)) return error;
   if (request.signal.aborted) {
     // The client left and the upstream read was aborted on its behalf: no bug, nobody to tell.
@@ -66,15 +83,12 @@ function restErrorOf(error: unknown, { request, requestId, log }: FailureScope):
 }
 
 /** Turns any failure of a request into the `RestError` its client may see. */
-export type FailureMapper = (error: unknown, scope: FailureScope) => RestError;
+export type FailureMapper = (error: unknown, scope: FailureScope | KeptScope) => RestError;
 
 /** The failure mapper of a handler: the held tokens it must never show. */
 export function failureMapper(heldTokens: () => readonly string[]): FailureMapper {
   return (error, scope) =>
-    redacted(restErrorOf(error, scope), [
-      ...heldTokens(),
-      ...(scope.sentSecrets ?? sentCredentials(scope.request.headers)),
-    ]);
+    redacted(restErrorOf(error, scope), [...heldTokens(), ...secretsOf(scope)]);
 }
 
 /**
@@ -88,11 +102,11 @@ export function streamFailure(
   // What the mapping and the log line need, not the request itself: a stream may stay open for
   // minutes, and the request view, its headers and URL would stay with it.
   const { signal, method } = scope.request;
-  const kept: FailureScope = {
-    request: { signal, method, headers: NO_HEADERS },
+  const kept: KeptScope = {
+    request: { signal, method },
     requestId: scope.requestId,
     log: scope.log,
-    sentSecrets: scope.sentSecrets ?? sentCredentials(scope.request.headers),
+    sentSecrets: secretsOf(scope),
   };
   const path = scope.url.pathname;
   return (error) => {
@@ -104,6 +118,3 @@ export function streamFailure(
     return restError;
   };
 }
-
-/** The headers of a kept failure scope: its credentials are read already. */
-const NO_HEADERS = new Headers();
