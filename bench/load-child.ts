@@ -4,7 +4,7 @@
  * SSE client that opens many streams and times their first delta and last byte.
  */
 import { randomUUID } from 'node:crypto';
-import { Agent, request, type IncomingMessage } from 'node:http';
+import { Agent, request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serve } from './lib/ipc.js';
@@ -141,6 +141,8 @@ async function runStreams(job: StreamJob): Promise<StreamResult> {
   const lastByte: number[] = [];
   const failures: string[] = [];
   const live = new Set<IncomingMessage>();
+  /** Requests sent and not yet closed (answered or not). */
+  const pending = new Set<ClientRequest>();
   let open = 0;
   let peakOpen = 0;
   let bytes = 0;
@@ -193,6 +195,8 @@ async function runStreams(job: StreamJob): Promise<StreamResult> {
           });
         },
       );
+      pending.add(req);
+      req.once('close', () => pending.delete(req));
       req.on('error', reject);
       req.end(body);
     });
@@ -220,6 +224,8 @@ async function runStreams(job: StreamJob): Promise<StreamResult> {
   const timer = setTimeout(() => {
     timedOut = true;
     for (const res of live) res.destroy();
+    // Requests still waiting for their answer too: a job ends at its timeout, whatever the server does.
+    for (const req of pending) req.destroy(new Error('timed out before the answer'));
   }, job.timeoutMs);
   const slots: Promise<void>[] = [];
   for (let i = 0; i < job.streams; i++) {
