@@ -378,6 +378,8 @@ async function main(): Promise<void> {
         // Long conversations of its own: each ask adds two nodes, and the earlier targets'
         // asks (~60,000 of them) had grown shared ones to ~13,000 nodes (~13 MB of JSON).
         const seeding = Date.now();
+        // Built through HTTP turn by turn: at the mass cases' pacing (30 s an event) it never ends.
+        await emulator.call('settings', FAST);
         seeds.long = await seedLong(emulator, target.kind);
         log(
           `${target.name}: seeded ${seeds.long.length} conversations of ${LONG_TURNS} turns (${((Date.now() - seeding) / 1000).toFixed(1)} s)`,
