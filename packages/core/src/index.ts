@@ -12,6 +12,7 @@ export {
 export type { MetricsOptions, MetricsRegistry } from './metrics/recorder.js';
 export {
   createNodeFetch,
+  forwardingFetch,
   type NodeFetchOptions,
   type UpstreamFetchInit,
 } from './upstream/node-transport.js';

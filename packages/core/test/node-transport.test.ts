@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import { callControl } from '../src/upstream/call-control.js';
-import { createNodeFetch } from '../src/upstream/node-transport.js';
+import { createNodeFetch, forwardingFetch, isNodeFetch } from '../src/upstream/node-transport.js';
 
 /** A server that answers every request with the path and headers it got. */
 async function echoServer(t: Test): Promise<string> {
@@ -113,5 +113,16 @@ t.test('a call on the built-in transport aborts on the client signal itself', (t
   t.ok(linked.signal.aborted, 'a linked call aborts with the client');
   linked.end();
   linked.release();
+  t.end();
+});
+
+t.test('a wrapper that hands init on is taken for the transport it wraps, and only then', (t) => {
+  const transport = createNodeFetch({ connectTimeout: 5_000 });
+  t.ok(isNodeFetch(transport));
+  const observe = (input: string, init?: RequestInit) => transport(input, init);
+  t.notOk(isNodeFetch(observe), 'an unmarked wrapper may change init: a controller of its own');
+  t.ok(isNodeFetch(forwardingFetch(transport, observe)));
+  const other = (input: string) => fetch(input);
+  t.notOk(isNodeFetch(forwardingFetch(fetch, other)), 'wrapping another fetch marks nothing');
   t.end();
 });

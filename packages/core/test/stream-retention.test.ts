@@ -14,7 +14,7 @@ import { listenOn } from '@chatgpt-rest/test-kit';
 import { createHandler } from '../src/index.js';
 import { nodeFaceOf, withNodeFace, type NodeFace } from '../src/http/node-face.js';
 import { createNodeListener } from '../src/node/node-bridge.js';
-import { createNodeFetch } from '../src/upstream/node-transport.js';
+import { createNodeFetch, forwardingFetch } from '../src/upstream/node-transport.js';
 
 interface Refs {
   upstream?: WeakRef<Response>;
@@ -34,11 +34,12 @@ async function openStream(t: Test, path: string, body: unknown): Promise<Refs> {
     dialect: 'legacy',
     // A ping soon: the stream's first bytes, while its first event is 30 s away.
     pingInterval: 200,
-    fetch: (async (url: string, init: RequestInit) => {
+    // Handing `init` on unchanged, as the sidecar's observer does: the default transport's path.
+    fetch: forwardingFetch(transport, (async (url: string, init: RequestInit) => {
       const response = await transport(url, init);
       if (init.method === 'POST') refs.upstream = new WeakRef(response);
       return response;
-    }) as typeof fetch,
+    }) as typeof fetch),
   });
   // The handler's Node face (as the mounts call it), wrapped to see the Response it answers.
   const face = nodeFaceOf(handler) as NodeFace;

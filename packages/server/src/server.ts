@@ -19,6 +19,7 @@ import {
   createAuthenticator,
   createHandler,
   createNodeFetch,
+  forwardingFetch,
   MemoryStore,
   nodeRequestId,
   rawRestError,
@@ -273,7 +274,7 @@ export function createServer(options: SidecarOptions): Sidecar {
     dialect: resolveDialect(options.dialect ?? 'auto', upstream),
     auth,
     store,
-    fetch: observingFetch(baseFetch),
+    fetch: forwardingFetch(baseFetch, observingFetch(baseFetch)),
     logger: coreLogger(logger),
   });
   const allow = options.passThroughAllow ?? DEFAULT_PASS_THROUGH_ALLOW;

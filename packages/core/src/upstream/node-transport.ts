@@ -68,6 +68,16 @@ export function isNodeFetch(fetch: unknown): boolean {
   return typeof fetch === 'function' && NODE_FETCH in fetch;
 }
 
+/**
+ * `wrapper` marked as honouring what `inner` honours, for a wrapper that hands each call's `init`
+ * to `inner` unchanged (one that observes calls, say): when `inner` is the built-in transport, the
+ * core then lets the transport time and guard each call ({@link UpstreamFetchInit}'s
+ * `headersTimeout`, `streamGuard`) instead of giving the call an abort signal of its own.
+ */
+export function forwardingFetch<F extends object>(inner: unknown, wrapper: F): F {
+  return isNodeFetch(inner) ? Object.assign(wrapper, { [NODE_FETCH]: true }) : wrapper;
+}
+
 function fetchFailed(cause: unknown): TypeError {
   return new TypeError('fetch failed', { cause });
 }
