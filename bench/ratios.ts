@@ -48,6 +48,25 @@ function floorKey(key: CaseName | 'stream'): CaseName | 'stream' {
   return key === 'completions' || key === 'completionsStream' ? 'ask' : key;
 }
 
+/**
+ * The pass-through's CPU for the same upstream calls as a mount's column: measured alongside
+ * the mount (alternating windows) when it was, else the pass-through's own row of the run.
+ */
+function passThroughCpu(bench: BenchResults, target: TargetResult, column: RatioColumn) {
+  const key = floorKey(column.key);
+  const alongside =
+    key === 'list' || key === 'ask' || key === 'stream' ? target.floor?.[key] : undefined;
+  if (alongside !== undefined) {
+    const units =
+      'completed' in alongside ? alongside.completed : alongside.requests + alongside.errors;
+    return cpuOf(alongside, units);
+  }
+  return cpuSpread(
+    bench.targets.find((t) => t.kind === 'passthrough'),
+    key,
+  );
+}
+
 /** The ratio of one mount's column, or undefined when either side was not measured. */
 export function cpuRatio(
   bench: BenchResults,
@@ -55,9 +74,8 @@ export function cpuRatio(
   column: RatioColumn,
 ): Ratio | undefined {
   const own = cpuSpread(target, column.key);
-  const floorTarget =
-    column.floor === 'own-ask' ? target : bench.targets.find((t) => t.kind === 'passthrough');
-  const floor = cpuSpread(floorTarget, column.floor === 'own-ask' ? 'ask' : floorKey(column.key));
+  const floor =
+    column.floor === 'own-ask' ? cpuSpread(target, 'ask') : passThroughCpu(bench, target, column);
   if (own === undefined || floor === undefined || floor.median === 0) return undefined;
   return {
     median: own.median / floor.median,

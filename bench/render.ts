@@ -136,7 +136,7 @@ function ratioSection(bench: BenchResults): string {
   ]);
   return [
     '## CPU per request, as a ratio to the floor\n',
-    "The server process's CPU time per request (per reply for streams) divided by the http-proxy-3 pass-through's for the same upstream calls, measured in the same run: the median of the measured windows, with the spread of the windows in brackets. The last column divides an ask into a conversation of about 1,000 nodes by the same mount's ask into a short one, both trees cached by the mount (windows alternate between the two): a cost that grows with the conversation shows there. 1.00× would be a byte pipe; lower is better.\n",
+    "The server process's CPU time per request (per reply for streams) divided by the http-proxy-3 pass-through's for the same upstream calls, measured in windows alternating with the mount's own (`GET /conversations`, the ask and `/v1/chat/completions`, the streaming reply; a drift of the machine over the run hits both alike; `/messages` cold divides by the pass-through's own row): the median of the measured windows, with the spread of the windows in brackets. The last column divides an ask into a conversation of about 1,000 nodes by the same mount's ask into a short one, both trees cached by the mount (windows alternate between the two): a cost that grows with the conversation shows there. 1.00× would be a byte pipe; lower is better.\n",
     table(['target', ...RATIO_COLUMNS.map((c) => c.title)], rows),
   ].join('\n');
 }

@@ -43,6 +43,11 @@ export interface TargetResult {
   cases: Partial<Record<CaseName, HttpCase>>;
   /** Streaming asks at realistic pacing. */
   stream?: StreamRow;
+  /**
+   * A mount's floor: the pass-through measured in windows alternating with the mount's own, for
+   * the same upstream calls (a drift of the machine over the run then hits both alike).
+   */
+  floor?: { list?: HttpCase; ask?: HttpCase; stream?: StreamRow };
 }
 
 export interface Check {

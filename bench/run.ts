@@ -150,6 +150,13 @@ function completion(seeded: Seeded, stream: boolean): RequestSpec {
   };
 }
 
+/** A case measured on its own server: where to send, what, and whose CPU to read. */
+interface Measured {
+  base: string;
+  requests: RequestSpec[];
+  server: Child | undefined;
+}
+
 interface Seeds {
   list: Seeded;
   messages: Seeded;
@@ -306,31 +313,41 @@ async function main(): Promise<void> {
       streams: bare.slice(CONNECTIONS, CONNECTIONS + streamTokens.length),
       parse,
     };
+    // The pass-through again, alive all run: each mount's ratio cases alternate windows with it.
+    const floorServer = massOnly
+      ? undefined
+      : await spawnChild('server-child.ts', [
+          JSON.stringify({ kind: 'passthrough', upstream, cache: true } satisfies ServerConfig),
+        ]);
+    if (floorServer !== undefined) children.push(floorServer);
+    const floorBase = (await floorServer?.call<string>('url')) ?? origin;
     const http = async (
       base: string,
       requests: RequestSpec[],
       server: Child | undefined,
       rate?: number,
     ): Promise<HttpCase> => {
-      const job: HttpJob = {
-        base,
-        connections: CONNECTIONS,
-        warmupMs: 0,
-        durationMs: profile.warmupMs,
-        requests,
-        ...(rate === undefined ? {} : { rate }),
-      };
-      const [only] = await interleaved(job, [requests], server);
+      const job = { ...rateJob(rate), base, requests };
+      const [only] = await interleaved(job, [{ base, requests, server }]);
       if (only === undefined) throw new Error('no case measured');
       return only;
     };
-    /** Cases measured in alternating windows, so that a drift of the machine hits each alike. */
-    const interleaved = async (
-      job: HttpJob,
-      sets: RequestSpec[][],
-      server: Child | undefined,
-    ): Promise<HttpCase[]> => {
-      for (const requests of sets) await load.call<HttpResult>('http', { ...job, requests });
+    const rateJob = (rate?: number): HttpJob => ({
+      base: '',
+      connections: CONNECTIONS,
+      warmupMs: 0,
+      durationMs: profile.warmupMs,
+      requests: [],
+      ...(rate === undefined ? {} : { rate }),
+    });
+    /**
+     * Cases measured in alternating windows, so that a drift of the machine hits each alike; each
+     * case on its own server (a mount and the pass-through, say), whose CPU is read per window.
+     */
+    const interleaved = async (job: HttpJob, sets: Measured[]): Promise<HttpCase[]> => {
+      for (const { base, requests } of sets) {
+        await load.call<HttpResult>('http', { ...job, base, requests });
+      }
       const runs = sets.map((): HttpWindow[] => []);
       const stalls = async () => {
         const [upstream, client] = await Promise.all(
@@ -342,11 +359,12 @@ async function main(): Promise<void> {
         // Alternate the order too (A B, B A, …), so no case always follows the other.
         const order = [...sets.entries()];
         if (window % 2 === 1) order.reverse();
-        for (const [i, requests] of order) {
+        for (const [i, { base, requests, server }] of order) {
           await server?.call('begin');
           await stalls();
           const result = await load.call<HttpResult>('http', {
             ...job,
+            base,
             requests,
             durationMs: profile.durationMs,
           });
@@ -418,7 +436,16 @@ async function main(): Promise<void> {
       if (!massOnly) {
         log(`${target.name}: request/response cases`);
         await emulator.call('settings', FAST);
-        row.cases.list = await http(base, spec.list, server);
+        const mount = target.kind !== 'direct' && target.kind !== 'passthrough';
+        // A mount's ratio cases alternate windows with the pass-through's for the same calls.
+        const floorSpec = specs('passthrough', seeds);
+        const floorOf = (requests: RequestSpec[]): Measured[] =>
+          mount ? [{ base: floorBase, requests, server: floorServer }] : [];
+        row.floor = {};
+        [row.cases.list, row.floor.list] = await interleaved({ ...rateJob(), base }, [
+          { base, requests: spec.list, server },
+          ...floorOf(floorSpec.list),
+        ]);
         if (target.kind === 'direct' || target.kind === 'passthrough') {
           row.cases.messagesCold = await http(base, spec.messages, server);
         } else {
@@ -429,16 +456,13 @@ async function main(): Promise<void> {
         } else {
           // The long conversation's floor is this target's own ask into a small one; both cached.
           await prime(load, base, spec.prime, target.name);
-          [row.cases.ask, row.cases.askLong] = await interleaved(
-            {
-              base,
-              connections: CONNECTIONS,
-              warmupMs: 0,
-              durationMs: profile.warmupMs,
-              requests: [],
-            },
-            [spec.ask, spec.askLong],
-            server,
+          [row.cases.ask, row.cases.askLong, row.floor.ask] = await interleaved(
+            { ...rateJob(), base },
+            [
+              { base, requests: spec.ask, server },
+              { base, requests: spec.askLong, server },
+              ...floorOf(floorSpec.ask),
+            ],
           );
         }
         row.cases.askPaced = await http(base, spec.ask, server, PACED_RATE);
@@ -451,24 +475,29 @@ async function main(): Promise<void> {
         log(`${target.name}: paced streams`);
         await emulator.call('settings', PACED);
         const pacedRuns = [];
+        const floorRuns = [];
+        const pacedJob = (kind: TargetKind | 'direct') => {
+          const paced = specs(kind, seeds);
+          return {
+            requests: paced.stream(STREAM_CLIENTS),
+            streams: STREAM_CLIENTS,
+            batchSize: STREAM_CLIENTS,
+            batchGapMs: 0,
+            firstDeltaMarker: paced.firstDelta,
+            endMarker: paced.end,
+            timeoutMs: 60_000,
+            rounds: profile.streamRounds,
+          };
+        };
         for (let window = 0; window < profile.windows; window++) {
-          pacedRuns.push(
-            await streams(
-              base,
-              {
-                requests: spec.stream(STREAM_CLIENTS),
-                streams: STREAM_CLIENTS,
-                batchSize: STREAM_CLIENTS,
-                batchGapMs: 0,
-                firstDeltaMarker: spec.firstDelta,
-                endMarker: spec.end,
-                timeoutMs: 60_000,
-                rounds: profile.streamRounds,
-              },
-              server,
-            ),
-          );
+          // A mount's windows alternate with the pass-through's, in turns (A B, B A, …).
+          const own = () => streams(base, pacedJob(target.kind), server);
+          const pass = () => streams(floorBase, pacedJob('passthrough'), floorServer);
+          if (mount && window % 2 === 1) floorRuns.push(await pass());
+          pacedRuns.push(await own());
+          if (mount && window % 2 === 0) floorRuns.push(await pass());
         }
+        if (floorRuns.length > 0) row.floor.stream = foldStreams(floorRuns);
         row.stream = foldStreams(pacedRuns) satisfies StreamRow;
       }
       if (server !== undefined) await server.stop();
