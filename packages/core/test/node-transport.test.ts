@@ -32,6 +32,7 @@ t.test('the transport sends each path as URL would, its origin parsed once', asy
     // What is not a plain path is normalised as `URL` does it, never sent raw.
     ['/backend-api/../conversations', '/conversations'],
     ['/backend-api/./x', '/backend-api/x'],
+    ['/backend-api/%2e%2E/conversations', '/conversations'],
     ['/a b', '/a%20b'],
     ['/x#fragment', '/x'],
     ['', '/'],
@@ -49,11 +50,12 @@ t.test(
     const origin = await echoServer(t);
     const fetch = createNodeFetch({ connectTimeout: 5_000 });
     const response = await fetch(`${origin}/h`, {
-      headers: { 'X-Mixed-Case': 'yes', accept: 'a/b' },
+      headers: { 'X-Mixed-Case': 'yes', accept: 'a/b', 'x-padded': ' read from a file\n' },
     });
     const { headers } = (await response.json()) as Echo;
     t.equal(headers['x-mixed-case'], 'yes');
     t.equal(headers.accept, 'a/b');
+    t.equal(headers['x-padded'], 'read from a file', 'trimmed as Headers trims');
     t.equal(response.headers.get('x-twice'), 'a, b', 'both values of a repeated header');
     t.equal(response.headers.get('content-type'), 'application/json');
     const fromHeaders = await fetch(`${origin}/h`, {

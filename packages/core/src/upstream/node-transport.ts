@@ -70,7 +70,8 @@ export function isNodeFetch(fetch: unknown): boolean {
 
 /**
  * `wrapper` marked as honouring what `inner` honours, for a wrapper that hands each call's `init`
- * to `inner` unchanged (one that observes calls, say): when `inner` is the built-in transport, the
+ * to `inner` unchanged and at once (one that observes calls, say; a wrapper that waits first, a
+ * rate limiter, would wait outside the headers timeout): when `inner` is the built-in transport, the
  * core then lets the transport time and guard each call ({@link UpstreamFetchInit}'s
  * `headersTimeout`, `streamGuard`) instead of giving the call an abort signal of its own.
  */
@@ -90,8 +91,11 @@ function coded(message: string, code: string): Error {
 function headerRecord(headers: RequestInit['headers']): Record<string, string> {
   const record: Record<string, string> = {};
   if (isPlainRecord(headers)) {
-    // Node checks each name and value itself (a bad one rejects the call).
-    for (const name of Object.keys(headers)) record[name.toLowerCase()] = String(headers[name]);
+    // Trimmed as `Headers` trims (a token read from a file may end in a newline); Node checks
+    // each name and value itself (a bad one rejects the call).
+    for (const name of Object.keys(headers)) {
+      record[name.toLowerCase()] = String(headers[name]).replace(HTTP_WHITESPACE_ENDS, '');
+    }
     return record;
   }
   new Headers(headers).forEach((value, name) => {
@@ -99,6 +103,9 @@ function headerRecord(headers: RequestInit['headers']): Record<string, string> {
   });
   return record;
 }
+
+/** Leading and trailing HTTP whitespace, which `Headers` strips from a value. */
+const HTTP_WHITESPACE_ENDS = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 
 function isPlainRecord(headers: RequestInit['headers']): headers is Record<string, string> {
   return (
@@ -129,9 +136,10 @@ function fillHeaders<T extends Response>(response: T, res: http.IncomingMessage)
 /** Where a request goes, as `http.request` takes it. */
 type Target = http.RequestOptions & { protocol: string };
 
-/** A path that needs no normalising: no dot segment, no fragment, nothing to percent-encode. */
+/** A path that needs no normalising: no fragment, nothing to percent-encode (but `'` in a query). */
 const PLAIN_PATH = /^\/[\w\-.~!$&'()*+,;=:@/?%]*$/;
-const DOT_SEGMENT = /\/\.\.?(?:[/?]|$)/;
+/** A dot segment, plain or percent-encoded (`URL` resolves `%2e%2e` as `..`). */
+const DOT_SEGMENT = /\/\.\.?(?:[/?]|$)|%2e/i;
 const SPLIT_ORIGIN = /^(https?:\/\/[^/?#]+)(\/.*)?$/s;
 
 /**
