@@ -16,8 +16,9 @@ export interface CallControl {
   /** True when the call failed with `error` because the headers did not come in time. */
   timedOut(error: unknown): boolean;
   /**
-   * Bounds the read of an error body to `ms` of silence (a streamed 5xx); returns the function
-   * that lifts the bound. The built-in transport bounds every body itself.
+   * Aborts the call after `ms` while its error body is read (an injected fetch's, which may not
+   * end when its reader stops); returns the function that lifts it. On the built-in transport the
+   * reader's deadline (`readLimited`) cancels the body, which ends the request.
    */
   stall(ms: number): () => void;
   /** Aborts the request (an injected `fetch`'s stream fell silent). */

@@ -193,8 +193,10 @@ export class UpstreamClient {
     const lift = control.stall(this.#options.timeouts.idle);
     try {
       if (response.ok) return await htmlError(response);
-      // Sniffed within a cap: an endless 401 body must not be buffered to learn from it.
-      const text = await readLimited(response).catch(() => '');
+      // Sniffed within a cap and a deadline: an endless or trickling 401 or 5xx body must not be
+      // buffered to learn from it, nor keep the answer waiting.
+      const idle = this.#options.timeouts.idle;
+      const text = await readLimited(response, undefined, idle).catch(() => '');
       lease?.observe(response.status, text, response.headers);
       return upstreamErrorFromBody(response.status, text, response.headers);
     } finally {
