@@ -23,23 +23,24 @@ interface Refs {
 }
 
 /** Opens a streamed reply on `path` and waits for its first bytes; resolves with what to watch. */
-async function openStream(t: Test, path: string, body: unknown): Promise<Refs> {
+async function openStream(t: Test, path: string, body: unknown, marked = true): Promise<Refs> {
   // Replies paced at 30 s an event: the stream stays open, at its first event, while we look.
   const emulator = await createBackendEmulator({ dialect: 'legacy', pacingMs: 30_000 });
   t.teardown(() => emulator.close());
   const transport = createNodeFetch({ connectTimeout: 5_000 });
   const refs: Refs = {};
+  const observe = (async (url: string, init: RequestInit) => {
+    const response = await transport(url, init);
+    if (init.method === 'POST') refs.upstream = new WeakRef(response);
+    return response;
+  }) as typeof fetch;
   const handler = createHandler({
     upstream: emulator.url,
     dialect: 'legacy',
     // A ping soon: the stream's first bytes, while its first event is 30 s away.
     pingInterval: 200,
     // Handing `init` on unchanged, as the sidecar's observer does: the default transport's path.
-    fetch: forwardingFetch(transport, (async (url: string, init: RequestInit) => {
-      const response = await transport(url, init);
-      if (init.method === 'POST') refs.upstream = new WeakRef(response);
-      return response;
-    }) as typeof fetch),
+    fetch: marked ? forwardingFetch(transport, observe) : observe,
   });
   // The handler's Node face (as the mounts call it), wrapped to see the Response it answers.
   const face = nodeFaceOf(handler) as NodeFace;
@@ -93,4 +94,11 @@ t.test('an open OpenAI-style stream does not keep its request either', async (t)
   t.ok(await collected(refs.own as WeakRef<Response>), 'our Response was collected');
   // Its chunk writer remembers the thread at the end: it keeps the principal, not the context.
   t.ok(await collected(refs.request as WeakRef<Request>), 'the request (its view) was collected');
+});
+
+t.test('nor does a stream through an unmarked wrapper (a controller per call)', async (t) => {
+  const refs = await openStream(t, '/conversations/new', { prompt: 'Hello', stream: true }, false);
+  t.ok(await collected(refs.own as WeakRef<Response>), 'our Response was collected');
+  t.ok(await collected(refs.upstream as WeakRef<Response>), "the upstream's was collected");
+  t.ok(await collected(refs.request as WeakRef<Request>), 'the request was collected');
 });
