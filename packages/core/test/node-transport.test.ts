@@ -21,7 +21,7 @@ async function echoServer(t: Test): Promise<string> {
 
 type Echo = { url: string; headers: IncomingHttpHeaders };
 
-t.test('the transport sends each path as URL would, its origin parsed once', async (t) => {
+t.test('the transport sends each path as URL would, plain paths or not', async (t) => {
   const origin = await echoServer(t);
   const fetch = createNodeFetch({ connectTimeout: 5_000 });
   const cases: [string, string][] = [
