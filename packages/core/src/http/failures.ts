@@ -47,22 +47,19 @@ interface MappedScope {
   log: Logger;
 }
 
-/** The request a failure belongs to, whose credentials are read from its headers unless given. */
+/** The request a failure belongs to; the credentials it carries are read from its headers. */
 export interface FailureScope extends MappedScope {
   request: Pick<Request, 'signal' | 'method' | 'headers'>;
-  /** The credentials the client sent, when read already (else from `request.headers`). */
-  sentSecrets?: readonly string[];
 }
 
-/** A scope that keeps nothing of its request but what mapping needs: a stream's. */
+/** A scope that keeps nothing of its request but what mapping needs (a stream's): the credentials read. */
 interface KeptScope extends MappedScope {
   sentSecrets: readonly string[];
 }
 
 /** The credentials the client of `scope` sent, to redact. */
 function secretsOf(scope: FailureScope | KeptScope): readonly string[] {
-  if (scope.sentSecrets !== undefined) return scope.sentSecrets;
-  return 'headers' in scope.request ? sentCredentials(scope.request.headers) : [];
+  return 'sentSecrets' in scope ? scope.sentSecrets : sentCredentials(scope.request.headers);
 }
 
 function restErrorOf(error: unknown, { request, requestId, log }: MappedScope): RestError {
