@@ -130,42 +130,51 @@ t.test('a wrapper that hands init on is taken for the transport it wraps, and on
   t.end();
 });
 
-t.test('a trickling error stream is read no longer than the idle timeout in all', async (t) => {
-  // A 503 as an event stream that never ends, a comment well within the idle timeout each time:
-  // the stream's idle guard never fires, so only a deadline on the whole read ends it.
-  const upstream = { closed: false };
-  const server = createServer((req, res) => {
-    res.writeHead(503, { 'content-type': 'text/event-stream' });
-    const timer = setInterval(() => res.write(': still here\n\n'), 50);
-    req.socket.once('close', () => {
-      clearInterval(timer);
-      upstream.closed = true;
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const handler = createHandler({
-    upstream: `${origin}/backend-api`,
-    dialect: 'legacy',
-    timeouts: { idle: 300, headers: 5_000 },
-  });
-  const started = performance.now();
-  const response = await handler(
-    new Request('http://localhost/conversations', {
-      headers: { authorization: 'Bearer tok-1234' },
-    }),
+for (const [name, injected] of [
+  ['the default transport', undefined],
+  ['an injected fetch', globalThis.fetch],
+] as const) {
+  t.test(
+    `a trickling error stream is read no longer than the idle timeout in all (${name})`,
+    async (t) => {
+      // A 503 as an event stream that never ends, a comment well within the idle timeout each time:
+      // the stream's idle guard never fires, so only a deadline on the whole read ends it.
+      const upstream = { closed: false };
+      const server = createServer((req, res) => {
+        res.writeHead(503, { 'content-type': 'text/event-stream' });
+        const timer = setInterval(() => res.write(': still here\n\n'), 50);
+        req.socket.once('close', () => {
+          clearInterval(timer);
+          upstream.closed = true;
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      t.teardown(() => {
+        server.closeAllConnections();
+        server.close();
+      });
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const handler = createHandler({
+        upstream: `${origin}/backend-api`,
+        dialect: 'legacy',
+        timeouts: { idle: 300, headers: 5_000 },
+        ...(injected === undefined ? {} : { fetch: injected }),
+      });
+      const started = performance.now();
+      const response = await handler(
+        new Request('http://localhost/conversations', {
+          headers: { authorization: 'Bearer tok-1234' },
+        }),
+      );
+      const elapsed = performance.now() - started;
+      t.equal(response.status, 502, "the upstream's 5xx is answered as a 502");
+      t.ok(
+        elapsed < 3_000,
+        `answered after the deadline, not the stream's end (${elapsed.toFixed(0)} ms)`,
+      );
+      await response.arrayBuffer();
+      for (let i = 0; i < 50 && !upstream.closed; i++) await new Promise((r) => setTimeout(r, 20));
+      t.ok(upstream.closed, 'the upstream request was ended');
+    },
   );
-  const elapsed = performance.now() - started;
-  t.equal(response.status, 502, "the upstream's 5xx is answered as a 502");
-  t.ok(
-    elapsed < 3_000,
-    `answered after the deadline, not the stream's end (${elapsed.toFixed(0)} ms)`,
-  );
-  await response.arrayBuffer();
-  for (let i = 0; i < 50 && !upstream.closed; i++) await new Promise((r) => setTimeout(r, 20));
-  t.ok(upstream.closed, 'the upstream request was ended');
-});
+}

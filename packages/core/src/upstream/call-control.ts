@@ -1,8 +1,9 @@
 /**
- * How one upstream call is cancelled and timed: by the client's leaving, by the headers timeout,
- * by a stalled error body. The built-in transport does the timing itself, so its calls abort on
- * the client's own signal ({@link DirectControl}); an injected `fetch`, or a call that first
- * waits for its token's slot, gets a signal of its own ({@link LinkedControl}).
+ * How one upstream call is cancelled and timed: by the client's leaving, by the headers timeout.
+ * The built-in transport does the timing itself, so its calls abort on the client's own signal
+ * ({@link DirectControl}); an injected `fetch`, or a call that first waits for its token's slot,
+ * gets a signal of its own ({@link LinkedControl}). An error body's read has its own deadline
+ * (`readLimited`).
  */
 import { causeCode } from './body-guards.js';
 import { TRANSPORT_ERRORS, type UpstreamFetchInit } from './node-transport.js';
@@ -15,12 +16,6 @@ export interface CallControl {
   readonly init: Pick<UpstreamFetchInit, 'onResponseHeaders' | 'headersTimeout'>;
   /** True when the call failed with `error` because the headers did not come in time. */
   timedOut(error: unknown): boolean;
-  /**
-   * Aborts the call after `ms` while its error body is read (an injected fetch's, which may not
-   * end when its reader stops); returns the function that lifts it. On the built-in transport the
-   * reader's deadline (`readLimited`) cancels the body, which ends the request.
-   */
-  stall(ms: number): () => void;
   /** Aborts the request (an injected `fetch`'s stream fell silent). */
   abort(reason: unknown): void;
   /** Stops the headers timer (the call is answered, or failed). */
@@ -44,10 +39,6 @@ class DirectControl implements CallControl {
 
   timedOut(error: unknown): boolean {
     return causeCode(error) === TRANSPORT_ERRORS.headersTimeout;
-  }
-
-  stall(): () => void {
-    return noop;
   }
 
   abort(): void {
@@ -87,11 +78,6 @@ class LinkedControl implements CallControl {
     return this.#controller.signal.reason === HEADERS_TIMEOUT;
   }
 
-  stall(ms: number): () => void {
-    const stalled = setTimeout(() => this.#controller.abort(HEADERS_TIMEOUT), ms);
-    return () => clearTimeout(stalled);
-  }
-
   abort(reason: unknown): void {
     this.#controller.abort(reason);
   }
@@ -103,10 +89,6 @@ class LinkedControl implements CallControl {
   release(): void {
     this.#client.removeEventListener('abort', this.#onAbort);
   }
-}
-
-function noop(): void {
-  // Nothing to lift.
 }
 
 /**

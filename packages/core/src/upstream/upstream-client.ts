@@ -104,8 +104,8 @@ function transportError(error: unknown, options: ResolvedOptions): RestError | u
 }
 
 /** A 2xx HTML page where JSON or an event stream was expected: a challenge, or a broken proxy. */
-async function htmlError(response: Response): Promise<RestError> {
-  const text = await readLimited(response).catch(() => '');
+async function htmlError(response: Response, deadlineMs: number): Promise<RestError> {
+  const text = await readLimited(response, undefined, deadlineMs).catch(() => '');
   if (isCloudflareChallenge(text)) return upstreamErrorFromBody(403, text, response.headers);
   return new RestError('upstream_error', 'The upstream answered with an HTML page.', {
     upstreamStatus: response.status,
@@ -185,22 +185,19 @@ export class UpstreamClient {
   }
 
   /**
-   * The error of a non-2xx answer (or a 2xx HTML page), read within a cap. An error body that
-   * stalls (a streamed 5xx, an injected fetch) is read no longer than the idle timeout, and the
-   * client's leaving still aborts it: the lease is always freed.
+   * The error of a non-2xx answer (or a 2xx HTML page), sniffed within a cap and read no longer
+   * than the idle timeout in all (an endless or trickling 401 or 5xx body must neither be
+   * buffered to learn from it nor keep the answer waiting: the read is cancelled, which ends the
+   * request); the client's leaving still aborts it. The lease is always freed.
    */
   async #refusal(response: Response, control: CallControl, lease: Lease | undefined) {
-    const lift = control.stall(this.#options.timeouts.idle);
+    const deadline = this.#options.timeouts.idle;
     try {
-      if (response.ok) return await htmlError(response);
-      // Sniffed within a cap and a deadline: an endless or trickling 401 or 5xx body must not be
-      // buffered to learn from it, nor keep the answer waiting.
-      const idle = this.#options.timeouts.idle;
-      const text = await readLimited(response, undefined, idle).catch(() => '');
+      if (response.ok) return await htmlError(response, deadline);
+      const text = await readLimited(response, undefined, deadline).catch(() => '');
       lease?.observe(response.status, text, response.headers);
       return upstreamErrorFromBody(response.status, text, response.headers);
     } finally {
-      lift();
       control.release();
       lease?.release();
     }
