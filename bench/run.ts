@@ -327,12 +327,12 @@ async function main(): Promise<void> {
       server: Child | undefined,
       rate?: number,
     ): Promise<HttpCase> => {
-      const job = { ...rateJob(rate), base, requests };
+      const job = { ...httpJob(rate), base, requests };
       const [only] = await interleaved(job, [{ base, requests, server }]);
       if (only === undefined) throw new Error('no case measured');
       return only;
     };
-    const rateJob = (rate?: number): HttpJob => ({
+    const httpJob = (rate?: number): HttpJob => ({
       base: '',
       connections: CONNECTIONS,
       warmupMs: 0,
@@ -441,8 +441,9 @@ async function main(): Promise<void> {
         const floorSpec = specs('passthrough', seeds);
         const floorOf = (requests: RequestSpec[]): Measured[] =>
           mount ? [{ base: floorBase, requests, server: floorServer }] : [];
-        row.floor = {};
-        [row.cases.list, row.floor.list] = await interleaved({ ...rateJob(), base }, [
+        const floor: NonNullable<TargetResult['floor']> = {};
+        if (mount) row.floor = floor;
+        [row.cases.list, floor.list] = await interleaved({ ...httpJob(), base }, [
           { base, requests: spec.list, server },
           ...floorOf(floorSpec.list),
         ]);
@@ -456,8 +457,8 @@ async function main(): Promise<void> {
         } else {
           // The long conversation's floor is this target's own ask into a small one; both cached.
           await prime(load, base, spec.prime, target.name);
-          [row.cases.ask, row.cases.askLong, row.floor.ask] = await interleaved(
-            { ...rateJob(), base },
+          [row.cases.ask, row.cases.askLong, floor.ask] = await interleaved(
+            { ...httpJob(), base },
             [
               { base, requests: spec.ask, server },
               { base, requests: spec.askLong, server },
@@ -476,28 +477,25 @@ async function main(): Promise<void> {
         await emulator.call('settings', PACED);
         const pacedRuns = [];
         const floorRuns = [];
-        const pacedJob = (kind: TargetKind | 'direct') => {
-          const paced = specs(kind, seeds);
-          return {
-            requests: paced.stream(STREAM_CLIENTS),
-            streams: STREAM_CLIENTS,
-            batchSize: STREAM_CLIENTS,
-            batchGapMs: 0,
-            firstDeltaMarker: paced.firstDelta,
-            endMarker: paced.end,
-            timeoutMs: 60_000,
-            rounds: profile.streamRounds,
-          };
-        };
+        const pacedJob = (paced: typeof spec) => ({
+          requests: paced.stream(STREAM_CLIENTS),
+          streams: STREAM_CLIENTS,
+          batchSize: STREAM_CLIENTS,
+          batchGapMs: 0,
+          firstDeltaMarker: paced.firstDelta,
+          endMarker: paced.end,
+          timeoutMs: 60_000,
+          rounds: profile.streamRounds,
+        });
         for (let window = 0; window < profile.windows; window++) {
           // A mount's windows alternate with the pass-through's, in turns (A B, B A, …).
-          const own = () => streams(base, pacedJob(target.kind), server);
-          const pass = () => streams(floorBase, pacedJob('passthrough'), floorServer);
+          const own = () => streams(base, pacedJob(spec), server);
+          const pass = () => streams(floorBase, pacedJob(floorSpec), floorServer);
           if (mount && window % 2 === 1) floorRuns.push(await pass());
           pacedRuns.push(await own());
           if (mount && window % 2 === 0) floorRuns.push(await pass());
         }
-        if (floorRuns.length > 0) row.floor.stream = foldStreams(floorRuns);
+        if (floorRuns.length > 0) floor.stream = foldStreams(floorRuns);
         row.stream = foldStreams(pacedRuns) satisfies StreamRow;
       }
       if (server !== undefined) await server.stop();
