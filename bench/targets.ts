@@ -1,6 +1,7 @@
 /** The targets of issues 7 and 15, checked against a run's figures. */
 import { cpuRatio, measuredMounts, RATIO_COLUMNS } from './ratios.js';
-import type { BenchResults, Check, TargetResult } from './results.js';
+import { median } from './lib/stats.js';
+import type { BenchResults, CaseName, Check, HttpCase, TargetResult } from './results.js';
 import { MOUNT_KINDS } from './results.js';
 
 const ms = (value: number): string => `${value.toFixed(2)} ms`;
@@ -46,6 +47,52 @@ function ratioChecks(bench: BenchResults): Check[] {
     }
   }
   return checks;
+}
+
+/** The closed-loop cases, where the server is saturated. */
+const SATURATED: readonly { key: CaseName; title: string }[] = [
+  { key: 'list', title: 'GET /conversations' },
+  { key: 'messagesCold', title: '/messages cold' },
+  { key: 'messagesWarm', title: '/messages warm' },
+  { key: 'ask', title: 'ask' },
+  { key: 'askLong', title: '1,000-node ask' },
+  { key: 'completions', title: '/v1/chat/completions' },
+  { key: 'completionsStream', title: 'streamed /v1/chat/completions' },
+];
+
+/** p99 ÷ p50 of a case: the median over its windows (one stalled window is not the server's). */
+function tailRatio(run: HttpCase | undefined): number | undefined {
+  if (run === undefined) return undefined;
+  const ratios = (run.windows ?? [run]).filter((w) => w.p50 > 0).map((w) => w.p99 / w.p50);
+  return ratios.length === 0 ? undefined : median(ratios);
+}
+
+const TAIL_LIMIT =
+  'On 2 cores shared with the emulator and the load generator, a window’s p99 follows their stalls too: each window in `latest.json` keeps the longest event-loop stall of both (`upstreamStallMs`, `clientStallMs`), and the direct baseline’s own ratio is given beside.';
+
+/** Issue 15: at saturation, p99 ≤ 3× p50 on every mount (its worst closed-loop case). */
+function tailChecks(mounts: readonly TargetResult[], direct: TargetResult | undefined): Check[] {
+  return mounts.flatMap((mount) => {
+    const ratios = SATURATED.flatMap((c) => {
+      const ratio = tailRatio(mount.cases[c.key]);
+      return ratio === undefined ? [] : [{ ...c, ratio }];
+    });
+    const worst = ratios.reduce<(typeof ratios)[number] | undefined>(
+      (a, b) => (a === undefined || b.ratio > a.ratio ? b : a),
+      undefined,
+    );
+    if (worst === undefined) return [];
+    const base = tailRatio(direct?.cases[worst.key]);
+    const met = worst.ratio <= 3;
+    return [
+      {
+        target: `At saturation (50 clients, closed loop), p99 ≤ 3× p50 in every case — ${mount.name}`,
+        measured: `worst ${worst.ratio.toFixed(2)}× (${worst.title}${base === undefined ? '' : `; direct ${base.toFixed(2)}×`}); median of the windows' p99 ÷ p50`,
+        met,
+        ...(met ? {} : { limit: TAIL_LIMIT }),
+      },
+    ];
+  });
 }
 
 export function checkTargets(bench: BenchResults): Check[] {
@@ -152,6 +199,8 @@ export function checkTargets(bench: BenchResults): Check[] {
           }),
     });
   }
+
+  checks.push(...tailChecks(mounts, direct));
 
   // 5. Parse time grows linearly with reply length (legacy, 16/32/64 KiB).
   const legacyFixed = bench.parse.filter(
