@@ -178,3 +178,37 @@ for (const [name, injected] of [
     },
   );
 }
+
+t.test(
+  'a whole body is read within the idle timeout, whether it came with its head or not',
+  async (t) => {
+    // Its idle timer is set only for a body still incomplete after the bytes that brought the head
+    // (a short answer usually needs none): one that stops half-way, or never starts, still fails.
+    const body = '{"items":[],"total":0}';
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+      if (req.url === '/whole') res.end(body);
+      else if (req.url === '/half') res.write(body.slice(0, 8));
+      else if (req.url === '/later') setTimeout(() => res.end(body), 100);
+      else res.flushHeaders();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const fetch = createNodeFetch({ connectTimeout: 5_000, idleTimeout: 300 });
+    t.equal(await (await fetch(`${origin}/whole`)).text(), body);
+    t.equal(await (await fetch(`${origin}/later`)).text(), body, 'a body after its head');
+    for (const path of ['/half', '/none']) {
+      const started = Date.now();
+      const failure = await fetch(origin + path).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      t.match(failure, { cause: { code: 'EUPSTREAMIDLE' } }, path);
+      t.ok(Date.now() - started < 3_000, `${path}: cut after the idle timeout`);
+    }
+  },
+);

@@ -179,12 +179,15 @@ interface ReadLimits {
 /**
  * Reads a whole (short) body with Node's own buffers, far cheaper than a web stream, within
  * `maxBytes` and never silent for more than `idleMs`; past either, the response is destroyed.
+ * The idle timer is set only for a body still incomplete once the socket's bytes at hand are
+ * parsed: a short answer usually comes whole with its headers, and then it needs none.
  */
 function readWhole(res: http.IncomingMessage, limits: ReadLimits): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
+    let timer: NodeJS.Timeout | undefined;
     const fail = (error: Error): void => {
       if (settled) return;
       settled = true;
@@ -194,7 +197,11 @@ function readWhole(res: http.IncomingMessage, limits: ReadLimits): Promise<Buffe
     };
     const idle = (): void =>
       fail(coded(`no body bytes for ${limits.idleMs} ms`, TRANSPORT_ERRORS.idle));
-    const timer = setTimeout(idle, limits.idleMs);
+    // Called from the `response` event, within the parse of the bytes that brought the head:
+    // after it, `complete` says whether the rest of the body came with them.
+    process.nextTick(() => {
+      if (!settled && !res.complete) timer = setTimeout(idle, limits.idleMs);
+    });
     res.on('data', (chunk: Buffer) => {
       size += chunk.byteLength;
       if (size > limits.maxBytes) {
@@ -202,7 +209,7 @@ function readWhole(res: http.IncomingMessage, limits: ReadLimits): Promise<Buffe
         return;
       }
       chunks.push(chunk);
-      timer.refresh();
+      timer?.refresh();
     });
     res.once('end', () => {
       settled = true;
