@@ -1,4 +1,5 @@
 import { RestError } from '../errors.js';
+import { RecordHeaders } from './record-headers.js';
 import { keepDirect } from './sse-response.js';
 import { WholeResponse, contentText, unreadContent } from './whole-response.js';
 
@@ -12,15 +13,14 @@ export function jsonResponse(
   headers?: Headers | Record<string, string>,
 ): Response {
   const text = JSON.stringify(body);
-  // The response's own headers, filled in place: no second `Headers` for its constructor to copy.
-  const response = new WholeResponse(text, { status });
-  const h = response.headers;
-  if (headers instanceof Headers) headers.forEach((value, name) => h.append(name, value));
+  // A record of headers, filled into a `Headers` only if someone needs one (see RecordHeaders).
+  const own = new RecordHeaders({});
+  if (headers instanceof Headers) headers.forEach((value, name) => own.append(name, value));
   else if (headers !== undefined)
-    for (const name of Object.keys(headers)) h.append(name, headers[name] ?? '');
-  h.set('content-type', 'application/json; charset=utf-8');
-  h.set('content-length', String(Buffer.byteLength(text)));
-  return response;
+    for (const name of Object.keys(headers)) own.append(name, headers[name] ?? '');
+  own.set('content-type', 'application/json; charset=utf-8');
+  own.set('content-length', String(Buffer.byteLength(text)));
+  return new WholeResponse(text, { status, headers: own });
 }
 
 /**

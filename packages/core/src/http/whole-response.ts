@@ -12,6 +12,7 @@
  */
 
 import { webOfChunks, type ByteChunks } from './byte-chunks.js';
+import { RecordHeaders } from './record-headers.js';
 
 /** The content of a whole body: text (our answers) or bytes (what the transport read). */
 export type WholeContent = string | Uint8Array;
@@ -27,10 +28,14 @@ type ResponseBody = ConstructorParameters<typeof Response>[0];
 export class LazyBodyResponse extends Response {
   readonly #make: () => ResponseBody;
   #real: Response | undefined;
+  /** Its headers when given as {@link RecordHeaders} (the `headers` getter's answer then). */
+  readonly recordHeaders: RecordHeaders | undefined;
 
   constructor(make: () => ResponseBody, init: ResponseInit) {
-    super(null, init);
+    const own = init.headers instanceof RecordHeaders ? init.headers : undefined;
+    super(null, own === undefined ? init : { status: init.status, statusText: init.statusText });
     this.#make = make;
+    this.recordHeaders = own;
   }
 
   /** True once the web body was made for someone (who may have read or locked it). */
@@ -118,6 +123,12 @@ for (const [name, descriptor] of Object.entries(
   }
 }
 Object.defineProperties(LazyBodyResponse.prototype, {
+  headers: {
+    configurable: true,
+    get(this: LazyBodyResponse) {
+      return this.recordHeaders ?? Reflect.get(Response.prototype, 'headers', this);
+    },
+  },
   body: {
     configurable: true,
     get(this: LazyBodyResponse) {

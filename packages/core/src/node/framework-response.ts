@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { headerPairs } from '../http/record-headers.js';
 import { directSse } from '../http/sse-response.js';
 import { unreadContent } from '../http/whole-response.js';
 import {
@@ -54,7 +55,7 @@ export async function frameworkResponse(
     response = failureResponse(error, options.onError);
     body = await nodeBody(response, res);
   }
-  const headers = [...response.headers];
+  const headers = headerPairs(response.headers);
   // Unread request bytes are still in the socket: rather than reading (maybe endless) bytes to
   // reach the next request, close it; a 413 means we refuse to read them.
   const unread = !req.readableEnded && (req.readableDidRead || response.status === 413);

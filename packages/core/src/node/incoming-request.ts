@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { RestError } from '../errors.js';
 import { unsafePathReason } from '../http/path-safety.js';
+import { RecordHeaders } from '../http/record-headers.js';
 import { REQUEST_ID_HEADER } from '../http/request-id.js';
 import { nestsTooDeep, tooDeep, tooLarge } from '../http/request-body.js';
 
@@ -138,14 +139,12 @@ function firstValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * `req`'s headers as `Headers`, read from a copy of Node's record until someone needs them filled
+ * (HTTP/2 pseudo-headers, `:path`…, are left out, as `Headers` refuses them).
+ */
 function toHeaders(req: IncomingMessage): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    // HTTP/2 pseudo-headers (`:path`…) are not headers and `Headers` refuses them.
-    if (value === undefined || name.startsWith(':')) continue;
-    for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
-  }
-  return headers;
+  return new RecordHeaders({ ...req.headers });
 }
 
 /** A signal that aborts when the client leaves before the response is complete. */

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { headerPairs } from '../http/record-headers.js';
 import { directSse, type DirectSse } from '../http/sse-response.js';
 import { unreadContent, type WholeContent } from '../http/whole-response.js';
 import { drained, writeSse } from './sse-sinks.js';
@@ -113,18 +114,23 @@ function writeDirect(
 function writeHead(res: ServerResponse, response: Response): void {
   res.statusCode = response.status;
   if (response.statusText !== '') res.statusMessage = response.statusText;
-  for (const [name, value] of response.headers) {
-    // `Headers` joins set-cookie values with commas, which breaks cookies: set them one by one.
-    if (name !== 'set-cookie') res.setHeader(name, value);
-  }
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+  setHeaders(res, response.headers);
   // Unread request bytes are still in the socket: rather than reading (maybe endless) bytes to
   // reach the next request, close it; a 413 means we refuse to read them.
   const unread = !res.req.readableEnded;
   if (unread && (res.req.readableDidRead || response.status === 413)) {
     res.setHeader('connection', 'close');
   }
+}
+
+/** Sets `headers` on `res`, set-cookie values one by one (`Headers` joins them with commas). */
+function setHeaders(res: ServerResponse, headers: Headers): void {
+  const cookies: string[] = [];
+  for (const [name, value] of headerPairs(headers)) {
+    if (name === 'set-cookie') cookies.push(value);
+    else res.setHeader(name, value);
+  }
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
 }
 
 async function pump(

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import { ChunksResponse, WholeResponse } from '../http/whole-response.js';
+import { RecordHeaders } from '../http/record-headers.js';
 import { isReleased, markGuarded, nodeBodyChunks, type StreamGuard } from './node-stream-body.js';
 
 /** Options of {@link createNodeFetch}. */
@@ -116,21 +117,11 @@ function isPlainRecord(headers: RequestInit['headers']): headers is Record<strin
 }
 
 /**
- * Copies the upstream's headers into `response`'s own (built once, not built and then copied by
- * the `Response` constructor).
+ * A lazy response's init: the upstream's headers as they came, looked up in their record until
+ * someone needs a filled `Headers` (see `RecordHeaders`); a copy, since the record is theirs then.
  */
-function fillHeaders<T extends Response>(response: T, res: http.IncomingMessage): T {
-  const { headers } = response;
-  for (const [name, value] of Object.entries(res.headers)) {
-    if (value === undefined) continue;
-    try {
-      if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-      else headers.append(name, value);
-    } catch {
-      // A header value `Headers` refuses (it is not ours to repair): leave it out.
-    }
-  }
-  return response;
+function headedInit(status: number, res: http.IncomingMessage): ResponseInit {
+  return { status, headers: new RecordHeaders({ ...res.headers }) };
 }
 
 /** Where a request goes, as `http.request` takes it. */
@@ -324,19 +315,18 @@ async function toResponse(
     res.destroy();
     throw coded(`upstream status ${status} is not a final HTTP status`, TRANSPORT_ERRORS.badStatus);
   }
-  const init = { status };
   if (NULL_BODY_STATUSES.has(status) || method === 'HEAD') {
     // A body after 204/205/304 is a protocol error of the upstream; it is never read.
     res.resume();
-    return fillHeaders(new Response(null, init), res);
+    return new Response(null, headedInit(status, res));
   }
   if ((res.headers['content-type'] ?? '').includes('event-stream')) {
     // Read by the core as chunks; a web body is made only if someone asks for `body`.
-    const response = fillHeaders(new ChunksResponse(nodeBodyChunks(res, guard), init), res);
+    const response = new ChunksResponse(nodeBodyChunks(res, guard), headedInit(status, res));
     return guard === undefined ? response : markGuarded(response);
   }
   // Read whole already: no web stream is built for it unless a reader asks (see WholeResponse).
-  return fillHeaders(new WholeResponse(await readWhole(res, limits), init), res);
+  return new WholeResponse(await readWhole(res, limits), headedInit(status, res));
 }
 
 /**
