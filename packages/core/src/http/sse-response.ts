@@ -1,5 +1,6 @@
 import { RestError } from '../errors.js';
 import { NO_PROBE, type StreamProbe } from '../metrics/recorder.js';
+import { RecordHeaders } from './record-headers.js';
 import { LazyBodyResponse, bodyTaken } from './whole-response.js';
 
 /**
@@ -159,7 +160,8 @@ export function sseResponse(events: AsyncIterator<SseEvent>, options: SseOptions
       { highWaterMark: 0 },
     );
   };
-  const response = new LazyBodyResponse(body, { status: 200, headers: SSE_HEADERS });
+  const headers = new RecordHeaders({ ...SSE_HEADERS });
+  const response = new LazyBodyResponse(body, { status: 200, headers });
   const direct: DirectSse = {
     run(sink) {
       if (claimed !== undefined) throw new TypeError('The event stream is already being read.');
