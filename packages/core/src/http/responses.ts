@@ -14,7 +14,7 @@ export function jsonResponse(
 ): Response {
   const text = JSON.stringify(body);
   // A record of headers, filled into a `Headers` only if someone needs one (see RecordHeaders).
-  const own = new RecordHeaders({});
+  const own = new RecordHeaders();
   if (headers instanceof Headers) headers.forEach((value, name) => own.append(name, value));
   else if (headers !== undefined)
     for (const name of Object.keys(headers)) own.append(name, headers[name] ?? '');

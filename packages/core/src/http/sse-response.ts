@@ -160,7 +160,7 @@ export function sseResponse(events: AsyncIterator<SseEvent>, options: SseOptions
       { highWaterMark: 0 },
     );
   };
-  const headers = new RecordHeaders({ ...SSE_HEADERS });
+  const headers = new RecordHeaders(SSE_HEADERS);
   const response = new LazyBodyResponse(body, { status: 200, headers });
   const direct: DirectSse = {
     run(sink) {

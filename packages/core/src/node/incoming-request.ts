@@ -144,7 +144,7 @@ function firstValue(value: string | string[] | undefined): string | undefined {
  * (HTTP/2 pseudo-headers, `:path`…, are left out, as `Headers` refuses them).
  */
 function toHeaders(req: IncomingMessage): Headers {
-  return new RecordHeaders({ ...req.headers });
+  return new RecordHeaders(req.headers);
 }
 
 /** A signal that aborts when the client leaves before the response is complete. */

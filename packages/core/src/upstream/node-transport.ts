@@ -118,10 +118,10 @@ function isPlainRecord(headers: RequestInit['headers']): headers is Record<strin
 
 /**
  * A lazy response's init: the upstream's headers as they came, looked up in their record until
- * someone needs a filled `Headers` (see `RecordHeaders`); a copy, since the record is theirs then.
+ * someone needs a filled `Headers` (see `RecordHeaders`, which copies them).
  */
 function headedInit(status: number, res: http.IncomingMessage): ResponseInit {
-  return { status, headers: new RecordHeaders({ ...res.headers }) };
+  return { status, headers: new RecordHeaders(res.headers) };
 }
 
 /** Where a request goes, as `http.request` takes it. */
