@@ -1,9 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
-import { urlToHttpOptions } from 'node:url';
 import { ChunksResponse, WholeResponse } from '../http/whole-response.js';
 import { RecordHeaders } from '../http/record-headers.js';
 import { isReleased, markGuarded, nodeBodyChunks, type StreamGuard } from './node-stream-body.js';
+import { Targets } from './request-targets.js';
 
 /** Options of {@link createNodeFetch}. */
 export interface NodeFetchOptions {
@@ -122,43 +122,6 @@ function isPlainRecord(headers: RequestInit['headers']): headers is Record<strin
  */
 function headedInit(status: number, res: http.IncomingMessage): ResponseInit {
   return { status, headers: new RecordHeaders(res.headers) };
-}
-
-/** Where a request goes, as `http.request` takes it. */
-type Target = http.RequestOptions & { protocol: string };
-
-/** A path that needs no normalising: no fragment, nothing to percent-encode (but `'` in a query). */
-const PLAIN_PATH = /^\/[\w\-.~!$&'()*+,;=:@/?%]*$/;
-/** A dot segment, plain or percent-encoded (`URL` resolves `%2e%2e` as `..`). */
-const DOT_SEGMENT = /\/\.\.?(?:[/?]|$)|%2e/i;
-const SPLIT_ORIGIN = /^(https?:\/\/[^/?#]+)(\/.*)?$/s;
-
-/**
- * The request options of URLs: an origin is parsed once (the upstream's is the same for every
- * call), its plain paths taken as they are; anything else is parsed whole, as `URL` does.
- */
-class Targets {
-  readonly #origins = new Map<string, Target>();
-
-  of(input: string): Target {
-    const split = SPLIT_ORIGIN.exec(input);
-    const path = split?.[2] ?? '/';
-    if (split?.[1] === undefined || !PLAIN_PATH.test(path) || DOT_SEGMENT.test(path)) {
-      return urlToHttpOptions(new URL(input)) as Target;
-    }
-    return { ...this.#origin(split[1]), path };
-  }
-
-  #origin(origin: string): Target {
-    let target = this.#origins.get(origin);
-    if (target === undefined) {
-      const { protocol, hostname, port, auth } = urlToHttpOptions(new URL(origin));
-      target = { protocol: protocol ?? '', hostname, port, auth };
-      // Bounded: the upstream's origin, a health check's; a stray one is parsed each time.
-      if (this.#origins.size < 16) this.#origins.set(origin, target);
-    }
-    return target;
-  }
 }
 
 /** Limits of a whole-body read. */
