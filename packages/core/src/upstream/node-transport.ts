@@ -186,24 +186,6 @@ function abortError(signal: AbortSignal): DOMException {
 }
 
 /**
- * Destroys `request` when `signal` aborts, until the request is over. Not Node's own `signal`
- * option: it stays bound to the request past its end, and destroying a request whose response is
- * complete destroys the keep-alive socket that may already serve another call (or emit an
- * `error` nobody listens to). Before the response: the call fails with an `AbortError`; after:
- * the body breaks off (no `error` event on the request, whose promise is settled), unless its
- * reader is done with it and only its tail is drained for the connection's sake.
- */
-function abortWith(signal: AbortSignal, request: http.ClientRequest): void {
-  const onAbort = (): void => {
-    const res = (request as http.ClientRequest & { res?: http.IncomingMessage | null }).res;
-    if (res === undefined || res === null) request.destroy(abortError(signal));
-    else if (!res.complete && !isReleased(res)) request.destroy();
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
-  request.once('close', () => signal.removeEventListener('abort', onAbort));
-}
-
-/**
  * Fails `request` with `ETIMEDOUT` when its new connection is not up within `ms`. Its listeners
  * leave the socket once it connects: a kept-alive socket outlives the call that opened it, and a
  * listener left on it would keep that call (its promise, its whole response) in memory.
@@ -222,43 +204,66 @@ function limitConnect(request: http.ClientRequest, ms: number): void {
   });
 }
 
-/** Fails `request` with `EUPSTREAMHEADERSTIMEOUT` when its response headers are not in within `ms`. */
-function limitHeaders(request: http.ClientRequest, ms: number): void {
-  const timer = setTimeout(() => {
-    request.destroy(coded(`no response headers in ${ms} ms`, TRANSPORT_ERRORS.headersTimeout));
-  }, ms);
-  const stop = (): void => clearTimeout(timer);
-  request.once('response', stop);
-  request.once('close', stop);
-}
-
 /**
- * Rejects the call when `request` fails before its answer is in (a 101 upgrade included); the
- * returned function marks the answer in. Its listeners stay as long as the request (a stream's
- * whole life), so they live in a scope of their own: in the call's, they would keep its `init`
- * (body, headers) for as long.
+ * Watches `request` for its call, one listener per event; the returned function marks the
+ * answer in (call it first thing on `response`).
+ * - Before the answer: the call is rejected when the request fails (a 101 upgrade included) or,
+ *   with `headersMs`, its headers are not in within that (`EUPSTREAMHEADERSTIMEOUT`).
+ * - Until the request is over: `signal` aborting destroys it. Not Node's own `signal` option: it
+ *   stays bound to the request past its end, and destroying a request whose response is complete
+ *   destroys the keep-alive socket that may already serve another call (or emit an `error`
+ *   nobody listens to). Before the response the call fails with an `AbortError`; after, the body
+ *   breaks off, unless its reader is done with it and only its tail is drained for the
+ *   connection's sake.
+ * The listeners live as long as the request (a stream's whole life), so they live in a scope of
+ * their own: in the call's, they would keep its `init` (body, headers) for as long.
  */
-function failBeforeAnswer(
+function watchCall(
   request: http.ClientRequest,
+  signal: AbortSignal | undefined,
+  headersMs: number | undefined,
   reject: (error: unknown) => void,
 ): () => void {
-  // Dropped once answered: the listeners live as long as the request (a stream's whole life),
-  // and `reject` would keep the call's promise and so its response.
+  // Dropped once answered: `reject` would keep the call's promise and so its response.
   let fail: ((error: unknown) => void) | undefined = reject;
-  // `on`, not `once`: a second error event without a listener would crash the process.
-  // Once the response is in, its body reports failures, and a later request error (the
-  // socket destroyed past a cap) is not the promise's any more.
-  request.on('error', (error) => {
-    fail?.(fetchFailed(error));
-  });
+  let timer =
+    headersMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          const late = coded(
+            `no response headers in ${headersMs} ms`,
+            TRANSPORT_ERRORS.headersTimeout,
+          );
+          request.destroy(late);
+        }, headersMs);
+  const answered = (): void => {
+    fail = undefined;
+    clearTimeout(timer);
+    timer = undefined;
+  };
+  const onAbort =
+    signal === undefined
+      ? undefined
+      : (): void => {
+          const res = (request as http.ClientRequest & { res?: http.IncomingMessage | null }).res;
+          if (res === undefined || res === null) request.destroy(abortError(signal));
+          else if (!res.complete && !isReleased(res)) request.destroy();
+        };
+  if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
+  // `on`, not `once`: a second error event without a listener would crash the process. Once the
+  // answer is in, its body reports failures, and a later request error (the socket destroyed
+  // past a cap) is not the promise's any more.
+  request.on('error', (error) => fail?.(fetchFailed(error)));
   // A 101 answer to a request that asked for no upgrade: Node hands over the socket.
-  request.once('upgrade', (_res, socket) => {
+  request.on('upgrade', (_res, socket: { destroy(): void }) => {
     socket.destroy();
     fail?.(fetchFailed(coded('upstream status 101', TRANSPORT_ERRORS.badStatus)));
   });
-  return () => {
-    fail = undefined;
-  };
+  request.on('close', () => {
+    clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+  });
+  return answered;
 }
 
 /** A status a `Response` can carry: 200–599 (1xx never reach a `response` event but 101). */
@@ -303,10 +308,8 @@ async function toResponse(
  * the upstream client uses is supported: string bodies, no redirects, no compression.
  */
 export function createNodeFetch(options: NodeFetchOptions): typeof fetch {
-  const agents = {
-    'http:': new http.Agent({ keepAlive: true }),
-    'https:': new https.Agent({ keepAlive: true }),
-  };
+  const httpAgent = new http.Agent({ keepAlive: true });
+  const httpsAgent = new https.Agent({ keepAlive: true });
   const limits: ReadLimits = {
     maxBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,
     idleMs: options.idleTimeout ?? 60_000,
@@ -315,7 +318,12 @@ export function createNodeFetch(options: NodeFetchOptions): typeof fetch {
   const nodeFetch = (input: FetchInput, init: UpstreamFetchInit = {}): Promise<Response> =>
     new Promise<Response>((resolve, reject) => {
       const target = targets.of(input instanceof Request ? input.url : String(input));
-      const agent = agents[target.protocol as keyof typeof agents] as http.Agent | undefined;
+      const agent =
+        target.protocol === 'http:'
+          ? httpAgent
+          : target.protocol === 'https:'
+            ? httpsAgent
+            : undefined;
       if (agent === undefined) {
         reject(new TypeError(`Unsupported protocol ${target.protocol}`));
         return;
@@ -326,16 +334,20 @@ export function createNodeFetch(options: NodeFetchOptions): typeof fetch {
         reject(abortError(signal));
         return;
       }
-      const request = (target.protocol === 'https:' ? https : http).request({
-        ...target,
+      const { protocol, hostname, port, auth, path } = target;
+      const request = (protocol === 'https:' ? https : http).request({
+        protocol,
+        hostname,
+        port,
+        auth,
+        path,
         method,
         headers: headerRecord(init.headers),
         agent,
       });
-      if (signal !== undefined) abortWith(signal, request);
       limitConnect(request, options.connectTimeout);
-      if (init.headersTimeout !== undefined) limitHeaders(request, init.headersTimeout);
-      const answered = failBeforeAnswer(request, reject);
+      const answered = watchCall(request, signal, init.headersTimeout, reject);
+      // `once`: this listener holds the call (its promise, so its response) while it is attached.
       request.once('response', (res) => {
         answered();
         try {
