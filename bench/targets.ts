@@ -28,7 +28,11 @@ function ratioGoal(column: string, kind: string): number | undefined {
 }
 
 const RATIO_LIMIT =
-  'CPU profiles of the Node bridge (`--cpu-prof`, 50 clients, the server pinned to one core and the load to the other, 2026-12-03). A hand-written `node:http` server that makes the same upstream call and reshapes the same JSON costs 0.9× the pass-through per list (126–137 against 144–157 µs), so the parse and re-encode are not the gap: the objects and hops per request are. After this session took out a per-call AbortController and timer, two Headers copies per answer and a URL parse per call (−15 % CPU per list in alternating A/B runs, ~330 → 270–307 µs), the bridge still spends per list, beyond that hand-written floor: ~7 µs on the client-gone AbortSignal, ~13 µs on undici Headers and Response objects (the request view’s headers, the upstream answer’s, ours), ~14 µs in timers, ~10 µs in GC, ~45 µs in our own functions spread thin (route, auth, request id, reshape, write). A streamed reply adds per upstream event ~5 µs (UTF-8 decoding, the SSE parse, the legacy snapshot compare and the message object it makes). Reaching 1.5× takes a Node path with no web objects at all (header records and a lighter response type from the transport to the writer), a larger change than one session’s. The floor moves with the VM (the pass-through’s list 100 µs in one full run, 176 µs in the one before), hence the windows alternating with it.';
+  'CPU profiles of the Node bridge (`--cpu-prof`, 50 clients, the server pinned to one core and the load to the other, 2026-12-03). A hand-written `node:http` server that makes the same upstream call and reshapes the same JSON costs 0.9× the pass-through per list (126–137 against 144–157 µs), so the parse and re-encode are not the gap: the objects and hops per request are. After this session took out a per-call AbortController and timer, two Headers copies per answer and a URL parse per call (−15 % CPU per list in alternating A/B runs, ~330 → 270–307 µs), and the next (2026-12-03/04) read headers from records (`RecordHeaders`: the request view’s, the upstream answer’s and ours, with no undici Headers filled on the Node path), built the route context and the upstream request’s options field by field instead of spreading objects of many shapes, set a whole body’s idle timer only when the body is not already in and merged a call’s request listeners (alternating A/B of the list: ~250–300 → ~235–255 µs, each step within the machine’s noise alone), the bridge still spends per list, beyond that hand-written floor: ~7 µs on the client-gone AbortSignal, ~10 µs in timers, ~10 µs in GC, a Response object per answer, and our own functions spread thin (route, auth, request id, reshape, write). A streamed reply adds per upstream event ~5 µs (UTF-8 decoding, the SSE parse, the legacy snapshot compare and the message object it makes). Reaching 1.5× takes a Node path with no web objects at all (header records and a lighter response type from the transport to the writer), a larger change than one session’s. The floor moves with the VM (the pass-through’s list 100 µs in one full run, 176 µs in the one before), hence the windows alternating with it.';
+
+/** What limits the paced ask's added latency (issue 15's ≤ 1 ms over direct). */
+const PACED_LIMIT =
+  'The floor itself takes most of the budget: the bare pass-through adds 0.58–0.76 ms over direct at this rate on this machine (its row beside). The bridge is at its cheapest here only after the closed-loop cases warmed it: run cold, with its code not yet optimised, its paced ask’s p50 was 3.4 ms against 1.6 ms direct. Warm, a syscall trace of the bridge at 50 asks/s (strace -ttt, 2026-12-04) splits one ask into 0.66 ms from reading the client’s request to writing the upstream call, 1.05 ms for the emulator and 0.48 ms from the upstream reply’s read to our answer’s write, with no other syscall in between: it is CPU, and at 50 requests/s it runs with cold caches at 2–3× its cost under load. A CPU profile of those asks (100 µs sampling) is flat: Node’s own http client for the upstream call (ClientRequest and Agent.addRequest ~13 %, its writev ~11 %), the reply’s SSE parse ~9 %, the request parse ~9 %, AbortSignals ~3 %, the passthrough token’s SHA-256 ~4 %, timers ~3 %, the rest in our own functions spread thin. Only doing less per request brings it down, the same work as the CPU ratios above.';
 
 function ratioChecks(bench: BenchResults): Check[] {
   const checks: Check[] = [];
@@ -107,13 +111,18 @@ export function checkTargets(bench: BenchResults): Check[] {
     ['ask', '50 clients, closed loop (saturating)'],
   ] as const) {
     const base = direct?.cases[caseName];
+    const floorOwn = floor?.cases[caseName];
+    const floorAdded =
+      base === undefined || floorOwn === undefined
+        ? ''
+        : `; the pass-through adds ${ms(floorOwn.p50 - base.p50)}`;
     for (const mount of mounts) {
       const own = mount.cases[caseName];
       if (base === undefined || own === undefined) continue;
       const added = own.p50 - base.p50;
       checks.push({
         target: `Added p50 latency of a non-streaming ask over direct ≤ 1 ms — ${mount.name}, ${label}`,
-        measured: `${ms(added)} (p50 ${ms(own.p50)} vs ${ms(base.p50)}; p99 +${ms(own.p99 - base.p99)})`,
+        measured: `${ms(added)} (p50 ${ms(own.p50)} vs ${ms(base.p50)}; p99 +${ms(own.p99 - base.p99)}${floorAdded})`,
         met: added <= 1,
         ...(added <= 1
           ? {}
@@ -123,8 +132,7 @@ export function checkTargets(bench: BenchResults): Check[] {
                   'At saturation a closed loop of 50 clients waits 50 / throughput per request, so this measures CPU per request on 2 shared cores (load generator, emulator and server compete), not the delay one request sees; the paced row measures that.',
               }
             : {
-                limit:
-                  'The ask goes through the core’s turn runner: body parse, the upstream call, SSE parse of every event and JSON re-encoding; per-request CPU shows up as latency on a 2-core machine shared with the emulator and the load generator.',
+                limit: PACED_LIMIT,
               }),
       });
     }
