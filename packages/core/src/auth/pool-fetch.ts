@@ -10,10 +10,20 @@ export interface LeasingPool {
 }
 
 /**
+ * How long a 401 or 429 body is read to learn from it: one that trickles or never ends must not
+ * keep the answer waiting (what came by then is what the pool learns from).
+ */
+export const SNIFF_DEADLINE_MS = 10_000;
+
+/**
  * Wraps `inner`: a request carrying a held token in `Authorization` takes the pool's lease
  * (load, message slot, 401s and caps, the conversation a message stream names).
  */
-export function poolFetch(pool: LeasingPool, inner: typeof fetch): typeof fetch {
+export function poolFetch(
+  pool: LeasingPool,
+  inner: typeof fetch,
+  sniffDeadlineMs = SNIFF_DEADLINE_MS,
+): typeof fetch {
   return async (input, init) => {
     const token = bearerToken(new Headers(init?.headers).get('authorization'));
     const label = token === undefined ? undefined : pool.labelOf(token);
@@ -29,8 +39,9 @@ export function poolFetch(pool: LeasingPool, inner: typeof fetch): typeof fetch 
       throw error;
     }
     if (response.status === 401 || response.status === 429) {
-      // Sniffed within a cap: an endless 401 body must not be buffered to learn from it.
-      const text = await readLimited(response.clone()).catch(() => '');
+      // Sniffed within a cap and a deadline: an endless 401 body must not be buffered whole to
+      // learn from it, nor a trickling one hold the answer back.
+      const text = await readLimited(response.clone(), undefined, sniffDeadlineMs).catch(() => '');
       lease.observe(response.status, text, response.headers);
     }
     return leasedResponse(response, lease);
