@@ -15,8 +15,11 @@ import {
 } from '../../packages/core/src/upstream/proof-of-work-solver.js';
 import { messagePosts, rest, webSetup } from '../../packages/core/test/web-dialect-helpers.js';
 
-/** No nonce meets it, and the bound lets it through: a solve that runs until a limit stops it. */
-const UNSOLVABLE = { difficulty: '000000', minDifficulty: '0000000' };
+/**
+ * No nonce meets it in practice (44 zero bits: one hash in ~1.8e13; six zeros, 24 bits, were met
+ * now and then), and the bound lets it through: a solve that runs until a limit stops it.
+ */
+const UNSOLVABLE = { difficulty: '00000000000', minDifficulty: '000000000000' };
 
 t.test('a malformed difficulty or seed fails before any hash', async (t) => {
   for (const difficulty of ['!', '0000zz', '', ' 00ff', '0'.repeat(17), '0x00ff']) {
