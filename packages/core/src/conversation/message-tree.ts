@@ -1,5 +1,6 @@
 import type { BackendConversation, BackendMessage, MappingNode } from '../backend/types.js';
 import { isForEveryone, messageRole, messageText, toReply, type ThreadMessage } from './reply.js';
+import { jsonText } from '../http/json-text.js';
 
 /** The path from `current_node` (or `leaf`) up to the root, oldest first. */
 export function currentBranch(conversation: BackendConversation, leaf?: string): MappingNode[] {
@@ -62,7 +63,7 @@ export function threadMessages(conversation: BackendConversation, id: string): T
 
 /** The length of `value`'s JSON, the unit the cache counts bytes in (0 for `undefined`). */
 export function jsonLength(value: unknown): number {
-  return (JSON.stringify(value) as string | undefined)?.length ?? 0;
+  return (jsonText(value) as string | undefined)?.length ?? 0;
 }
 
 /** What `"key":value,` adds to the JSON of an object that has other members (0 if left out). */

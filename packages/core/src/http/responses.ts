@@ -1,4 +1,5 @@
 import { RestError } from '../errors.js';
+import { jsonText } from './json-text.js';
 import { RecordHeaders } from './record-headers.js';
 import { keepDirect } from './sse-response.js';
 import { WholeResponse, contentText, unreadContent } from './whole-response.js';
@@ -12,7 +13,7 @@ export function jsonResponse(
   body: unknown,
   headers?: Headers | Record<string, string>,
 ): Response {
-  const text = JSON.stringify(body);
+  const text = jsonText(body);
   // A record of headers, filled into a `Headers` only if someone needs one (see RecordHeaders).
   const own = new RecordHeaders();
   if (headers instanceof Headers) headers.forEach((value, name) => own.append(name, value));

@@ -1,5 +1,6 @@
 import { RestError } from '../errors.js';
 import { NO_PROBE, type StreamProbe } from '../metrics/recorder.js';
+import { jsonText } from './json-text.js';
 import { RecordHeaders } from './record-headers.js';
 import { LazyBodyResponse, bodyTaken } from './whole-response.js';
 
@@ -19,7 +20,7 @@ const PING_FRAME = ': ping\n\n';
 
 /** The text of one event. */
 function frameText(event: SseEvent): string {
-  const data = event.raw === true ? String(event.data) : JSON.stringify(event.data);
+  const data = event.raw === true ? String(event.data) : jsonText(event.data);
   const name = event.event === undefined ? '' : `event: ${event.event}\n`;
   return `${name}data: ${data}\n\n`;
 }
@@ -191,7 +192,7 @@ interface Pinger {
 /** The web body's pull: one event (or a ping after a silence) per read. */
 function webPull(
   events: AsyncIterator<SseEvent>,
-  { pingInterval, toError, errorEvent = restErrorEvent, probe = NO_PROBE }: SseOptions,
+  { pingInterval, toError, cancel, errorEvent = restErrorEvent, probe = NO_PROBE }: SseOptions,
 ): (controller: ReadableStreamDefaultController<Uint8Array>) => Promise<void> {
   let pending: Promise<IteratorResult<SseEvent>> | undefined;
   return async (controller) => {
@@ -217,6 +218,8 @@ function webPull(
       controller.enqueue(counted(frame(errorEvent(toError(error))), probe));
       probe.close('error');
       controller.close();
+      // The events may still be running (an event that could not be encoded): stop them.
+      cancel(error);
     } finally {
       clearTimeout(timer);
     }
@@ -230,7 +233,7 @@ function webPull(
  */
 async function runDirect(
   events: AsyncIterator<SseEvent>,
-  { pingInterval, toError, errorEvent = restErrorEvent, probe = NO_PROBE }: SseOptions,
+  { pingInterval, toError, cancel, errorEvent = restErrorEvent, probe = NO_PROBE }: SseOptions,
   sink: SseSink,
   pinger: Pinger,
 ): Promise<void> {
@@ -247,26 +250,24 @@ async function runDirect(
   }, pingInterval));
   try {
     for (;;) {
-      let result: IteratorResult<SseEvent>;
+      let text: string;
       try {
-        result = await events.next();
-      } catch (error) {
+        const result = await events.next();
         if (sink.closed) return;
-        const text = frameText(errorEvent(toError(error)));
-        probe.frame(text);
-        sink.write(text);
-        probe.close('error');
-        sink.end();
-        return;
-      }
-      if (sink.closed) return;
-      if (result.done === true) {
-        probe.close('done');
-        sink.end();
+        if (result.done === true) {
+          probe.close('done');
+          sink.end();
+          return;
+        }
+        // Inside the try: an event that cannot be encoded fails the stream like a broken one.
+        text = frameText(result.value);
+      } catch (error) {
+        if (!sink.closed) endWithError(sink, errorEvent(toError(error)), probe);
+        // The events may still be running (an event that could not be encoded): stop them.
+        cancel(error);
         return;
       }
       timer.refresh();
-      const text = frameText(result.value);
       probe.frame(text);
       if (!sink.write(text)) {
         full = true;
@@ -277,4 +278,13 @@ async function runDirect(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Writes the error frame that ends a failed stream, and ends it. */
+function endWithError(sink: SseSink, event: SseEvent, probe: StreamProbe): void {
+  const text = frameText(event);
+  probe.frame(text);
+  sink.write(text);
+  probe.close('error');
+  sink.end();
 }

@@ -24,11 +24,17 @@ export function writeSse(
   const running = direct.run(sink);
   res.once('close', onClose);
   signal?.addEventListener('abort', onAbort, { once: true });
-  // A promise, not an async frame held for the stream's life.
-  return running.finally(() => {
-    res.off('close', onClose);
-    signal?.removeEventListener('abort', onAbort);
-  });
+  // A promise, not an async frame held for the stream's life. A run that failed without its
+  // error frame (a throw of the sink's) leaves the stream unfinished: cut it, never leave it open.
+  return running
+    .catch((error: unknown) => {
+      res.destroy();
+      throw error;
+    })
+    .finally(() => {
+      res.off('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
+    });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { RestError } from '../errors.js';
+import { jsonText } from '../http/json-text.js';
 import { upstreamErrorFromBody } from '../upstream/upstream-errors.js';
 import { isObject, type Json } from '../backend/json.js';
 
@@ -105,7 +106,7 @@ export function inStreamError(data: Json): RestError | undefined {
   const text = errorValueText(error);
   const detail = { code, message: text };
   const status = inferErrorStatus(detail);
-  if (status !== undefined) return upstreamErrorFromBody(status, JSON.stringify({ detail }));
+  if (status !== undefined) return upstreamErrorFromBody(status, jsonText({ detail }));
   const excerpt = sanitizeExcerpt(text || (typeof errorCode === 'string' ? errorCode : ''));
   return new RestError(
     'upstream_error',
