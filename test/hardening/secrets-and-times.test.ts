@@ -92,6 +92,46 @@ t.test('held tokens are redacted too, and nothing logs a canary', async (t) => {
   await upstream.close();
 });
 
+t.test("a held token cut by the error excerpt's length is redacted too", async (t) => {
+  // Dots keep it clear of the excerpt's token patterns (JWTs, sk-…, 40+ characters in a run).
+  const held = 'acct.7Hq2xZ91kLmPq0.Rt5vWn3bYc8dEfGh.canarypart';
+  const filler = 'Upstream proxy failed to refresh the session for'.padEnd(
+    160 - held.length + 1,
+    '.',
+  );
+  const event = JSON.stringify({ message: null, error: `${filler} ${held}` });
+  const upstream = await rawUpstream((_request, socket) =>
+    socket.end(
+      rawAnswer(200, `data: ${event}\n\ndata: [DONE]\n\n`).replace(
+        'content-type: application/json',
+        'content-type: text/event-stream',
+      ),
+    ),
+  );
+  t.teardown(() => upstream.close());
+  const lines: string[] = [];
+  const handler = createHandler({
+    upstream: upstream.url,
+    dialect: 'legacy',
+    logger: recordingLogger(lines),
+    auth: { mode: 'server', tokens: [{ label: 'a', token: held }], apiKeys: ['key-1'] },
+  });
+  const prefix = held.slice(0, 12);
+  for (const stream of [false, true]) {
+    const response = await handler(
+      new Request('http://x/conversations/new', {
+        method: 'POST',
+        headers: { 'x-api-key': 'key-1', 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: 'hi', stream }),
+      }),
+    );
+    const text = await response.text();
+    t.match(text, /refresh the session for\.*\s?\[redacted\]…/, `stream=${stream}: cut, redacted`);
+    t.notMatch(text, prefix, `stream=${stream}: no part of the held token`);
+  }
+  t.notMatch(lines.join('\n'), prefix, 'no part of it in a log line');
+});
+
 // What this pins: a response the host destroys mid-stream is a client gone, not a failure. The
 // sidecar's shutdown (an abort with a reason, issue 10 #9) is pinned by
 // shutdown-no-crash-log.test.ts, which fails without its fix; this one would not.

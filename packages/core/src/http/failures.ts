@@ -17,7 +17,7 @@ const MIN_SECRET_LENGTH = 8;
 export function redacted(error: RestError, secrets: readonly string[]): RestError {
   let message = error.message;
   for (const secret of secrets) {
-    if (secret.length >= MIN_SECRET_LENGTH) message = message.split(secret).join('[redacted]');
+    if (secret.length >= MIN_SECRET_LENGTH) message = withoutSecret(message, secret);
   }
   if (message === error.message) return error;
   return new RestError(error.code, message, {
@@ -26,6 +26,31 @@ export function redacted(error: RestError, secrets: readonly string[]): RestErro
     ...(error.allow === undefined ? {} : { allow: error.allow }),
     ...(error.upstreamStatus === undefined ? {} : { upstreamStatus: error.upstreamStatus }),
   });
+}
+
+/**
+ * `message` without `secret`: each whole occurrence, and a part of it cut off at either end of
+ * the text (an upstream excerpt is cut to its length, maybe inside an echoed token, and the cut
+ * part is not the secret any more).
+ */
+function withoutSecret(message: string, secret: string): string {
+  const whole = message.split(secret).join('[redacted]');
+  const ellipsis = whole.endsWith('…') ? '…' : '';
+  const text = whole.slice(0, whole.length - ellipsis.length);
+  const head = secret.slice(0, MIN_SECRET_LENGTH);
+  let cut = text;
+  for (let at = text.indexOf(head); at !== -1; at = text.indexOf(head, at + 1)) {
+    if (secret.startsWith(text.slice(at))) {
+      cut = `${text.slice(0, at)}[redacted]`;
+      break;
+    }
+  }
+  const tail = secret.slice(-MIN_SECRET_LENGTH);
+  const end = cut.indexOf(tail);
+  if (end !== -1 && secret.endsWith(cut.slice(0, end + tail.length))) {
+    cut = `[redacted]${cut.slice(end + tail.length)}`;
+  }
+  return cut + ellipsis;
 }
 
 /** The credentials a request carries in `Authorization` and `X-API-Key`, read by the one rule. */
