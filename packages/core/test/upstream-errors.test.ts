@@ -45,6 +45,26 @@ t.test('a Retry-After header is used when the body has no clears_in', (t) => {
   t.end();
 });
 
+t.test('clears_in and Retry-After that are no wait in whole seconds are checked', (t) => {
+  const cap = (clearsIn: string, headers?: Headers) =>
+    upstreamErrorFromBody(
+      429,
+      `{"detail": {"code": "model_cap_exceeded", "clears_in": ${clearsIn}}}`,
+      headers,
+    ).retryAfter;
+  t.equal(cap('1e999'), undefined, 'Infinity (JSON 1e999) is no wait: not for ever');
+  t.equal(cap('-100'), undefined, 'a negative wait is none');
+  t.equal(cap('-1', new Headers({ 'retry-after': '30' })), 30, 'the header stands in');
+  t.equal(cap('0.5'), 1, 'whole seconds, rounded up');
+  t.equal(cap('1e9'), 7 * 24 * 3600, 'at most a week');
+  t.equal(cap('"600"'), undefined, 'a string is not a number');
+  const header = (value: string) =>
+    upstreamErrorFromBody(429, 'slow down', new Headers({ 'retry-after': value })).retryAfter;
+  t.equal(header('99999999999999999999999'), 7 * 24 * 3600, 'a huge header: at most a week');
+  t.equal(header('soon'), undefined);
+  t.end();
+});
+
 t.test('one message at a time becomes conversation_busy, whether 429 or 409', (t) => {
   const body =
     '{"detail": "Only one message at a time. Please allow any other responses to complete before sending another message, or wait one minute."}';

@@ -14,10 +14,11 @@ function detailOf(parsed: unknown): { message?: string; code?: string; clearsIn?
   if (typeof detail === 'string') return { message: detail };
   if (typeof detail === 'object' && detail !== null) {
     const d = detail as { message?: unknown; code?: unknown; clears_in?: unknown };
+    const clearsIn = retrySeconds(d.clears_in);
     return {
       ...(typeof d.message === 'string' ? { message: d.message } : {}),
       ...(typeof d.code === 'string' ? { code: d.code } : {}),
-      ...(typeof d.clears_in === 'number' ? { clearsIn: d.clears_in } : {}),
+      ...(clearsIn === undefined ? {} : { clearsIn }),
     };
   }
   return {};
@@ -31,11 +32,24 @@ function tryParse(body: string): unknown {
   }
 }
 
+/** Longest wait the upstream may announce: a week (weekly caps); more parks a token for good. */
+const MAX_RETRY_SECONDS = 7 * 24 * 3600;
+
+/**
+ * Whole seconds to wait from an upstream number (`clears_in`, `Retry-After`): rounded up, at
+ * most {@link MAX_RETRY_SECONDS}; undefined unless a finite number ≥ 0 (JSON's `1e999` parses
+ * to Infinity, which would park a held token for ever and send `Retry-After: Infinity`).
+ */
+function retrySeconds(value: unknown): number | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return undefined;
+  return Math.min(Math.ceil(value), MAX_RETRY_SECONDS);
+}
+
 /** Seconds from a `Retry-After` header, when it holds a number. */
 function retryAfterHeader(headers: Headers | undefined): number | undefined {
-  const value = headers?.get('retry-after');
-  if (value == null || !/^\d+$/.test(value.trim())) return undefined;
-  return Number(value.trim());
+  const value = headers?.get('retry-after')?.trim();
+  if (value === undefined || !/^\d+$/.test(value)) return undefined;
+  return retrySeconds(Number(value));
 }
 
 /**
