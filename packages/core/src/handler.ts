@@ -89,6 +89,28 @@ function requestCredentials(found: Credentials, log: Logger, request: Request): 
   return credentials;
 }
 
+/** A target's leading authority (`//a:b` of `//a:b/x`), which the URL parser may refuse. */
+const AUTHORITY = /^[/\\]{2}[^/\\?#]*/;
+
+/** The pathname the URL parser reads in `target`, relative to a dummy origin; none if it throws. */
+function parsedPathname(target: string): string | undefined {
+  try {
+    return new URL(target, 'http://x').pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The pathname of a path or absolute URL, as routes are matched. A path whose authority the
+ * parser refuses (`//a:b/x`, `//[`, `// /x`) is read as `//host/x` is, `/x`: a route there is
+ * ours, and the raw path check refuses its empty segment with a 400, as on the Node bridge.
+ * Never throws: `handles()` runs on every request of an Express or Koa app.
+ */
+function pathnameOf(target: string): string | undefined {
+  return parsedPathname(target) ?? parsedPathname(target.replace(AUTHORITY, '//x'));
+}
+
 /** Calls the matched route's handler; a `:id` route gets the id, checked to be a UUID. */
 function invoke(found: RouteMatch<Route>, base: RouteContext): Promise<Response> {
   const { route } = found;
@@ -188,8 +210,10 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
     const answer = options.cors === undefined ? response : options.cors.decorate(request, response);
     return withRequestId(answer, requestId);
   };
-  const routeOf = (pathname: string): string | undefined =>
-    router.match(new URL(pathname, 'http://x').pathname)?.template;
+  const routeOf = (pathname: string): string | undefined => {
+    const path = pathnameOf(pathname);
+    return path === undefined ? undefined : router.match(path)?.template;
+  };
   const measured = measureRequests(serve, routeOf, options.metrics);
   // The web face hands out genuine Responses; the Node bridge calls the Node face.
   const handler = async (request: Request): Promise<Response> =>
