@@ -40,12 +40,31 @@ export function parseV1Path(path: string): string[] {
   return raw.split('/').map((key) => key.replaceAll('~1', '/').replaceAll('~0', '~'));
 }
 
+/**
+ * The most keys a path may have. Real paths have a handful (`/message/content/parts/0`,
+ * `/message/metadata/citations/3/start_ix`); a deeper one is odd input, ignored like a path
+ * through a string, rather than an error: it also keeps {@link updateIn}'s recursion, one call
+ * per key, shallow (a 200 KB path of 100,000 keys overflowed the stack).
+ */
+export const MAX_V1_PATH_DEPTH = 32;
+
+/** True when `path` has more than {@link MAX_V1_PATH_DEPTH} keys; looks at that many at most. */
+function isTooDeep(path: string): boolean {
+  let keys = path.startsWith('/') ? 0 : 1;
+  for (let at = path.indexOf('/'); at >= 0; at = path.indexOf('/', at + 1)) {
+    if (++keys > MAX_V1_PATH_DEPTH) return true;
+  }
+  return false;
+}
+
 /** Parsed paths: a stream repeats a handful of paths thousands of times. Bounded, never shared out. */
 const pathCache = new Map<string, readonly string[]>();
 
-function keysOf(path: string): readonly string[] {
+/** The keys of `path`, or undefined when it is too deep to apply. */
+function keysOf(path: string): readonly string[] | undefined {
   let keys = pathCache.get(path);
   if (keys === undefined) {
+    if (isTooDeep(path)) return undefined;
     keys = parseV1Path(path);
     if (pathCache.size >= 256) pathCache.clear();
     pathCache.set(path, keys);
@@ -162,10 +181,16 @@ function updateIn(
   return node;
 }
 
-/** Applies one operation to `state` in place and returns its root; unknown operations change nothing. */
+/**
+ * Applies one operation to `state` in place and returns its root; unknown operations and paths
+ * deeper than {@link MAX_V1_PATH_DEPTH} change nothing.
+ */
 export function applyV1Operation(state: unknown, op: V1Operation): unknown {
-  const keys = keysOf(op.p);
   const { v } = op;
+  // A patch's items carry their own paths, from the root.
+  if (op.o === 'patch') return applyPatchList(state, v, []);
+  const keys = keysOf(op.p);
+  if (keys === undefined) return state;
   switch (op.o) {
     case 'append':
       return updateIn(state, keys, 0, (current) => appendValue(current, v), false);
@@ -177,8 +202,6 @@ export function applyV1Operation(state: unknown, op: V1Operation): unknown {
       return keys.length === 0 ? {} : updateIn(state, keys, 0, () => REMOVE, false);
     case 'truncate':
       return updateIn(state, keys, 0, (current) => truncateValue(current, v), false);
-    case 'patch':
-      return applyPatchList(state, v, []);
     default:
       return state;
   }
