@@ -111,16 +111,24 @@ function pathnameOf(target: string): string | undefined {
   return parsedPathname(target) ?? parsedPathname(target.replace(AUTHORITY, '//x'));
 }
 
+/**
+ * The route's own handler of `method`, if any. A fetch-style host passes any method token as it
+ * came: `constructor` or `__proto__` must not find `Object.prototype`'s members.
+ */
+function ownMethod<H>(methods: Partial<Record<string, H>>, method: string): H | undefined {
+  return Object.hasOwn(methods, method) ? methods[method] : undefined;
+}
+
 /** Calls the matched route's handler; a `:id` route gets the id, checked to be a UUID. */
 function invoke(found: RouteMatch<Route>, base: RouteContext): Promise<Response> {
   const { route } = found;
   const method = base.request.method;
   if (route.kind === 'collection') {
-    const run = route.methods[method];
+    const run = ownMethod(route.methods, method);
     if (run === undefined) throw methodNotAllowed(route);
     return run(base);
   }
-  const run = route.methods[method];
+  const run = ownMethod(route.methods, method);
   if (run === undefined) throw methodNotAllowed(route);
   const check = route.checkId ?? ((raw: string) => uuidField('conversation_id', raw));
   // The context is this request's own: its id is added in place (a spread of it cost ~1 us).
@@ -167,7 +175,9 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
       const preflight = options.cors?.preflight(request, Object.keys(found.route.methods));
       if (preflight !== undefined) return preflight;
       // 405 before 401: which methods a path takes is no secret.
-      if (found.route.methods[request.method] === undefined) throw methodNotAllowed(found.route);
+      if (ownMethod(found.route.methods, request.method) === undefined) {
+        throw methodNotAllowed(found.route);
+      }
       credentials =
         found.route.public === true ? ANONYMOUS : await authenticate(request.headers, found.id);
       // Built field by field: spreading objects of many shapes here cost ~5 us a request.

@@ -21,12 +21,13 @@ export interface ChatRequest {
   includeUsage: boolean;
 }
 
-const ROLES: Record<string, ChatMessage['role']> = {
-  system: 'system',
-  developer: 'system',
-  user: 'user',
-  assistant: 'assistant',
-};
+/** The roles a message may have; a Map, so `constructor` or `__proto__` finds nothing. */
+const ROLES = new Map<string, ChatMessage['role']>([
+  ['system', 'system'],
+  ['developer', 'system'],
+  ['user', 'user'],
+  ['assistant', 'assistant'],
+]);
 
 function invalid(message: string, param: string): RestError {
   return new RestError('invalid_request', message, { field: param });
@@ -53,7 +54,7 @@ function contentText(content: unknown, param: string): string {
 function chatMessage(value: unknown, index: number): ChatMessage {
   const param = `messages[${index}]`;
   if (!isObject(value)) throw invalid(`${param} must be an object.`, param);
-  const role = typeof value.role === 'string' ? ROLES[value.role] : undefined;
+  const role = typeof value.role === 'string' ? ROLES.get(value.role) : undefined;
   if (role === undefined) {
     throw invalid(
       `${param}.role must be one of system, developer, user, assistant.`,
