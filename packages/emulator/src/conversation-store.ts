@@ -25,6 +25,7 @@ export interface StoredConversation {
   title: string | null;
   createTime: number;
   updateTime: number;
+  /** Nodes by id, without a prototype: a client's id `constructor` finds no node. */
   mapping: Record<string, MappingNode>;
   currentNode: string;
   rootId: string;
@@ -88,7 +89,7 @@ export class ConversationStore {
       title: null,
       createTime: now,
       updateTime: now,
-      mapping: {
+      mapping: Object.assign(Object.create(null) as Record<string, MappingNode>, {
         [rootId]: { id: rootId, parent: null, children: [systemId] },
         [systemId]: {
           id: systemId,
@@ -96,7 +97,7 @@ export class ConversationStore {
           parent: rootId,
           children: [],
         },
-      },
+      }),
       currentNode: systemId,
       rootId,
       systemId,

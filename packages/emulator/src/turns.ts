@@ -66,9 +66,9 @@ export interface MessageBody {
   supported_encodings?: unknown;
 }
 
-/** Model slug the backend answers with for a requested model. */
+/** Model slug the backend answers with for a requested model (`constructor` maps to itself). */
 export function resolveModel(requested: string, map: Record<string, string>): string {
-  return map[requested] ?? requested;
+  return (Object.hasOwn(map, requested) ? map[requested] : undefined) ?? requested;
 }
 
 function promptOf(message: IncomingMessage): string {
