@@ -207,19 +207,28 @@ export function applyV1Operation(state: unknown, op: V1Operation): unknown {
   }
 }
 
-/** Applies the items of a `patch` list in order, recording each applied operation. */
+/**
+ * Applies the items of a `patch` list in order, recording each applied operation. A `patch` item's
+ * list is applied in its place, walked with a stack of lists rather than by recursion: the
+ * upstream may nest them as deep as a line allows (100,000 deep overflowed the call stack).
+ */
 function applyPatchList(state: unknown, list: unknown, applied: V1Operation[]): unknown {
   if (!Array.isArray(list)) return state;
   let next = state;
-  for (const item of list) {
+  const lists: { items: unknown[]; at: number }[] = [{ items: list, at: 0 }];
+  for (let top = lists.at(-1); top !== undefined; top = lists.at(-1)) {
+    if (top.at === top.items.length) {
+      lists.pop();
+      continue;
+    }
+    const item = top.items[top.at++];
     if (!isObject(item) || typeof item.o !== 'string') continue;
     const op: V1Operation = { p: typeof item.p === 'string' ? item.p : '', o: item.o, v: item.v };
     // Patch items carry paths from the root, as every capture shows, not from the outer `p`.
-    if (op.o === 'patch') next = applyPatchList(next, op.v, applied);
-    else {
+    if (op.o !== 'patch') {
       next = applyV1Operation(next, op);
       applied.push(op);
-    }
+    } else if (Array.isArray(op.v)) lists.push({ items: op.v, at: 0 });
   }
   return next;
 }
