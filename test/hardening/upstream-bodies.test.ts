@@ -13,11 +13,10 @@ const ID = '6a1e8d2c-3b4f-4e5a-9c7d-0f1e2d3c4b5a';
 const MiB = 1024 * 1024;
 
 /** Writes `{"items":[` then filler for as long as the socket takes it (an endless body). */
-function endless(_request: RawRequest, socket: net.Socket): void {
-  socket.write(
-    'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n',
-  );
-  const chunk = `10000\r\n${'x'.repeat(0x10000)}\r\n`;
+function endless(_request: RawRequest, socket: net.Socket, type = 'application/json'): void {
+  socket.write(`HTTP/1.1 200 OK\r\ncontent-type: ${type}\r\ntransfer-encoding: chunked\r\n\r\n`);
+  // Lines of 64 KiB: an event stream's line cap does not end it either.
+  const chunk = `10000\r\n${'x'.repeat(0xffff)}\n\r\n`;
   const pump = (): void => {
     while (!socket.destroyed && socket.write(chunk));
   };
@@ -25,13 +24,19 @@ function endless(_request: RawRequest, socket: net.Socket): void {
   pump();
 }
 
-async function start(mount: (typeof MOUNTS)[number], upstream: string, dialect = 'legacy') {
+async function start(
+  mount: (typeof MOUNTS)[number],
+  upstream: string,
+  dialect = 'legacy',
+  injected?: typeof fetch,
+) {
   return mount.start({
     options: {
       upstream,
       dialect: dialect as 'legacy' | 'web',
       timeouts: { headers: 1500, idle: 1500 },
       limits: { upstreamBody: MiB },
+      ...(injected === undefined ? {} : { fetch: injected }),
     },
     prefix: '',
     bodyParser: false,
@@ -71,6 +76,32 @@ for (const mount of MOUNTS) {
     });
     t.equal(response.status, 502);
     t.match(await response.text(), /larger than 1048576 bytes/);
+  });
+
+  t.test(`${mount.name}: endless web-dialect steps are capped however they come`, async (t) => {
+    // An event stream where the sentinel's or prepare's JSON belongs went uncapped (2 GB in
+    // 15 s), and so did any body through an injected fetch.
+    for (const [type, injected, step] of [
+      ['text/event-stream', undefined, '/sentinel/chat-requirements'],
+      ['application/json', fetch, '/sentinel/chat-requirements'],
+      ['text/event-stream', undefined, '/f/conversation/prepare'],
+    ] as const) {
+      const upstream = await rawUpstream((request, socket) => {
+        if (request.path === step) endless(request, socket, type);
+        else socket.end(rawAnswer(200, '{"token":"t","persona":"chatgpt-paid"}'));
+      });
+      const app = await start(mount, upstream.url, 'web', injected);
+      const response = await fetch(`${app.url}/conversations/new`, {
+        method: 'POST',
+        headers: { authorization: TOKEN, 'content-type': 'application/json' },
+        body: '{"prompt":"hi"}',
+      });
+      const what = `${step}, ${type}${injected === undefined ? '' : ', injected fetch'}`;
+      t.equal(response.status, 502, what);
+      t.match(await response.text(), /larger than 1048576 bytes/, what);
+      await app.close();
+      await upstream.close();
+    }
   });
 
   t.test(`${mount.name}: an error body that stalls is cut after the idle timeout`, async (t) => {

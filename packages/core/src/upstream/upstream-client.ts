@@ -64,6 +64,8 @@ export interface SendContext {
   log?: Logger;
   /** Performs one upstream request; resolves with a 2xx response, else throws the mapped RestError. */
   call(request: UpstreamRequest): Promise<Response>;
+  /** Performs one upstream request and reads its whole 2xx body, within the size and idle limits. */
+  text(request: UpstreamRequest): Promise<string>;
 }
 
 /** A dialect's way of sending a message: `legacy` posts once; `web` adds sentinel and conduit steps. */
@@ -286,6 +288,20 @@ export class UpstreamClient {
     request: UpstreamRequest,
     signal: AbortSignal,
   ): Promise<unknown> {
+    const text = await this.text(caller, request, signal);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new RestError('upstream_error', 'The upstream answered with a body that is not JSON.');
+    }
+  }
+
+  /** A request whose whole 2xx body is read, within the size and idle limits, as text. */
+  async text(
+    caller: UpstreamCaller,
+    request: UpstreamRequest,
+    signal: AbortSignal,
+  ): Promise<string> {
     const startedAt = performance.now();
     const response = await this.call(caller, request, signal);
     const { limits, timeouts } = this.#options;
@@ -297,11 +313,7 @@ export class UpstreamClient {
       throw new RestError('upstream_error', 'The upstream connection broke while it answered.');
     }
     this.#options.metrics.upstreamDuration(endpointOf(request.method, request.path), startedAt);
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      throw new RestError('upstream_error', 'The upstream answered with a body that is not JSON.');
-    }
+    return text;
   }
 
   /** `GET /conversations`. */
@@ -376,6 +388,7 @@ export class UpstreamClient {
       token: caller.token,
       signal,
       call: (request) => this.call(caller, request, signal),
+      text: (request) => this.text(caller, request, signal),
       ...(caller.log === undefined ? {} : { log: caller.log }),
     };
     return this.#sender.send(context, body);

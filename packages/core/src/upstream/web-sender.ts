@@ -60,8 +60,8 @@ function webHeaders(token: string, accountId: string | undefined): Record<string
   };
 }
 
-async function readJson(response: Response, what: string): Promise<Record<string, unknown>> {
-  const text = await response.text();
+/** A JSON object's text (read by `context.text`: capped, idle-guarded), parsed. */
+function jsonObject(text: string, what: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -212,14 +212,14 @@ async function fetchRequirements(
   context: SendContext,
   config: ProofConfig,
 ): Promise<{ requirements: ChatRequirements; receivedAt: number }> {
-  const requirements = (await readJson(
-    await context.call({
+  const requirements = jsonObject(
+    await context.text({
       method: 'POST',
       path: '/sentinel/chat-requirements',
       body: { p: buildRequirementsToken(config) },
     }),
     'chat-requirements',
-  )) as ChatRequirements;
+  ) as ChatRequirements;
   const receivedAt = Date.now();
   if (requirements.force_login === true) {
     throw new RestError(
@@ -306,8 +306,8 @@ async function fetchConduitToken(
 ): Promise<string | undefined> {
   const prepareBody: Partial<BackendMessageRequest> = { ...body };
   delete prepareBody.messages;
-  const prepared = await readJson(
-    await context.call({ method: 'POST', path: '/f/conversation/prepare', body: prepareBody }),
+  const prepared = jsonObject(
+    await context.text({ method: 'POST', path: '/f/conversation/prepare', body: prepareBody }),
     'prepare',
   );
   if (typeof prepared.conduit_token === 'string' && prepared.conduit_token !== '') {
