@@ -93,8 +93,22 @@ export async function readBodyFields(request: Request, limit: number): Promise<B
 }
 
 /**
+ * zlib's and Brotli's codes for a compressed body that does not decode: bad or truncated bytes,
+ * a dictionary we do not have. Koa's parser (co-body) lets them through without an HTTP status.
+ */
+const UNDECODABLE = /^(?:Z_DATA_ERROR|Z_BUF_ERROR|Z_NEED_DICT|ERR__ERROR_FORMAT_\w+)$/;
+
+/** True for a decompression error of a request body (see {@link UNDECODABLE}). */
+function undecodable(error: object): boolean {
+  const { code } = error as { code?: unknown };
+  return typeof code === 'string' && UNDECODABLE.test(code);
+}
+
+/**
  * The REST error for a failure of a framework's own body parser (Express's `express.json()`,
- * body-parser, co-body), which carry an HTTP `status`: 413, 415 or 400. Undefined otherwise.
+ * body-parser, co-body), which carry an HTTP `status`: 413, 415 or 400; a body whose
+ * `Content-Encoding` does not decode is a 400 too, as the core answers such bytes itself.
+ * Undefined otherwise.
  */
 export function bodyParserError(error: unknown): RestError | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
@@ -107,7 +121,7 @@ export function bodyParserError(error: unknown): RestError | undefined {
       'Send the body as application/json or application/x-www-form-urlencoded.',
     );
   }
-  if (code === 400) {
+  if (code === 400 || undecodable(error)) {
     return new RestError('invalid_request', 'The request body could not be parsed.');
   }
   return undefined;
