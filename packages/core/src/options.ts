@@ -109,7 +109,8 @@ export interface ChatGptRestOptions {
      */
     headers?: number;
     /**
-     * Longest silence allowed inside an upstream stream.
+     * Longest silence allowed inside an upstream stream; also the longest a streaming client may
+     * read nothing while events wait for it (its stream is then cut and the upstream aborted).
      * @default 60000
      */
     idle?: number;

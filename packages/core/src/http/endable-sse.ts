@@ -91,6 +91,10 @@ class EndableSink implements SseSink {
     this.ended = true;
     this.#sink.end();
   }
+
+  abort(): void {
+    this.#sink.abort?.();
+  }
 }
 
 /** The direct writer, its sink shut once the stream was ended from outside. */

@@ -73,6 +73,12 @@ export interface SseOptions {
   errorEvent?: (error: RestError) => SseEvent;
   /** Told when the stream opens, of each frame's bytes, and how it ends (metrics). */
   probe?: StreamProbe;
+  /**
+   * Longest a Node sink may stay full (a client that stopped reading, its connection open)
+   * before the stream is cut and the upstream aborted: else it would hold the upstream request,
+   * and a server-held token's message slot, for as long as the client likes. @default no limit
+   */
+  stallMs?: number;
 }
 
 /**
@@ -88,6 +94,8 @@ export interface SseSink {
   readonly closed: boolean;
   /** Ends the stream: every frame was written. */
   end(): void;
+  /** Cuts the stream unfinished (its client stopped reading); without it the sink is left. */
+  abort?(): void;
 }
 
 /**
@@ -233,10 +241,11 @@ function webPull(
  */
 async function runDirect(
   events: AsyncIterator<SseEvent>,
-  { pingInterval, toError, cancel, errorEvent = restErrorEvent, probe = NO_PROBE }: SseOptions,
+  options: SseOptions,
   sink: SseSink,
   pinger: Pinger,
 ): Promise<void> {
+  const { pingInterval, toError, cancel, errorEvent = restErrorEvent, probe = NO_PROBE } = options;
   let full = false;
   const timer = (pinger.timer = setTimeout(function ping() {
     // Nobody reads on: no more pings, whatever the events do.
@@ -271,7 +280,12 @@ async function runDirect(
       probe.frame(text);
       if (!sink.write(text)) {
         full = true;
-        await sink.ready();
+        if (!(await readyWithin(sink, options.stallMs))) {
+          // The client stopped reading: let go of the upstream, then of the client.
+          cancel(stalledError(options.stallMs));
+          sink.abort?.();
+          return;
+        }
         full = false;
       }
     }
@@ -287,4 +301,25 @@ function endWithError(sink: SseSink, event: SseEvent, probe: StreamProbe): void 
   sink.write(text);
   probe.close('error');
   sink.end();
+}
+
+/** True once `sink` takes more again (or closed), false if it is still full after `ms`. */
+async function readyWithin(sink: SseSink, ms: number | undefined): Promise<boolean> {
+  if (ms === undefined) {
+    await sink.ready();
+    return true;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([sink.ready().then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function stalledError(ms: number | undefined): RestError {
+  return new RestError('upstream_timeout', `The client read nothing for ${ms} ms.`);
 }

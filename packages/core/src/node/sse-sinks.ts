@@ -74,6 +74,10 @@ class ResponseSink implements SseSink {
   end(): void {
     this.#res.end();
   }
+
+  abort(): void {
+    this.#res.destroy();
+  }
 }
 
 /** Resolves when `res` can take more data, or when it is closed and never will. */
@@ -126,6 +130,9 @@ class SseReadable extends Readable {
   }
 }
 
+/** Characters of one tick's frames past which a writer waits for them to be pushed. */
+const PENDING_LIMIT = 64 * 1024;
+
 /** The sink that pushes a tick's frames into an {@link SseReadable} as one chunk. */
 class PushSink implements SseSink {
   readonly #stream: Readable;
@@ -137,6 +144,8 @@ class PushSink implements SseSink {
     const chunk = this.#pending;
     this.#pending = '';
     if (!this.#stream.destroyed && !this.#stream.push(chunk)) this.#full = true;
+    // A writer that waited for the tick's frames to leave goes on (see `write`).
+    else this.wake();
   };
 
   constructor(stream: Readable) {
@@ -146,7 +155,9 @@ class PushSink implements SseSink {
   write(frame: string): boolean {
     if (this.#pending === '') process.nextTick(this.#flush);
     this.#pending += frame;
-    return !this.#full;
+    // Frames that come without a tick between them (many events in one upstream read) wait
+    // once a tick holds PENDING_LIMIT: the tick's chunk has a cap as a socket's buffer has.
+    return !this.#full && this.#pending.length < PENDING_LIMIT;
   }
 
   ready(): Promise<void> {
@@ -163,6 +174,11 @@ class PushSink implements SseSink {
   end(): void {
     this.#flush();
     if (!this.#stream.destroyed) this.#stream.push(null);
+  }
+
+  abort(): void {
+    // With an error: the framework piping the stream then cuts the response too (see `piped`).
+    this.#stream.destroy(new Error('The client stopped reading the event stream.'));
   }
 
   /** The reader wants more: the buffer has room, and a writer waiting for it goes on. */

@@ -180,6 +180,7 @@ function streamed(
   const { services, requestId } = context;
   const response = sseResponse(chunks(memoryOf(context), chat, running, identity), {
     pingInterval: services.options.pingInterval,
+    stallMs: services.options.timeouts.idle,
     cancel: (reason) => running.cancel(reason),
     toError: streamFailure(services.toRestError, context),
     errorEvent: (error) => openaiErrorEvent(error, requestId),

@@ -79,6 +79,7 @@ async function answer(
   // The stream's callbacks keep what they use, not the route's context (its request view).
   return sseResponse(toSse(running.events, running.finish), {
     pingInterval: services.options.pingInterval,
+    stallMs: services.options.timeouts.idle,
     cancel: (reason) => running.cancel(reason),
     toError: streamFailure(services.toRestError, context),
     errorEvent: (error) => restErrorEvent(error, requestId),
