@@ -23,8 +23,10 @@ export interface ToWebRequestOptions {
    */
   url?: string;
   /**
-   * A body a framework's parser already read from `req` (object, string or bytes). When absent,
-   * `req.body` is used if the stream has already been consumed.
+   * A body a framework's parser already read from `req` (object, string or bytes). Used when the
+   * stream has been consumed or when it holds something; an empty one (`{}`) over an unread
+   * stream is a parser's placeholder, and the stream is read instead. When absent, `req.body` is
+   * used if the stream has already been consumed.
    */
   body?: unknown;
   /** The request's id, as `X-Request-Id` of the web request (replacing what the client sent). */
@@ -174,7 +176,7 @@ function requestBody(
   headers: Headers,
   explicitBody: unknown,
 ): RequestParts['body'] {
-  const parsed = explicitBody !== undefined ? explicitBody : consumedBody(req);
+  const parsed = parsedBody(req, explicitBody);
   if (parsed !== undefined) {
     // The parser decoded and possibly decompressed the body: its length and encoding are stale.
     headers.delete('content-length');
@@ -187,12 +189,26 @@ function requestBody(
   return UNREAD;
 }
 
-/** `req.body` as Express/Koa body parsers leave it, when the stream it came from is used up. */
-function consumedBody(req: IncomingMessage): unknown {
-  // Express 4's parsers set `req.body = {}` without reading when the type does not match;
-  // only a consumed stream proves that `req.body` is the body.
-  if (!req.readableEnded) return undefined;
-  return (req as IncomingMessage & { body?: unknown }).body;
+/**
+ * The body a parser made of `req`, when it is the body: the adapter's `explicitBody`, else
+ * `req.body`. Express 4's parsers and Koa's bodyparser set `{}` without reading a type they skip
+ * (a form behind `express.json()`, `application/merge-patch+json`): only a consumed stream proves
+ * the parsed body is the body, or, for the adapter's, that it holds something.
+ */
+function parsedBody(req: IncomingMessage, explicitBody: unknown): unknown {
+  if (req.readableEnded) {
+    return explicitBody !== undefined
+      ? explicitBody
+      : (req as IncomingMessage & { body?: unknown }).body;
+  }
+  return isEmptyBody(explicitBody) ? undefined : explicitBody;
+}
+
+/** True for no body or an empty one: `null`, `''`, no bytes, `{}`. */
+function isEmptyBody(body: unknown): boolean {
+  if (body === undefined || body === null || body === '') return true;
+  if (body instanceof Uint8Array || body instanceof ArrayBuffer) return body.byteLength === 0;
+  return isRecord(body) && Object.keys(body).length === 0;
 }
 
 function rebuildBody(body: unknown, headers: Headers): RequestParts['body'] {
