@@ -66,26 +66,38 @@ export function isForEveryone(message: {
   return (recipient ?? 'all') === 'all' && (channel == null || channel === 'final') && !hidden;
 }
 
-/** Builds the REST reply object of a backend message. */
+/**
+ * Builds the REST reply object of a backend message. Streams are read unchecked, so each field
+ * is taken only when of the type the REST contract gives it (else its empty value).
+ */
 export function toReply(message: BackendMessage, conversationId: string, text?: string): Reply {
   const role = messageRole(message);
   const isUser = role === 'user';
-  const metadata = message.metadata ?? {};
+  const metadata: Record<string, unknown> = isRecord(message.metadata) ? message.metadata : {};
   // The earliest streams had no `author`, only a top-level `role`.
-  const author = message.author as BackendAuthor | undefined;
+  const author: Record<string, unknown> = isRecord(message.author) ? message.author : {};
+  const finish = metadata.finish_details;
   return {
     author: {
       role,
-      name: author?.name ?? null,
-      metadata: author?.metadata ?? {},
+      name: stringOrNull(author.name),
+      metadata: isRecord(author.metadata) ? author.metadata : {},
     },
     message: text ?? messageText(message),
     conversation_id: conversationId,
     parent_id: message.id,
-    model: isUser ? null : (metadata.model_slug ?? null),
-    finish_details: isUser ? null : (metadata.finish_details?.type ?? null),
-    end_turn: isUser ? null : (message.end_turn ?? null),
-    recipient: message.recipient ?? 'all',
-    citations: Array.isArray(metadata.citations) ? metadata.citations : [],
+    model: isUser ? null : stringOrNull(metadata.model_slug),
+    finish_details: isUser || !isRecord(finish) ? null : stringOrNull(finish.type),
+    end_turn: isUser || typeof message.end_turn !== 'boolean' ? null : message.end_turn,
+    recipient: typeof message.recipient === 'string' ? message.recipient : 'all',
+    citations: Array.isArray(metadata.citations) ? (metadata.citations as unknown[]) : [],
   };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
 }
