@@ -5,9 +5,11 @@ import { bareBodyError, detailError, inStreamError, moderationError } from './st
 import { applyV1Delta, INITIAL_V1_CURSOR, type V1Cursor, type V1Operation } from './v1-patch.js';
 import { isObject, type Json } from '../backend/json.js';
 import { LegacySnapshots } from './legacy-snapshots.js';
+import { deltaChars, ReplyLimits } from './reply-limits.js';
 import { authorRole } from '../conversation/reply.js';
 
 export * from './reply-events.js';
+export { MAX_REPLY_CHARS, MAX_REPLY_MESSAGES, MAX_REWRITE_CHARS } from './reply-limits.js';
 import type {
   CollectedReply,
   ReadReplyOptions,
@@ -42,10 +44,9 @@ interface Tracked {
   /** This message's text as already sent (deltas or rewrites); held, compared only when needed. */
   sent: string;
   visible: boolean;
+  /** The size of its last legacy snapshot, which the reply holds. */
+  snapshotChars: number;
 }
-
-/** Characters of rewrite events one stream may cause: each repeats the whole text so far. */
-export const MAX_REWRITE_CHARS = 32 * 1024 * 1024;
 
 /** True when an operation replaces the whole state (a new message starts). */
 function replacesRoot(op: V1Operation): boolean {
@@ -72,7 +73,7 @@ export class ReplyAssembler {
   private readonly echoed = new Set<string>();
   /** The id of the `v1` message being patched, to follow a `replace` of its id. */
   private currentId: string | undefined;
-  private rewriteChars = 0;
+  private readonly limits = new ReplyLimits();
   private readonly snapshots = new LegacySnapshots();
 
   /** Handles one SSE message and returns the reply events it produced; throws a `RestError`. */
@@ -129,12 +130,14 @@ export class ReplyAssembler {
       this.state = data;
       this.cursor = INITIAL_V1_CURSOR;
       this.currentId = undefined;
-      this.sync(undefined, events);
+      const tracked = this.sync(undefined, events);
+      if (tracked !== undefined) this.limits.holdSnapshot(tracked, raw.length);
     } else if (isDelta) {
       this.encoding ??= 'v1';
       const result = applyV1Delta(this.state, data, this.cursor);
       this.state = result.state;
       this.cursor = result.cursor;
+      this.limits.hold(deltaChars(result.applied, raw));
       // An added root carries its own `error` field.
       const root = this.state;
       if (isObject(root)) {
@@ -175,6 +178,8 @@ export class ReplyAssembler {
     ) {
       return;
     }
+    this.limits.admit(this.echoed.size, 'user messages');
+    this.limits.hold(message.id.length);
     this.echoed.add(message.id);
     events.push({ type: 'user_message', message: normalize(message) });
   }
@@ -183,9 +188,9 @@ export class ReplyAssembler {
    * Records the current message after a state change and emits its new visible text. For `v1`
    * appends the appended strings are the delta; otherwise (legacy snapshots, odd patches) the
    * text is compared with what was sent: its new end is the delta, and a text that no longer
-   * starts with what was sent is a rewrite.
+   * starts with what was sent is a rewrite. Returns the message's entry, if it has an id.
    */
-  private sync(applied: V1Operation[] | undefined, events: ReplyEvent[]): void {
+  private sync(applied: V1Operation[] | undefined, events: ReplyEvent[]): Tracked | undefined {
     const root = this.state;
     if (!isObject(root) || !isObject(root.message) || typeof root.message.id !== 'string') return;
     const message = root.message;
@@ -197,11 +202,12 @@ export class ReplyAssembler {
 
     let tracked = this.messages.get(id);
     if (tracked === undefined) {
-      tracked = { message, sent: '', visible: false };
+      this.limits.admit(this.messages.size, 'messages');
+      tracked = { message, sent: '', visible: false, snapshotChars: 0 };
       this.messages.set(id, tracked);
     } else tracked.message = message;
     // A message once visible stays part of the reply: if it turns odd, its text is what it shows.
-    if (!tracked.visible && !isVisibleReply(message)) return;
+    if (!tracked.visible && !isVisibleReply(message)) return tracked;
     if (!tracked.visible) {
       tracked.visible = true;
       this.visibleIds.push(id);
@@ -209,6 +215,7 @@ export class ReplyAssembler {
     const delta = this.newText(tracked, textOf(message), applied);
     if (delta === undefined) this.rewrite(events);
     else if (delta !== '') events.push({ type: 'delta', text: delta, messageId: id });
+    return tracked;
   }
 
   /**
@@ -234,14 +241,7 @@ export class ReplyAssembler {
   /** Emits the whole reply text so far, within the stream's budget of rewrite characters. */
   private rewrite(events: ReplyEvent[]): void {
     const text = this.visibleText();
-    this.rewriteChars += text.length;
-    if (this.rewriteChars > MAX_REWRITE_CHARS) {
-      throw new RestError(
-        'upstream_error',
-        'The upstream rewrote the streamed reply text too often.',
-        { upstreamStatus: 200 },
-      );
-    }
+    this.limits.rewrite(text.length);
     events.push({ type: 'rewrite', text });
   }
 

@@ -1,0 +1,86 @@
+/**
+ * What one reply stream may make the reader hold or send: characters of message data, messages,
+ * user echoes, characters of rewrites. Each is counted as the data comes, at a constant cost per
+ * event, never by measuring what was assembled; past a bound the stream fails with
+ * `upstream_error`, the upstream's fault.
+ */
+import { RestError } from '../errors.js';
+import type { V1Operation } from './v1-patch.js';
+
+/** Characters of rewrite events one stream may cause: each repeats the whole text so far. */
+export const MAX_REWRITE_CHARS = 32 * 1024 * 1024;
+
+/**
+ * Characters of message data one reply stream may make the reader hold, 16 MiB: the default
+ * `limits.upstreamBody`, the largest conversation tree the core reads back, and every message of
+ * the reply is part of that tree. Without it a `v1` stream appending to a path no client sees
+ * grew the state by 1 GB in 10 s: the client got nothing, so the idle timeout never fired.
+ */
+export const MAX_REPLY_CHARS = 16 * 1024 * 1024;
+
+/**
+ * Messages one reply stream may carry, and user messages it may echo: a reply holds a few (tool
+ * calls, hidden system and reasoning messages), never thousands; each costs an entry however
+ * short its events.
+ */
+export const MAX_REPLY_MESSAGES = 4096;
+
+/**
+ * Characters a `v1` delta brings: its strings' lengths when it only carries strings (text
+ * appends, a status), else its whole event's, more than any value in it weighs. A value that
+ * replaces or removes data counts all the same: an upper bound, kept in constant time.
+ */
+export function deltaChars(applied: readonly V1Operation[], raw: string): number {
+  let chars = 0;
+  for (const op of applied) {
+    if (typeof op.v !== 'string') return raw.length;
+    chars += op.v.length;
+  }
+  return chars;
+}
+
+function tooMuch(what: string): RestError {
+  return new RestError('upstream_error', `The upstream stream sent ${what} for one reply.`, {
+    upstreamStatus: 200,
+  });
+}
+
+/** The counts of one reply stream; each method throws `upstream_error` past its bound. */
+export class ReplyLimits {
+  #heldChars = 0;
+  #rewriteChars = 0;
+
+  /** Counts `chars` more characters of message data held (fewer when a snapshot shrank). */
+  hold(chars: number): void {
+    this.#heldChars += chars;
+    if (this.#heldChars > MAX_REPLY_CHARS) {
+      throw tooMuch(`more than ${MAX_REPLY_CHARS} characters of message data`);
+    }
+  }
+
+  /**
+   * Counts a legacy snapshot of `chars` characters in place of its message's last one, whose size
+   * `held` records: of each message, the reply holds the last snapshot only.
+   */
+  holdSnapshot(held: { snapshotChars: number }, chars: number): void {
+    this.hold(chars - held.snapshotChars);
+    held.snapshotChars = chars;
+  }
+
+  /** Before one more entry of `what` (messages, user messages) when `count` are held. */
+  admit(count: number, what: string): void {
+    if (count >= MAX_REPLY_MESSAGES) throw tooMuch(`more than ${MAX_REPLY_MESSAGES} ${what}`);
+  }
+
+  /** Counts a rewrite event of `chars` characters. */
+  rewrite(chars: number): void {
+    this.#rewriteChars += chars;
+    if (this.#rewriteChars > MAX_REWRITE_CHARS) {
+      throw new RestError(
+        'upstream_error',
+        'The upstream rewrote the streamed reply text too often.',
+        { upstreamStatus: 200 },
+      );
+    }
+  }
+}
