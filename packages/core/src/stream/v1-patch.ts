@@ -57,8 +57,14 @@ function isTooDeep(path: string): boolean {
   return false;
 }
 
-/** Parsed paths: a stream repeats a handful of paths thousands of times. Bounded, never shared out. */
+/**
+ * Parsed paths: a stream repeats a handful of paths thousands of times. Bounded in entries and in
+ * their length, as the cache outlives streams: real paths are short, while a path may be as long
+ * as a line (4 MiB), and 256 such held 1 GiB and more for good. Never shared out.
+ */
 const pathCache = new Map<string, readonly string[]>();
+const MAX_CACHED_PATHS = 256;
+const MAX_CACHED_PATH_LENGTH = 256;
 
 /** The keys of `path`, or undefined when it is too deep to apply. */
 function keysOf(path: string): readonly string[] | undefined {
@@ -66,7 +72,8 @@ function keysOf(path: string): readonly string[] | undefined {
   if (keys === undefined) {
     if (isTooDeep(path)) return undefined;
     keys = parseV1Path(path);
-    if (pathCache.size >= 256) pathCache.clear();
+    if (path.length > MAX_CACHED_PATH_LENGTH) return keys;
+    if (pathCache.size >= MAX_CACHED_PATHS) pathCache.clear();
     pathCache.set(path, keys);
   }
   return keys;
