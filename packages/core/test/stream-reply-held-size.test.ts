@@ -105,6 +105,35 @@ for (const [kind, value] of [
   });
 }
 
+t.test(
+  'v1 operations under ever new keys count their paths, however empty their values',
+  async (t) => {
+    const key = 'k'.repeat(64 * KiB);
+    const events = Math.ceil((2 * MAX_REPLY_CHARS) / key.length);
+    const { chunks, read } = body(V1_HEAD, events, (i) =>
+      event({ p: `/message/metadata/${i}${key}`, o: 'replace', v: '' }),
+    );
+    isUpstreamError(t, (await failure(chunks)).error, /characters of message data/);
+    t.ok(read.chunks < events, `stopped after ${read.chunks} of ${events} events`);
+  },
+);
+
+t.test('a long reply of text and token counts in one patch each completes', async (t) => {
+  // The captured shape (v1-2026-03): every delta appends text and replaces the token count.
+  const delta = (i: number) =>
+    event({
+      o: 'patch',
+      v: [
+        { p: '/message/content/parts/0', o: 'append', v: 'word ' },
+        { p: '/message/metadata/token_count', o: 'replace', v: i },
+      ],
+    });
+  // 120,000 deltas: about 4 MB counted by operation, 15.6 MB (near the bound) counted by event.
+  const count = 120_000;
+  const { chunks } = body(V1_HEAD, count, delta);
+  t.equal((await collectReply(chunks)).text.length, 2 + 5 * count);
+});
+
 t.test('v1 messages added under ever new ids fail past the count', async (t) => {
   const { chunks, read } = body(V1_HEAD, 2 * MAX_REPLY_MESSAGES, (i) =>
     event({ v: { message: message(`s${i}`, 'system', '') }, c: i + 1 }),

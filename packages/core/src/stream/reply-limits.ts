@@ -25,18 +25,28 @@ export const MAX_REPLY_CHARS = 16 * 1024 * 1024;
  */
 export const MAX_REPLY_MESSAGES = 4096;
 
+/** How many recent operation paths count as known (their length is charged once). */
+const RECENT_PATHS = 4;
+
+/** What an entry is charged besides its value, and a number, a boolean or null as a value. */
+const ENTRY_CHARS = 8;
+
 /**
- * Characters a `v1` delta brings: its strings' lengths when it only carries strings (text
- * appends, a status), else its whole event's, more than any value in it weighs. A value that
- * replaces or removes data counts all the same: an upper bound, kept in constant time.
+ * Characters one `v1` operation may add to the state: a string value's length, a scalar's
+ * {@link ENTRY_CHARS}, any other value its whole event's (more than it weighs), plus
+ * {@link ENTRY_CHARS} for the entry (an array item of `""` is not free either). A recent path
+ * adds no keys; a new one may, so its length counts (a stream of new 64 KiB keys with empty
+ * values is no way around the bound).
  */
-export function deltaChars(applied: readonly V1Operation[], raw: string): number {
-  let chars = 0;
-  for (const op of applied) {
-    if (typeof op.v !== 'string') return raw.length;
-    chars += op.v.length;
-  }
-  return chars;
+function operationChars(op: V1Operation, raw: string, newPath: boolean): number {
+  const { v } = op;
+  const value =
+    typeof v === 'string'
+      ? v.length
+      : v === null || typeof v !== 'object'
+        ? ENTRY_CHARS
+        : raw.length;
+  return ENTRY_CHARS + value + (newPath ? op.p.length : 0);
 }
 
 function tooMuch(what: string): RestError {
@@ -49,6 +59,8 @@ function tooMuch(what: string): RestError {
 export class ReplyLimits {
   #heldChars = 0;
   #rewriteChars = 0;
+  /** The paths of the last few operations: a delta's text and its token count alternate. */
+  readonly #recentPaths: string[] = [];
 
   /** Counts `chars` more characters of message data held (fewer when a snapshot shrank). */
   hold(chars: number): void {
@@ -56,6 +68,25 @@ export class ReplyLimits {
     if (this.#heldChars > MAX_REPLY_CHARS) {
       throw tooMuch(`more than ${MAX_REPLY_CHARS} characters of message data`);
     }
+  }
+
+  /**
+   * Counts what a `v1` delta's operations may add (see `operationChars`): an upper bound, kept in
+   * constant time per operation. A value that replaces or removes data counts all the same.
+   */
+  holdDelta(applied: readonly V1Operation[], raw: string): void {
+    let chars = 0;
+    for (const op of applied) chars += operationChars(op, raw, this.#newPath(op.p));
+    this.hold(chars);
+  }
+
+  /** False when `path` is one of the last {@link RECENT_PATHS} operations' (its keys exist). */
+  #newPath(path: string): boolean {
+    const recent = this.#recentPaths;
+    if (recent.includes(path)) return false;
+    if (recent.length === RECENT_PATHS) recent.shift();
+    recent.push(path);
+    return true;
   }
 
   /**

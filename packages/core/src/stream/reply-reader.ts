@@ -5,7 +5,7 @@ import { bareBodyError, detailError, inStreamError, moderationError } from './st
 import { applyV1Delta, INITIAL_V1_CURSOR, type V1Cursor, type V1Operation } from './v1-patch.js';
 import { isObject, type Json } from '../backend/json.js';
 import { LegacySnapshots } from './legacy-snapshots.js';
-import { deltaChars, ReplyLimits } from './reply-limits.js';
+import { ReplyLimits } from './reply-limits.js';
 import { authorRole } from '../conversation/reply.js';
 
 export * from './reply-events.js';
@@ -137,7 +137,7 @@ export class ReplyAssembler {
       const result = applyV1Delta(this.state, data, this.cursor);
       this.state = result.state;
       this.cursor = result.cursor;
-      this.limits.hold(deltaChars(result.applied, raw));
+      this.limits.holdDelta(result.applied, raw);
       // An added root carries its own `error` field.
       const root = this.state;
       if (isObject(root)) {
