@@ -95,6 +95,10 @@ class EndableSink implements SseSink {
   abort(): void {
     this.#sink.abort?.();
   }
+
+  buffered(): number | undefined {
+    return this.#sink.buffered?.();
+  }
 }
 
 /** The direct writer, its sink shut once the stream was ended from outside. */

@@ -74,9 +74,10 @@ export interface SseOptions {
   /** Told when the stream opens, of each frame's bytes, and how it ends (metrics). */
   probe?: StreamProbe;
   /**
-   * Longest a Node sink may stay full (a client that stopped reading, its connection open)
-   * before the stream is cut and the upstream aborted: else it would hold the upstream request,
-   * and a server-held token's message slot, for as long as the client likes. @default no limit
+   * Longest a Node sink may stay full without the client taking a byte (it stopped reading, its
+   * connection open) before the stream is cut and the upstream aborted: else it would hold the
+   * upstream request, and a server-held token's message slot, for as long as the client likes.
+   * A slow client that still reads is never cut. @default no limit
    */
   stallMs?: number;
 }
@@ -96,6 +97,8 @@ export interface SseSink {
   end(): void;
   /** Cuts the stream unfinished (its client stopped reading); without it the sink is left. */
   abort?(): void;
+  /** Bytes held for the client (they move while it reads, however slowly); or unknown. */
+  buffered?(): number | undefined;
 }
 
 /**
@@ -209,6 +212,7 @@ function webPull(
     const ping = new Promise<typeof PING>((resolve) => {
       timer = setTimeout(() => resolve(PING), pingInterval);
     });
+    let encoding = false;
     try {
       const result = await Promise.race([pending, ping]);
       if (result === PING) {
@@ -220,14 +224,16 @@ function webPull(
       if (result.done === true) {
         probe.close('done');
         controller.close();
-      } else controller.enqueue(counted(frame(result.value), probe));
+        return;
+      }
+      encoding = true;
+      controller.enqueue(counted(frame(result.value), probe));
     } catch (error) {
       pending = undefined;
       controller.enqueue(counted(frame(errorEvent(toError(error))), probe));
       probe.close('error');
       controller.close();
-      // The events may still be running (an event that could not be encoded): stop them.
-      cancel(error);
+      if (encoding) stopEvents(events, cancel, error);
     } finally {
       clearTimeout(timer);
     }
@@ -259,23 +265,19 @@ async function runDirect(
   }, pingInterval));
   try {
     for (;;) {
-      let text: string;
-      try {
-        const result = await events.next();
-        if (sink.closed) return;
-        if (result.done === true) {
+      const next = await nextFrame(events);
+      if (sink.closed) return;
+      if (next.text === undefined) {
+        if (next.failed === undefined) {
           probe.close('done');
           sink.end();
-          return;
+        } else {
+          endWithError(sink, errorEvent(toError(next.failed.error)), probe);
+          if (next.failed.running) stopEvents(events, cancel, next.failed.error);
         }
-        // Inside the try: an event that cannot be encoded fails the stream like a broken one.
-        text = frameText(result.value);
-      } catch (error) {
-        if (!sink.closed) endWithError(sink, errorEvent(toError(error)), probe);
-        // The events may still be running (an event that could not be encoded): stop them.
-        cancel(error);
         return;
       }
+      const { text } = next;
       timer.refresh();
       probe.frame(text);
       if (!sink.write(text)) {
@@ -294,6 +296,35 @@ async function runDirect(
   }
 }
 
+/** The next event's frame; none when the events ended or failed (`running`: still running). */
+async function nextFrame(
+  events: AsyncIterator<SseEvent>,
+): Promise<{ text?: string; failed?: { error: unknown; running: boolean } }> {
+  let result: IteratorResult<SseEvent>;
+  try {
+    result = await events.next();
+  } catch (error) {
+    return { failed: { error, running: false } };
+  }
+  if (result.done === true) return {};
+  try {
+    return { text: frameText(result.value) };
+  } catch (error) {
+    // An event that cannot be encoded fails the stream like a broken one.
+    return { failed: { error, running: true } };
+  }
+}
+
+/** Stops events still running after their stream failed: the upstream, and the generator. */
+function stopEvents(
+  events: AsyncIterator<SseEvent>,
+  cancel: (reason?: unknown) => void,
+  reason: unknown,
+): void {
+  cancel(reason);
+  events.return?.().catch(() => undefined);
+}
+
 /** Writes the error frame that ends a failed stream, and ends it. */
 function endWithError(sink: SseSink, event: SseEvent, probe: StreamProbe): void {
   const text = frameText(event);
@@ -303,20 +334,27 @@ function endWithError(sink: SseSink, event: SseEvent, probe: StreamProbe): void 
   sink.end();
 }
 
-/** True once `sink` takes more again (or closed), false if it is still full after `ms`. */
+/**
+ * True once `sink` takes more again (or closed); false once `ms` passed without a byte of what
+ * it holds moving on to the client (a slow client, still reading, gets another `ms`).
+ */
 async function readyWithin(sink: SseSink, ms: number | undefined): Promise<boolean> {
-  if (ms === undefined) {
-    await sink.ready();
-    return true;
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([sink.ready().then(() => true), late]);
-  } finally {
+  const ready = sink.ready().then(() => true);
+  if (ms === undefined) return ready;
+  // This tick's frames are still corked: they go to the socket before the first measure.
+  await new Promise((resolve) => setImmediate(resolve));
+  let held = sink.buffered?.();
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    const taken = await Promise.race([ready, late]);
     clearTimeout(timer);
+    if (taken) return true;
+    const now = sink.buffered?.();
+    if (now === undefined || now === held) return false;
+    held = now;
   }
 }
 

@@ -72,7 +72,7 @@ async function nodeBody(
   if (whole !== undefined) return Buffer.from(whole);
   // Our own event streams become a Node stream directly; their web body is never made.
   const direct = directSse(response);
-  if (direct !== undefined) return piped(sseReadable(direct), res);
+  if (direct !== undefined) return piped(sseReadable(direct, res), res);
   if (response.body === null) return undefined;
   const length = Number(response.headers.get('content-length') ?? NaN);
   if (length <= WHOLE_BODY_LIMIT) return Buffer.from(await response.arrayBuffer());

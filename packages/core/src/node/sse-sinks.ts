@@ -78,6 +78,10 @@ class ResponseSink implements SseSink {
   abort(): void {
     this.#res.destroy();
   }
+
+  buffered(): number {
+    return heldFor(this.#res);
+  }
 }
 
 /** Resolves when `res` can take more data, or when it is closed and never will. */
@@ -100,8 +104,19 @@ export function drained(res: ServerResponse): Promise<void> {
  * write when piped), and it waits while the framework's buffer is full. Destroying it (the
  * client left) cancels the stream, which aborts the upstream.
  */
-export function sseReadable(direct: DirectSse): Readable {
-  return new SseReadable(direct);
+export function sseReadable(direct: DirectSse, res?: ServerResponse): Readable {
+  return new SseReadable(direct, res);
+}
+
+/**
+ * Bytes `res` holds for its client: its own buffer, plus what its socket's handle has queued for
+ * the kernel. A write stays whole in the first until the last of it is written, so only the
+ * second (Node's handle field, read if present) moves while a slow client takes a large frame.
+ */
+function heldFor(res: ServerResponse): number {
+  const socket = res.socket as { _handle?: { writeQueueSize?: unknown } | null } | null;
+  const queued = socket?._handle?.writeQueueSize;
+  return res.writableLength + (typeof queued === 'number' ? queued : 0);
 }
 
 /** {@link sseReadable}'s stream: classes, not closures and a literal with a getter per stream. */
@@ -110,10 +125,10 @@ class SseReadable extends Readable {
   readonly #sink: PushSink;
   #started = false;
 
-  constructor(direct: DirectSse) {
+  constructor(direct: DirectSse, res: ServerResponse | undefined) {
     super();
     this.#direct = direct;
-    this.#sink = new PushSink(this);
+    this.#sink = new PushSink(this, res);
   }
 
   override _read(): void {
@@ -136,6 +151,8 @@ const PENDING_LIMIT = 64 * 1024;
 /** The sink that pushes a tick's frames into an {@link SseReadable} as one chunk. */
 class PushSink implements SseSink {
   readonly #stream: Readable;
+  /** The response the stream is piped into, when known: a slow client's progress shows there. */
+  readonly #res: ServerResponse | undefined;
   #pending = '';
   #full = false;
   #waiting: (() => void) | undefined;
@@ -148,8 +165,9 @@ class PushSink implements SseSink {
     else this.wake();
   };
 
-  constructor(stream: Readable) {
+  constructor(stream: Readable, res: ServerResponse | undefined) {
     this.#stream = stream;
+    this.#res = res;
   }
 
   write(frame: string): boolean {
@@ -174,6 +192,11 @@ class PushSink implements SseSink {
   end(): void {
     this.#flush();
     if (!this.#stream.destroyed) this.#stream.push(null);
+  }
+
+  buffered(): number {
+    const held = this.#res === undefined ? 0 : heldFor(this.#res);
+    return held + this.#stream.readableLength + this.#pending.length;
   }
 
   abort(): void {
