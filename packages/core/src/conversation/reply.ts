@@ -1,4 +1,5 @@
 import type { BackendAuthor, BackendMessage } from '../backend/types.js';
+import { isObject } from '../backend/json.js';
 
 /** The reply object of the REST API (the seed's nine fields, plus `title` on a new conversation). */
 export interface Reply {
@@ -73,29 +74,25 @@ export function isForEveryone(message: {
 export function toReply(message: BackendMessage, conversationId: string, text?: string): Reply {
   const role = messageRole(message);
   const isUser = role === 'user';
-  const metadata: Record<string, unknown> = isRecord(message.metadata) ? message.metadata : {};
+  const metadata: Record<string, unknown> = isObject(message.metadata) ? message.metadata : {};
   // The earliest streams had no `author`, only a top-level `role`.
-  const author: Record<string, unknown> = isRecord(message.author) ? message.author : {};
+  const author: Record<string, unknown> = isObject(message.author) ? message.author : {};
   const finish = metadata.finish_details;
   return {
     author: {
       role,
       name: stringOrNull(author.name),
-      metadata: isRecord(author.metadata) ? author.metadata : {},
+      metadata: isObject(author.metadata) ? author.metadata : {},
     },
     message: text ?? messageText(message),
     conversation_id: conversationId,
     parent_id: message.id,
     model: isUser ? null : stringOrNull(metadata.model_slug),
-    finish_details: isUser || !isRecord(finish) ? null : stringOrNull(finish.type),
+    finish_details: isUser || !isObject(finish) ? null : stringOrNull(finish.type),
     end_turn: isUser || typeof message.end_turn !== 'boolean' ? null : message.end_turn,
     recipient: typeof message.recipient === 'string' ? message.recipient : 'all',
     citations: Array.isArray(metadata.citations) ? (metadata.citations as unknown[]) : [],
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function stringOrNull(value: unknown): string | null {
