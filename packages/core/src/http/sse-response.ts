@@ -265,19 +265,26 @@ async function runDirect(
   }, pingInterval));
   try {
     for (;;) {
-      const next = await nextFrame(events);
-      if (sink.closed) return;
-      if (next.text === undefined) {
-        if (next.failed === undefined) {
-          probe.close('done');
-          sink.end();
-        } else {
-          endWithError(sink, errorEvent(toError(next.failed.error)), probe);
-          if (next.failed.running) stopEvents(events, cancel, next.failed.error);
-        }
+      let result: IteratorResult<SseEvent>;
+      try {
+        result = await events.next();
+      } catch (error) {
+        if (!sink.closed) endWithError(sink, errorEvent(toError(error)), probe);
         return;
       }
-      const { text } = next;
+      if (sink.closed) return;
+      if (result.done === true) {
+        probe.close('done');
+        sink.end();
+        return;
+      }
+      const text = encodedFrame(result.value);
+      if (typeof text !== 'string') {
+        // An event that cannot be encoded fails the stream like a broken one.
+        endWithError(sink, errorEvent(toError(text.error)), probe);
+        stopEvents(events, cancel, text.error);
+        return;
+      }
       timer.refresh();
       probe.frame(text);
       if (!sink.write(text)) {
@@ -296,22 +303,12 @@ async function runDirect(
   }
 }
 
-/** The next event's frame; none when the events ended or failed (`running`: still running). */
-async function nextFrame(
-  events: AsyncIterator<SseEvent>,
-): Promise<{ text?: string; failed?: { error: unknown; running: boolean } }> {
-  let result: IteratorResult<SseEvent>;
+/** The frame of `event`, or why it cannot be encoded. */
+function encodedFrame(event: SseEvent): string | { error: unknown } {
   try {
-    result = await events.next();
+    return frameText(event);
   } catch (error) {
-    return { failed: { error, running: false } };
-  }
-  if (result.done === true) return {};
-  try {
-    return { text: frameText(result.value) };
-  } catch (error) {
-    // An event that cannot be encoded fails the stream like a broken one.
-    return { failed: { error, running: true } };
+    return { error };
   }
 }
 
