@@ -290,8 +290,8 @@ async function runDirect(
       if (!sink.write(text)) {
         full = true;
         if (!(await readyWithin(sink, options.stallMs))) {
-          // The client stopped reading: let go of the upstream, then of the client.
-          cancel(stalledError(options.stallMs));
+          // The client stopped reading: let go of the upstream and the events, then of it.
+          stopEvents(events, cancel, stalledError(options.stallMs));
           sink.abort?.();
           return;
         }
