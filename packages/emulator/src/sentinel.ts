@@ -57,6 +57,20 @@ export function fakeJwt(payload: Record<string, unknown>): string {
   return `${part({ alg: 'ES256', typ: 'JWT' })}.${part(payload)}.${randomBytes(32).toString('base64url')}`;
 }
 
+/**
+ * Tokens held at most, of each kind: the oldest go first. A client uses its tokens within seconds;
+ * a long-running emulator (a load test issues a thousand a second) must not keep them all.
+ */
+export const SENTINEL_TOKENS_HELD = 10_000;
+
+/** Sets `key`, forgetting the oldest entry when the map is full (a Map iterates oldest first). */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.set(key, value);
+  if (map.size <= SENTINEL_TOKENS_HELD) return;
+  const oldest = map.keys().next();
+  if (oldest.done !== true) map.delete(oldest.value);
+}
+
 /** Issues and checks requirements and conduit tokens. */
 export class Sentinel {
   readonly #tokens = new Map<string, IssuedToken>();
@@ -72,7 +86,7 @@ export class Sentinel {
     const token = opaque('gAAAAAB', 96);
     const seed = String(Math.random());
     const { proofOfWork, turnstile, arkose } = this.options;
-    this.#tokens.set(token, {
+    remember(this.#tokens, token, {
       owner,
       seed,
       difficulty: proofOfWork.difficulty,
@@ -102,7 +116,7 @@ export class Sentinel {
       exp: Math.floor(Date.now() / 1000) + 600,
       nonce: randomBytes(8).toString('hex'),
     });
-    this.#conduits.set(token, { owner, conversationId, parentMessageId });
+    remember(this.#conduits, token, { owner, conversationId, parentMessageId });
     return token;
   }
 
