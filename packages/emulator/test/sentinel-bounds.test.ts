@@ -20,7 +20,7 @@ function headers(requirements: string, conduit: string) {
   return { requirements, proof: undefined, turnstile: undefined, conduit };
 }
 
-t.test('the oldest requirements token is forgotten once the sentinel holds its cap', async (t) => {
+t.test('the oldest requirements token is forgotten once the sentinel holds its cap', (t) => {
   const sentinel = new Sentinel(OPTIONS);
   const first = sentinel.issue('alice').token;
   const conduit = () => sentinel.prepare('alice', null, 'parent');
@@ -33,9 +33,10 @@ t.test('the oldest requirements token is forgotten once the sentinel holds its c
     'requirements_token_reused',
     'a used one is still known',
   );
+  t.end();
 });
 
-t.test('the oldest unused conduit is forgotten once the sentinel holds its cap', async (t) => {
+t.test('the oldest unused conduit is forgotten once the sentinel holds its cap', (t) => {
   const sentinel = new Sentinel(OPTIONS);
   const first = sentinel.prepare('alice', null, 'parent');
   for (let i = 1; i < SENTINEL_TOKENS_HELD; i++) sentinel.prepare('alice', null, 'parent');
@@ -43,4 +44,5 @@ t.test('the oldest unused conduit is forgotten once the sentinel holds its cap',
   const token = () => sentinel.issue('alice').token;
   t.equal(sentinel.check('alice', headers(token(), first), TARGET), 'conduit_mismatch');
   t.equal(sentinel.check('alice', headers(token(), held), TARGET), undefined, 'the newest works');
+  t.end();
 });
