@@ -3,7 +3,7 @@
  * re-configured between cases (pacing, chunking, reply length) by the orchestrator.
  */
 import { randomUUID } from 'node:crypto';
-import { createBackendEmulator } from '@chatgpt-rest/emulator';
+import { createBackendEmulator, type StoredConversation } from '@chatgpt-rest/emulator';
 import { serve } from './lib/ipc.js';
 import type { Seeded } from './lib/types.js';
 
@@ -48,8 +48,49 @@ async function longConversation(token: string, turns: number): Promise<Seeded> {
   return seeded;
 }
 
+/** The seeded conversations as `checkpoint` found them, by owner and id. */
+const checkpoint = new Map<string, StoredConversation>();
+const keyOf = (owner: string, id: string): string => `${owner} ${id}`;
+
+/** A deep copy of a tree, without a prototype as the store keeps it (structuredClone adds one). */
+function copyMapping(mapping: StoredConversation['mapping']): StoredConversation['mapping'] {
+  return Object.assign(Object.create(null) as typeof mapping, structuredClone(mapping));
+}
+
+/** A copy of a stored conversation that shares nothing mutable with it. */
+function copyOf(conversation: StoredConversation): StoredConversation {
+  const { plans, mapping, ...fields } = conversation;
+  return {
+    ...structuredClone(fields),
+    mapping: copyMapping(mapping),
+    plans: new Map([...plans].map(([id, plan]) => [id, { ...plan }])),
+  };
+}
+
 serve({
   url: () => emulator.url,
+  /** Remembers every conversation as it is now: what `rewind` goes back to. */
+  checkpoint: () => {
+    checkpoint.clear();
+    for (const [owner, conversation] of emulator.conversations.entries()) {
+      checkpoint.set(keyOf(owner, conversation.id), copyOf(conversation));
+    }
+    return checkpoint.size;
+  },
+  /**
+   * Back to the checkpoint: the conversations made since are forgotten (each completion makes one,
+   * ~100,000 a run) and the turns added since are dropped, so the emulator's heap, and with it its
+   * GC pauses, stays the same size from the first target to the last.
+   */
+  rewind: () => {
+    const removed = emulator.conversations.retain((owner, conversation) => {
+      const saved = checkpoint.get(keyOf(owner, conversation.id));
+      if (saved !== undefined) Object.assign(conversation, copyOf(saved));
+      return saved !== undefined;
+    });
+    globalThis.gc?.();
+    return { removed, heapMB: Math.round(process.memoryUsage().heapUsed / 2 ** 20) };
+  },
   /**
    * `rich`: tokens that get `conversations` real conversations each (one turn each, through HTTP);
    * `bare`: tokens that get one empty conversation each, created in the store (streams need many).
@@ -91,7 +132,7 @@ serve({
         const copy = emulator.conversations.create(token, 'auto');
         Object.assign(copy, {
           title: source.title,
-          mapping: structuredClone(source.mapping),
+          mapping: copyMapping(source.mapping),
           currentNode: source.currentNode,
           rootId: source.rootId,
           systemId: source.systemId,

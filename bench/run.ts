@@ -300,6 +300,14 @@ async function main(): Promise<void> {
       bare: [...askTokens, ...streamTokens, 'bench-parse'],
     });
     log(`seeded ${bare.length + rich.length + 1} conversations`);
+    await emulator.call('checkpoint');
+    /** The emulator back to its seeded conversations, so no target pays for the earlier ones'. */
+    const rewind = async (when: string): Promise<void> => {
+      const { removed, heapMB } = await emulator.call<{ removed: number; heapMB: number }>(
+        'rewind',
+      );
+      log(`${when}: emulator rewound (${removed} conversations forgotten; heap ${heapMB} MB)`);
+    };
 
     const list = rich[0];
     const parse = bare.at(-1);
@@ -392,6 +400,7 @@ async function main(): Promise<void> {
     const results: TargetResult[] = [];
     const massRows: MassRow[] = [];
     for (const target of TARGETS.filter((t) => only === undefined || only.includes(t.kind))) {
+      await rewind(target.name);
       if (target.kind !== 'direct' && target.kind !== 'passthrough' && !massOnly) {
         // Long conversations of its own: each ask adds two nodes, and the earlier targets'
         // asks (~60,000 of them) had grown shared ones to ~13,000 nodes (~13 MB of JSON).
@@ -471,6 +480,7 @@ async function main(): Promise<void> {
           // The baselines' raw message POST (the `ask` row) is the floor of these too.
           row.cases.completions = await http(base, spec.completions(false), server);
           row.cases.completionsStream = await http(base, spec.completions(true), server);
+          await rewind(`${target.name}, after the completions`);
         }
 
         log(`${target.name}: paced streams`);
@@ -543,6 +553,7 @@ async function main(): Promise<void> {
       }
     }
 
+    await rewind('after the targets');
     const sharedState = massOnly
       ? undefined
       : await sharedStateCases({

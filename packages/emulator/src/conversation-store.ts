@@ -130,9 +130,33 @@ export class ConversationStore {
     }
   }
 
+  /** Every conversation with its owner, hidden ones included. */
+  *entries(): Generator<[owner: string, conversation: StoredConversation]> {
+    for (const [owner, owned] of this.#byOwner) {
+      for (const conversation of owned.values()) yield [owner, conversation];
+    }
+  }
+
   /** Every conversation of every owner, hidden ones included (for tests). */
   all(): StoredConversation[] {
     return [...this.#byOwner.values()].flatMap((owned) => [...owned.values()]);
+  }
+
+  /**
+   * Forgets every conversation `keep` refuses (of any owner, hidden ones included) and returns how
+   * many went: a long-running emulator (a load test, a dev server) can drop what it no longer needs.
+   */
+  retain(keep: (owner: string, conversation: StoredConversation) => boolean): number {
+    let removed = 0;
+    for (const [owner, owned] of this.#byOwner) {
+      for (const [id, conversation] of owned) {
+        if (keep(owner, conversation)) continue;
+        owned.delete(id);
+        removed++;
+      }
+      if (owned.size === 0) this.#byOwner.delete(owner);
+    }
+    return removed;
   }
 
   /** Forgets everything. */

@@ -11,6 +11,7 @@ export type {
   RecordedRequest,
   RequestClosure,
 } from './types.js';
+export type { ReplyPlan, StoredConversation } from './conversation-store.js';
 export type { Fault, FaultMatch, FaultRule, StatusFault, StreamFault } from './faults.js';
 export type { Chunking, StreamProfile } from './frames.js';
 export { STREAM_PROFILES } from './frames.js';
