@@ -24,6 +24,34 @@ function endless(_request: RawRequest, socket: net.Socket, type = 'application/j
   pump();
 }
 
+/**
+ * A 200 `v1` reply stream that starts a message, then appends 64 KiB events to a path no client
+ * sees for as long as the socket takes them.
+ */
+function endlessReply(_request: RawRequest, socket: net.Socket): void {
+  const chunked = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+  const message = {
+    id: 'm1',
+    author: { role: 'assistant' },
+    content: { content_type: 'text', parts: [''] },
+    status: 'in_progress',
+    metadata: {},
+    recipient: 'all',
+  };
+  socket.write(
+    'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n' +
+      chunked('event: delta_encoding\ndata: "v1"\n\n') +
+      chunked(`data: ${JSON.stringify({ v: { message, conversation_id: ID }, c: 0 })}\n\n`),
+  );
+  const append = { p: '/message/metadata/junk', o: 'append', v: 'j'.repeat(64 * 1024) };
+  const chunk = chunked(`data: ${JSON.stringify(append)}\n\n`);
+  const pump = (): void => {
+    while (!socket.destroyed && socket.write(chunk));
+  };
+  socket.on('drain', pump);
+  pump();
+}
+
 async function start(
   mount: (typeof MOUNTS)[number],
   upstream: string,
@@ -61,6 +89,28 @@ for (const mount of MOUNTS) {
     t.match(body.error, /larger than 1048576 bytes/);
     t.same(guard.escaped, []);
   });
+
+  t.test(
+    `${mount.name}: a reply stream's held data is capped by limits.upstreamBody`,
+    async (t) => {
+      // The reader's cap was a constant 16 MiB whatever the option said.
+      const upstream = await rawUpstream(endlessReply);
+      const app = await start(mount, upstream.url);
+      t.teardown(async () => {
+        await app.close();
+        await upstream.close();
+      });
+      const response = await fetch(`${app.url}/conversations/new`, {
+        method: 'POST',
+        headers: { authorization: TOKEN, 'content-type': 'application/json' },
+        body: '{"prompt":"hi"}',
+      });
+      t.equal(response.status, 502);
+      const body = (await response.json()) as { code: string; error: string };
+      t.equal(body.code, 'upstream_error');
+      t.match(body.error, /more than 1048576 characters of message data/);
+    },
+  );
 
   t.test(`${mount.name}: an endless sentinel body is a 502, not a headers timeout`, async (t) => {
     const upstream = await rawUpstream(endless);

@@ -131,7 +131,8 @@ export interface ChatGptRestOptions {
      * Largest upstream answer read whole (conversation trees, lists, error pages), in bytes;
      * a longer one is a 502 `upstream_error`, refused as soon as it passes the cap. Streams
      * are never read whole and have no total size cap; what one reply keeps of its messages is
-     * capped apart (16 MiB of message data, 4,096 messages: `upstream_error` past them).
+     * capped by this value too (characters of message data) and at 4,096 messages
+     * (`upstream_error` past either).
      * @default 16777216 (16 MiB)
      */
     upstreamBody?: number;

@@ -62,10 +62,10 @@ const V1_HEAD = [
 ];
 
 /** The stream's failure, and the events delivered before it. */
-async function failure(chunks: AsyncIterable<Uint8Array>) {
+async function failure(chunks: AsyncIterable<Uint8Array>, options: reader.ReadReplyOptions = {}) {
   const delivered: ReplyEvent[] = [];
   try {
-    for await (const item of readReply(chunks)) delivered.push(item);
+    for await (const item of readReply(chunks, options)) delivered.push(item);
   } catch (error) {
     return { error, delivered };
   }
@@ -104,6 +104,18 @@ for (const [kind, value] of [
     );
   });
 }
+
+t.test(
+  'the budget is maxReplyChars when given (the core passes limits.upstreamBody)',
+  async (t) => {
+    const { chunks, read } = body(V1_HEAD, JUNK_EVENTS, () =>
+      event({ p: '/message/metadata/junk', o: 'append', v: JUNK }),
+    );
+    const { error } = await failure(chunks, { maxReplyChars: MiB });
+    isUpstreamError(t, error, /more than 1048576 characters of message data/);
+    t.ok(read.chunks <= MiB / JUNK.length + 1, `stopped after ${read.chunks} events`);
+  },
+);
 
 t.test(
   'v1 operations under ever new keys count their paths, however empty their values',

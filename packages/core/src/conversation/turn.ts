@@ -5,7 +5,7 @@ import { RestError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
 import { takeChunks } from '../http/whole-response.js';
-import { readReply } from '../stream/reply-reader.js';
+import { readReply, type ReadReplyOptions } from '../stream/reply-reader.js';
 import type { ByteSource } from '../stream/sse-reader.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import type { PlacedMessage } from './conversation-cache.js';
@@ -200,7 +200,8 @@ async function* exchange(
     const body = messageBody(options, turn, action, parentId, conversationId, sent);
     const stream = await replyStream(upstream, caller, body);
     if (continues === 0) yield { type: 'start' };
-    const complete = yield* relayStream(stream, caller.signal, progress, onText);
+    const read = { signal: caller.signal, maxReplyChars: options.limits.upstreamBody };
+    const complete = yield* relayStream(stream, read, progress, onText);
     const cut = complete.message.metadata?.finish_details?.type === 'max_tokens';
     if (!(cut && turn.autocontinue && continues < options.autocontinueLimit)) return complete;
     options.metrics.autocontinue();
@@ -235,14 +236,14 @@ async function replyStream(
  */
 async function* relayStream(
   body: ByteSource,
-  signal: AbortSignal,
+  read: ReadReplyOptions,
   progress: Progress,
   onText: () => void,
 ): AsyncGenerator<TurnEvent, Completion, undefined> {
   let complete: Completion | undefined;
   // The text of earlier continues: a rewrite's text is this stream's whole text so far.
   const before = progress.text;
-  for await (const event of readReply(body, { signal })) {
+  for await (const event of readReply(body, read)) {
     if (event.type === 'delta') {
       onText();
       progress.text += event.text;

@@ -68,8 +68,15 @@ export type ReplyEvent =
   | ReplyUserMessageEvent
   | ReplyCompleteEvent;
 
-/** Options of {@link readReply}: the SSE reader's buffer limit and abort signal. */
-export type ReadReplyOptions = SseReaderOptions;
+/** Options of {@link readReply}: the SSE reader's buffer limit and abort signal, and a cap. */
+export interface ReadReplyOptions extends SseReaderOptions {
+  /**
+   * Characters of message data one reply may make the reader hold before it fails with
+   * `upstream_error`. Default `MAX_REPLY_CHARS` (16 MiB); the core passes
+   * `limits.upstreamBody`, the cap of every other upstream answer.
+   */
+  maxReplyChars?: number;
+}
 
 /** A reply read to its end: what the JSON response mode needs. */
 export interface CollectedReply {

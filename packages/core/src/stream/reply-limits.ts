@@ -11,9 +11,9 @@ import type { V1Operation } from './v1-patch.js';
 export const MAX_REWRITE_CHARS = 32 * 1024 * 1024;
 
 /**
- * Characters of message data one reply stream may make the reader hold, 16 MiB: the default
- * `limits.upstreamBody`, the largest conversation tree the core reads back, and every message of
- * the reply is part of that tree. Without it a `v1` stream appending to a path no client sees
+ * Characters of message data one reply stream may make the reader hold, 16 MiB by default: the
+ * core passes `limits.upstreamBody` (16 MiB unless set), the largest conversation tree it reads
+ * back, and every message of the reply is part of that tree. Without it a `v1` stream appending to a path no client sees
  * grew the state by 1 GB in 10 s: the client got nothing, so the idle timeout never fired.
  */
 export const MAX_REPLY_CHARS = 16 * 1024 * 1024;
@@ -57,16 +57,22 @@ function tooMuch(what: string): RestError {
 
 /** The counts of one reply stream; each method throws `upstream_error` past its bound. */
 export class ReplyLimits {
+  readonly #maxChars: number;
   #heldChars = 0;
   #rewriteChars = 0;
   /** The paths of the last few operations: a delta's text and its token count alternate. */
   readonly #recentPaths: string[] = [];
 
+  /** `maxChars`: characters of message data the reply may hold, {@link MAX_REPLY_CHARS} unless set. */
+  constructor(maxChars = MAX_REPLY_CHARS) {
+    this.#maxChars = maxChars;
+  }
+
   /** Counts `chars` more characters of message data held (fewer when a snapshot shrank). */
   hold(chars: number): void {
     this.#heldChars += chars;
-    if (this.#heldChars > MAX_REPLY_CHARS) {
-      throw tooMuch(`more than ${MAX_REPLY_CHARS} characters of message data`);
+    if (this.#heldChars > this.#maxChars) {
+      throw tooMuch(`more than ${this.#maxChars} characters of message data`);
     }
   }
 
