@@ -7,7 +7,15 @@
  */
 import zlib from 'node:zlib';
 import t from 'tap';
-import { expressFive, expressFour, koaThree, koaTwo, nodeBridge } from '../conformance/mounts.js';
+import {
+  expressFive,
+  expressFour,
+  fastifyFive,
+  koaThree,
+  koaTwo,
+  nodeBridge,
+  sidecar,
+} from '../conformance/mounts.js';
 import { guardProcess, startOnEmulator } from './harness.js';
 
 const BODY = '{"prompt":"hi","stream":false}';
@@ -40,8 +48,9 @@ for (const mount of [koaThree, koaTwo, expressFive, expressFour, nodeBridge]) {
     for (const [encoding, body] of UNDECODABLE) {
       const response = await post(app.url, encoding, body);
       const name = `${encoding}, ${body.length} bytes`;
-      // Express 4's parser (body-parser 1) knows no Brotli: its 415, in our JSON.
-      const unknown = mount === expressFour && encoding === 'br';
+      // Express 4's parser (body-parser 1) knows no Brotli: its 415, in our JSON. The core
+      // decodes nothing: any compressed body is its 415 (see below).
+      const unknown = (mount === expressFour && encoding === 'br') || mount === nodeBridge;
       t.equal(response.status, unknown ? 415 : 400, name);
       t.match(response.headers.get('content-type'), /^application\/json/, `${name}: JSON`);
       const code = unknown ? 'unsupported_media_type' : 'invalid_request';
@@ -58,5 +67,27 @@ for (const mount of [koaThree, koaTwo]) {
     const { app } = await startOnEmulator(t, mount);
     const response = await post(app.url, 'gzip', zlib.gzipSync(BODY));
     t.equal(response.status, 201);
+  });
+}
+
+// The core reads bytes as they are: a valid gzip body was a misleading 400 "not valid JSON".
+for (const mount of [nodeBridge, fastifyFive, sidecar]) {
+  t.test(`${mount.name}: a compressed body is a 415 saying to send it uncompressed`, async (t) => {
+    const { app, emulator } = await startOnEmulator(t, mount);
+    for (const [encoding, body] of [
+      ['gzip', zlib.gzipSync(BODY)],
+      ['deflate', zlib.deflateSync(BODY)],
+      ['br', zlib.brotliCompressSync(BODY)],
+    ] as const) {
+      const response = await post(app.url, encoding, body);
+      t.equal(response.status, 415, encoding);
+      const answer = (await response.json()) as { code: string; error: string };
+      t.equal(answer.code, 'unsupported_media_type', encoding);
+      t.match(answer.error, /compressed \(Content-Encoding\); send it uncompressed/, encoding);
+    }
+    const plain = await post(app.url, 'identity', Buffer.from(BODY));
+    t.equal(plain.status, 201, 'identity is no compression');
+    const sent = emulator.requests.filter((r) => r.path === '/backend-api/conversation');
+    t.equal(sent.length, 1, 'only the plain one was sent');
   });
 }

@@ -31,7 +31,7 @@ const ERRORS: Record<string, ErrorAnswer> = {
   MethodNotAllowed: ['Known path, another method', ['method_not_allowed'], allow],
   PayloadTooLarge: ['Body over `limits.body` (1 MiB)', ['payload_too_large']],
   UnsupportedMediaType: [
-    'A body that is neither JSON nor form-encoded',
+    'A body that is neither JSON nor form-encoded, or is compressed (send it uncompressed)',
     ['unsupported_media_type'],
   ],
   RateLimited: [

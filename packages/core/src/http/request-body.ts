@@ -63,11 +63,28 @@ export function tooLarge(limit: number): RestError {
 }
 
 /**
+ * Refuses a compressed body with a 415 (RFC 7694) before reading it: the core reads bytes as they
+ * are, and a gzip body read as text was a misleading 400 "not valid JSON". A host's parser that
+ * decoded the body (Express's, Koa's) removes the header, so those bodies never get here.
+ */
+function refuseEncoded(encoding: string | null): void {
+  if (encoding === null) return;
+  const coding = encoding.trim().toLowerCase();
+  if (coding === '' || coding === 'identity') return;
+  throw new RestError(
+    'unsupported_media_type',
+    'The request body is compressed (Content-Encoding); send it uncompressed.',
+  );
+}
+
+/**
  * Reads a JSON or form-encoded body into fields, within `limit` bytes. An empty body is `{}`;
- * any other media type is a 415; malformed JSON or a JSON body that is not an object is a 400.
+ * any other media type, or a compressed body, is a 415; malformed JSON or a JSON body that is
+ * not an object is a 400.
  */
 export async function readBodyFields(request: Request, limit: number): Promise<BodyFields> {
   const type = (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+  refuseEncoded(request.headers.get('content-encoding'));
   const text = await readText(request, limit);
   if (text.trim() === '') return {};
   if (type === 'application/x-www-form-urlencoded') {
