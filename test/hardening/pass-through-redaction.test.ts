@@ -12,7 +12,9 @@ const CANARY_KEY = 'canary-api-key-0c5be27d';
 function echoing(socket: Socket, head: string): void {
   const kind = /[?&]echo=(\w+)/.exec(head)?.[1] ?? '';
   const echoed = JSON.stringify({ detail: `you sent ${head}`, other: OTHER_TOKEN });
-  const json = 'content-type: application/json\r\nconnection: close';
+  // Headers echoing secrets too: they were relayed as they came (bodies only were redacted).
+  const echo = `x-echo: held ${CANARY_TOKEN} other ${OTHER_TOKEN}\r\nset-cookie: k=${CANARY_KEY}; Path=/\r\nset-cookie: t=${CANARY_TOKEN}`;
+  const json = `content-type: application/json\r\nconnection: close\r\n${echo}`;
   if (kind === 'error') {
     socket.end(`HTTP/1.1 401 X\r\n${json}\r\ncontent-length: ${echoed.length}\r\n\r\n${echoed}`);
   } else if (kind === 'gzip') {
@@ -25,7 +27,7 @@ function echoing(socket: Socket, head: string): void {
     // The token is split across two writes, so a scan of single chunks would miss it.
     const half = CANARY_TOKEN.length >> 1;
     socket.write(
-      `HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n` +
+      `HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n${echo}\r\n\r\n` +
         `data: {"message": "token ${CANARY_TOKEN.slice(0, half)}`,
     );
     setTimeout(() => {
@@ -50,7 +52,7 @@ t.test(
       apiKeys: [CANARY_KEY],
     });
     const headers = { authorization: `Bearer ${CANARY_KEY}`, 'accept-encoding': 'gzip' };
-    const replies: Record<string, { status: number; body: string }> = {};
+    const replies: Record<string, Awaited<ReturnType<typeof raw>>> = {};
     for (const kind of ['error', 'gzip', 'stream', 'ok']) {
       replies[kind] = await raw(port, 'GET', `/backend-api/conversations?echo=${kind}`, headers);
     }
@@ -65,7 +67,10 @@ t.test(
     for (const [kind, reply] of Object.entries(replies)) {
       for (const secret of [CANARY_TOKEN, OTHER_TOKEN, CANARY_KEY]) {
         t.notOk(reply.body.includes(secret), `${kind}: no secret in the body`);
+        t.notOk(JSON.stringify(reply.headers).includes(secret), `${kind}: no secret in a header`);
       }
+      t.match(reply.headers['x-echo'], 'held [redacted] other [redacted]', `${kind}: header kept`);
+      t.same(reply.headers['set-cookie'], ['k=[redacted]; Path=/', 't=[redacted]']);
     }
     t.ok(
       upstream.received.some(

@@ -15,7 +15,7 @@ import {
 } from '@chatgpt-rest/core';
 import { endToEndHeaders } from './hop-headers.js';
 import { wwwAuthenticate } from './pass-through-rules.js';
-import { StreamRedactor, redactAll } from './redact.js';
+import { StreamRedactor, redactAll, redactHeaders } from './redact.js';
 
 /** What one request tells the request log (labels and statuses only, never a secret). */
 export interface RequestNote {
@@ -97,6 +97,8 @@ export function respond(
   }
   // The upstream's own request id is not ours: the one set on `res` (the sidecar's) stays.
   const headers = endToEndHeaders(proxyRes.headers, (name) => name === 'x-request-id');
+  // Server-held mode: a secret the upstream echoes in a header is redacted as in a body.
+  if (flight.secrets.length > 0) redactHeaders(headers, flight.secrets);
   // A 401 relayed to the client is ours to answer too: it gets a challenge if it had none.
   if (status === 401 && headers['www-authenticate'] === undefined) {
     headers['www-authenticate'] = wwwAuthenticate('invalid_token');

@@ -1,3 +1,5 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+
 /** What a secret is replaced with in relayed bodies. */
 export const REDACTED = '[redacted]';
 
@@ -54,6 +56,23 @@ function replaced(data: Buffer, found: readonly [number, number][], end: number)
 /** `body` with every occurrence of every secret replaced by `[redacted]`. */
 export function redactAll(body: Buffer, secrets: readonly Buffer[]): Buffer {
   return replaced(body, occurrences(body, secrets), body.length);
+}
+
+/**
+ * Replaces every secret in the values of `headers` by `[redacted]`, in place. Values are read and
+ * written as Node keeps them, latin1; the secrets (access tokens, API keys) are ASCII.
+ */
+export function redactHeaders(headers: OutgoingHttpHeaders, secrets: readonly Buffer[]): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value === 'string') headers[name] = redactText(value, secrets);
+    else if (Array.isArray(value)) headers[name] = value.map((item) => redactText(item, secrets));
+  }
+}
+
+function redactText(value: string, secrets: readonly Buffer[]): string {
+  const bytes = Buffer.from(value, 'latin1');
+  const found = occurrences(bytes, secrets);
+  return found.length === 0 ? value : replaced(bytes, found, bytes.length).toString('latin1');
 }
 
 /** Where the longest suffix of `data` that a secret starts with (but that is not a whole one) begins. */
