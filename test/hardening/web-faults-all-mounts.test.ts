@@ -81,6 +81,39 @@ const CASES: WebCase[] = [
     code: 'upstream_blocked',
     says: /conduit/i,
   },
+  {
+    // A CR/LF in an upstream token made http.request throw: a 503 "unreachable" instead.
+    name: 'chat-requirements answers a token with a line break',
+    faults: [
+      {
+        match: { path: '/sentinel/chat-requirements' },
+        times: 4,
+        fault: {
+          type: 'http',
+          status: 200,
+          body: { token: 'gAAAAAB\r\nx-injected: 1', proofofwork: { required: false } },
+        },
+      },
+    ],
+    status: 502,
+    code: 'upstream_error',
+    says: /cannot be sent as a header/,
+    noSend: true,
+  },
+  {
+    name: 'prepare answers a conduit token with a line break',
+    faults: [
+      {
+        match: { path: '/f/conversation/prepare' },
+        times: 4,
+        fault: { type: 'http', status: 200, body: { status: 'ok', conduit_token: 'eyJ\nx' } },
+      },
+    ],
+    status: 502,
+    code: 'upstream_error',
+    says: /conduit token cannot be sent as a header/,
+    noSend: true,
+  },
 ];
 
 for (const mount of MOUNTS) {

@@ -295,6 +295,20 @@ t.test('a failing solveChallenge hook is an upstream_blocked naming the challeng
   t.equal(limited.json.error, 'Solver quota used.');
 });
 
+t.test('a solveChallenge answer that is no header token is an upstream_blocked', async (t) => {
+  // A line break in the answer made http.request throw: a 503 "unreachable" instead.
+  const { emulator, handler } = await webSetup(
+    t,
+    { sentinel: { turnstile: { required: true, enforce: true } } },
+    { web: { solveChallenge: () => Promise.resolve('answer\r\nx-injected: 1') } },
+  );
+  const answer = await rest(handler, 'POST', NEW, HI);
+  t.equal(answer.status, 502);
+  t.equal(answer.json.code, 'upstream_blocked');
+  t.match(answer.json.error, /Turnstile answer cannot be sent as a header/);
+  t.equal(messagePosts(emulator).length, 0);
+});
+
 t.test('force_login is a 401 asking to log in again, before any message POST', async (t) => {
   const { emulator, handler } = await webSetup(t, { sentinel: { forceLogin: true } });
   const answer = await rest(handler, 'POST', NEW, HI);

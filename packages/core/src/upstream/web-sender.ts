@@ -35,6 +35,19 @@ const CHALLENGE_NAMES: Record<WebChallenge['kind'], string> = {
   arkose: 'Arkose',
 };
 
+/** A token sent back in a header: printable ASCII without spaces, as every real one is. */
+const HEADER_TOKEN = /^[\x21-\x7e]+$/;
+/** Longest such token: real ones are under 2 KB; servers refuse headers past 8–16 KiB. */
+const MAX_HEADER_TOKEN = 16 * 1024;
+
+/**
+ * True when `value` can go out as a header token. A CR or LF made `http.request` throw, which read
+ * as an unreachable upstream (503) instead of the upstream's malformed answer.
+ */
+function isHeaderToken(value: string): boolean {
+  return value.length <= MAX_HEADER_TOKEN && HEADER_TOKEN.test(value);
+}
+
 /**
  * A stable `Oai-Device-Id` for an access token: a v4-shaped UUID from an HMAC of the token's
  * hash, so it survives restarts without the token (or a reversible form of it) being stored.
@@ -230,6 +243,12 @@ async function fetchRequirements(
   if (typeof requirements.token !== 'string' || requirements.token === '') {
     throw new RestError('upstream_error', 'The chat-requirements answer held no token.');
   }
+  if (!isHeaderToken(requirements.token)) {
+    throw new RestError(
+      'upstream_error',
+      'The chat-requirements token cannot be sent as a header.',
+    );
+  }
   return { requirements, receivedAt };
 }
 
@@ -286,8 +305,10 @@ async function answerChallenge(
   requirement: ChatRequirements['turnstile'],
 ): Promise<string | undefined> {
   if (requirement?.required !== true || web.solveChallenge === undefined) return undefined;
+  // Typed as a string, but a JavaScript hook may give anything.
+  let answer: unknown;
   try {
-    return await web.solveChallenge({ kind, dx: requirement.dx ?? null });
+    answer = await web.solveChallenge({ kind, dx: requirement.dx ?? null });
   } catch (error) {
     if (isRestError(error)) throw error;
     throw new RestError(
@@ -296,6 +317,11 @@ async function answerChallenge(
       { cause: error instanceof Error ? error.name : 'unknown' },
     );
   }
+  if (answer === undefined || (typeof answer === 'string' && isHeaderToken(answer))) return answer;
+  throw new RestError(
+    'upstream_blocked',
+    `The solveChallenge hook's ${CHALLENGE_NAMES[kind]} answer cannot be sent as a header.`,
+  );
 }
 
 /** Step 4: the prepare call's conduit token, or undefined (logged) when its answer held none. */
@@ -311,7 +337,11 @@ async function fetchConduitToken(
     'prepare',
   );
   if (typeof prepared.conduit_token === 'string' && prepared.conduit_token !== '') {
-    return prepared.conduit_token;
+    if (isHeaderToken(prepared.conduit_token)) return prepared.conduit_token;
+    throw new RestError(
+      'upstream_error',
+      "The prepare answer's conduit token cannot be sent as a header.",
+    );
   }
   logger.warn({ conduit: false }, 'the prepare answer held no conduit token; sending anyway');
   return undefined;
