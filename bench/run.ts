@@ -361,7 +361,12 @@ async function main(): Promise<void> {
         const [upstream, client] = await Promise.all(
           [emulator, load].map((child) => child.call<Stalls>('stalls')),
         );
-        return { upstreamMs: upstream?.maxMs ?? 0, clientMs: client?.maxMs ?? 0 };
+        return {
+          upstreamMs: upstream?.maxMs ?? 0,
+          clientMs: client?.maxMs ?? 0,
+          upstreamGcMaxMs: upstream?.gcMaxMs ?? 0,
+          upstreamGcTotalMs: upstream?.gcTotalMs ?? 0,
+        };
       };
       for (let window = 0; window < profile.windows; window++) {
         // Alternate the order too (A B, B A, …), so no case always follows the other.

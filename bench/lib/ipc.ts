@@ -3,7 +3,7 @@
  * `child.call(type, payload)`, the child answers with `serve(handlers)`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 interface CallMessage {
@@ -109,6 +109,9 @@ export async function spawnChild(file: string, args: string[] = []): Promise<Chi
 export interface Stalls {
   p99Ms: number;
   maxMs: number;
+  /** The longest garbage-collection pause, and all of them, over the same time. */
+  gcMaxMs: number;
+  gcTotalMs: number;
 }
 
 /**
@@ -119,10 +122,25 @@ export interface Stalls {
 export function serve(handlers: Record<string, (payload: never) => unknown>): void {
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
+  // GC pauses beside the stalls: does a stall come from this process's heap or from elsewhere?
+  const gc = { maxMs: 0, totalMs: 0 };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gc.totalMs += entry.duration;
+      gc.maxMs = Math.max(gc.maxMs, entry.duration);
+    }
+  }).observe({ entryTypes: ['gc'] });
   handlers = {
     stalls: (): Stalls => {
-      const figures = { p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6 };
+      const figures = {
+        p99Ms: delay.percentile(99) / 1e6,
+        maxMs: delay.max / 1e6,
+        gcMaxMs: gc.maxMs,
+        gcTotalMs: gc.totalMs,
+      };
       delay.reset();
+      gc.maxMs = 0;
+      gc.totalMs = 0;
       return figures;
     },
     ...handlers,

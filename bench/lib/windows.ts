@@ -23,6 +23,9 @@ export interface WindowFigures {
   /** The longest event-loop stall of the emulator and of the load generator in the window, ms. */
   upstreamStallMs?: number;
   clientStallMs?: number;
+  /** The emulator's longest GC pause in the window and their sum, ms. */
+  upstreamGcMaxMs?: number;
+  upstreamGcTotalMs?: number;
 }
 
 export function spreadOf(values: readonly number[]): Spread {
@@ -58,7 +61,12 @@ export interface HttpWindow {
   result: HttpResult;
   server?: ServerStats;
   /** Event-loop stalls of the emulator and the load generator over the window, ms. */
-  stalls?: { upstreamMs: number; clientMs: number };
+  stalls?: {
+    upstreamMs: number;
+    clientMs: number;
+    upstreamGcMaxMs: number;
+    upstreamGcTotalMs: number;
+  };
 }
 
 /** Windows of a request/response case as one result. */
@@ -75,7 +83,12 @@ export function foldHttp(
       ...(cpuUs === undefined ? {} : { cpuUs }),
       ...(stalls === undefined
         ? {}
-        : { upstreamStallMs: stalls.upstreamMs, clientStallMs: stalls.clientMs }),
+        : {
+            upstreamStallMs: stalls.upstreamMs,
+            clientStallMs: stalls.clientMs,
+            upstreamGcMaxMs: stalls.upstreamGcMaxMs,
+            upstreamGcTotalMs: stalls.upstreamGcTotalMs,
+          }),
     };
   });
   const requests = results.reduce((sum, r) => sum + r.requests, 0);
