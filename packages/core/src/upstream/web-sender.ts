@@ -17,6 +17,7 @@ import { RestError, isRestError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MetricsRecorder } from '../metrics/recorder.js';
 import type { ResolvedOptions, WebChallenge } from '../options.js';
+import { isHeaderToken } from './header-token.js';
 import { ProofLimiter, solveProof, type ProofSolution } from './proof-of-work-solver.js';
 import { legacySender, type MessageSender, type SendContext } from './upstream-client.js';
 
@@ -34,19 +35,6 @@ const CHALLENGE_NAMES: Record<WebChallenge['kind'], string> = {
   turnstile: 'Turnstile',
   arkose: 'Arkose',
 };
-
-/** A token sent back in a header: printable ASCII without spaces, as every real one is. */
-const HEADER_TOKEN = /^[\x21-\x7e]+$/;
-/** Longest such token: real ones are under 2 KB; servers refuse headers past 8–16 KiB. */
-const MAX_HEADER_TOKEN = 16 * 1024;
-
-/**
- * True when `value` can go out as a header token. A CR or LF made `http.request` throw, which read
- * as an unreachable upstream (503) instead of the upstream's malformed answer.
- */
-function isHeaderToken(value: string): boolean {
-  return value.length <= MAX_HEADER_TOKEN && HEADER_TOKEN.test(value);
-}
 
 /**
  * A stable `Oai-Device-Id` for an access token: a v4-shaped UUID from an HMAC of the token's
