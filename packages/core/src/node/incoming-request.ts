@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { isObject } from '../backend/json.js';
 import { RestError } from '../errors.js';
 import { unsafePathReason } from '../http/path-safety.js';
 import { RecordHeaders } from '../http/record-headers.js';
@@ -208,7 +209,7 @@ function parsedBody(req: IncomingMessage, explicitBody: unknown): unknown {
 function isEmptyBody(body: unknown): boolean {
   if (body === undefined || body === null || body === '') return true;
   if (body instanceof Uint8Array || body instanceof ArrayBuffer) return body.byteLength === 0;
-  return isRecord(body) && Object.keys(body).length === 0;
+  return isObject(body) && Object.keys(body).length === 0;
 }
 
 function rebuildBody(body: unknown, headers: Headers): RequestParts['body'] {
@@ -216,7 +217,7 @@ function rebuildBody(body: unknown, headers: Headers): RequestParts['body'] {
   if (body instanceof Uint8Array) return body;
   if (body instanceof ArrayBuffer) return new Uint8Array(body);
   const type = headers.get('content-type')?.toLowerCase() ?? '';
-  if (type.startsWith('application/x-www-form-urlencoded') && isRecord(body)) {
+  if (type.startsWith('application/x-www-form-urlencoded') && isObject(body)) {
     return toSearchParams(body);
   }
   // JSON is the only other shape a parser makes of an object; the core decides on the type.
@@ -225,10 +226,6 @@ function rebuildBody(body: unknown, headers: Headers): RequestParts['body'] {
   // core refuses the same bytes (400), before recursing.
   if (nestsTooDeep(body)) throw tooDeep();
   return JSON.stringify(body);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function toSearchParams(body: Record<string, unknown>): URLSearchParams {
