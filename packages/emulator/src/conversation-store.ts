@@ -32,6 +32,8 @@ export interface StoredConversation {
   systemId: string;
   isVisible: boolean;
   isArchived: boolean;
+  /** Sent with `history_and_training_disabled: true`: kept (it can be read and continued) but never listed. */
+  temporary: boolean;
   defaultModelSlug: string;
   plans: Map<string, ReplyPlan>;
 }
@@ -80,7 +82,11 @@ export class ConversationStore {
   }
 
   /** Starts a conversation with its root node and hidden system message. */
-  create(owner: string, model: string, id: string = randomUUID()): StoredConversation {
+  create(
+    owner: string,
+    model: string,
+    { id = randomUUID(), temporary = false }: { id?: string; temporary?: boolean } = {},
+  ): StoredConversation {
     const now = epochSeconds();
     const rootId = randomUUID();
     const systemId = randomUUID();
@@ -103,6 +109,7 @@ export class ConversationStore {
       systemId,
       isVisible: true,
       isArchived: false,
+      temporary,
       defaultModelSlug: model,
       plans: new Map(),
     };
@@ -116,10 +123,10 @@ export class ConversationStore {
     return conversation?.isVisible === true ? conversation : undefined;
   }
 
-  /** Visible conversations, newest update first; archived ones only when asked. */
+  /** Visible conversations, newest update first; archived ones only when asked; temporary ones never. */
   list(owner: string, archived = false): StoredConversation[] {
     return [...(this.#byOwner.get(owner)?.values() ?? [])]
-      .filter((c) => c.isVisible && c.isArchived === archived)
+      .filter((c) => c.isVisible && !c.temporary && c.isArchived === archived)
       .sort((a, b) => b.updateTime - a.updateTime);
   }
 

@@ -64,6 +64,7 @@ export interface MessageBody {
   parent_message_id?: unknown;
   model?: unknown;
   supported_encodings?: unknown;
+  history_and_training_disabled?: unknown;
 }
 
 /** Model slug the backend answers with for a requested model (`constructor` maps to itself). */
@@ -222,7 +223,8 @@ function openConversation(
       : undefined;
   if (conversationId === undefined) {
     if (action !== 'next') return undefined;
-    return { conversation: store.create(owner, requestedModel), isNew: true };
+    const temporary = body.history_and_training_disabled === true;
+    return { conversation: store.create(owner, requestedModel, { temporary }), isNew: true };
   }
   const found = store.get(owner, conversationId);
   return found === undefined ? undefined : { conversation: found, isNew: false };

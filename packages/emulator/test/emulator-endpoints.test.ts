@@ -339,6 +339,26 @@ t.test('conversations belong to their access token', async (t) => {
   t.equal((await call(emulator.url, 'GET', '/conversations', { token: 'alice' })).json.total, 1);
 });
 
+t.test('a temporary chat is never listed but can be read and continued', async (t) => {
+  const emulator = await createBackendEmulator();
+  t.teardown(() => emulator.close());
+  const temporary = { history_and_training_disabled: true };
+  const first = legacyText(
+    (await call(emulator.url, 'POST', '/conversation', { body: messageBody('a', temporary) })).text,
+  );
+  await call(emulator.url, 'POST', '/conversation', { body: messageBody('b') });
+  const list = (await call(emulator.url, 'GET', '/conversations')).json;
+  t.equal(list.total, 1, 'only the saved chat counts');
+  t.not(list.items[0].id, first.conversationId, 'the temporary chat is left out');
+  t.equal((await call(emulator.url, 'GET', `/conversation/${first.conversationId}`)).status, 200);
+  const next = messageBody('again', {
+    conversation_id: first.conversationId,
+    parent_message_id: first.id,
+  });
+  t.equal((await call(emulator.url, 'POST', '/conversation', { body: next })).status, 200);
+  t.equal((await call(emulator.url, 'GET', '/conversations')).json.total, 1, 'still unlisted');
+});
+
 t.test('gen_title names the conversation after its first prompt', async (t) => {
   const emulator = await createBackendEmulator();
   t.teardown(() => emulator.close());
