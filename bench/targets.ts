@@ -72,7 +72,7 @@ function tailRatio(run: HttpCase | undefined): number | undefined {
 }
 
 const TAIL_LIMIT =
-  'On 2 cores shared with the emulator and the load generator, a window’s p99 follows their stalls too: each window in `latest.json` keeps the longest event-loop stall of both (`upstreamStallMs`, `clientStallMs`), and the direct baseline’s own ratio is given beside.';
+  'On 2 cores shared with the emulator and the load generator, a window’s p99 follows their stalls too: each window in `latest.json` keeps the longest event-loop stall of both (`upstreamStallMs`, `clientStallMs`) and the emulator’s longest GC pause (`upstreamGcMaxMs`), and the direct baseline’s own ratio is given beside. The long stalls are CPU contention, not the emulator’s heap: in a run of the pass-through, the bridge and Fastify (2026-12-05) the emulator stalled 100–360 ms in the ask and completion windows while its longest GC pause in the same windows was 5–26 ms, and the emulator alone under the same ask load (its own process, 2,300 asks/s, nothing else running) stalls 22–90 ms: with three busy processes on two cores it gets the CPU late and then answers a backlog in one loop turn.';
 
 /** Issue 15: at saturation, p99 ≤ 3× p50 on every mount (its worst closed-loop case). */
 function tailChecks(mounts: readonly TargetResult[], direct: TargetResult | undefined): Check[] {
