@@ -92,6 +92,29 @@ t.test('a byte order mark and unknown field lines are ignored', async (t) => {
   t.same(items, [{ type: 'message', event: undefined, id: undefined, data: 'a' }, { type: 'end' }]);
 });
 
+t.test(
+  'a byte order mark split between chunks is dropped once, and only at the start',
+  async (t) => {
+    const all = bytes('\uFEFFdata: \uFEFFa\n\n');
+    for (const at of [1, 2]) {
+      const items = await drain(readSse(chunks(all.subarray(0, at), all.subarray(at))));
+      t.same(items[0], { type: 'message', event: undefined, id: undefined, data: '\uFEFFa' });
+    }
+  },
+);
+
+t.test(
+  'bytes that are not UTF-8 become U+FFFD, an unfinished character at the end too',
+  async (t) => {
+    const bad = Uint8Array.from([...bytes('data: a'), 0xff, ...bytes('b\n\n')]);
+    const [first] = await drain(readSse(chunks(bad)));
+    t.same(first, { type: 'message', event: undefined, id: undefined, data: 'a\uFFFDb' });
+    const cut = Uint8Array.from([...bytes('data: c'), 0xe2, 0x82]);
+    const [last] = await drain(readSse(chunks(cut)));
+    t.same(last, { type: 'message', event: undefined, id: undefined, data: 'c\uFFFD' });
+  },
+);
+
 t.test('a line longer than maxBufferSize fails with upstream_error', async (t) => {
   const long = `data: ${'x'.repeat(200)}`;
   const error = await drain(

@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { createParser, type ParseError } from 'eventsource-parser';
 import { RestError } from '../errors.js';
 import { chunksOfWeb, type ByteChunks } from '../http/byte-chunks.js';
@@ -41,6 +42,31 @@ export interface SseReaderOptions {
    * ignore: a backend that answers a 200 event-stream with a bare JSON error body sends only these.
    */
   onUnknownLine?: (line: string) => void;
+}
+
+/**
+ * The UTF-8 text of a byte stream, chunk by chunk: a character split between chunks is decoded
+ * whole, bad bytes become U+FFFD and one leading byte order mark is dropped (as `TextDecoder`
+ * does; the SSE standard ignores it). Node's `StringDecoder` decodes a chunk in about a third of
+ * the time `TextDecoder` takes in its streaming mode, and every upstream event passes here.
+ */
+class Utf8Text {
+  readonly #decoder = new StringDecoder('utf8');
+  #started = false;
+
+  write(chunk: Uint8Array): string {
+    return this.#withoutBom(this.#decoder.write(chunk));
+  }
+
+  end(): string {
+    return this.#withoutBom(this.#decoder.end());
+  }
+
+  #withoutBom(text: string): string {
+    if (this.#started || text === '') return text;
+    this.#started = true;
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  }
 }
 
 function isReadableStream(body: ByteSource): body is ReadableStream<Uint8Array> {
@@ -99,7 +125,7 @@ export async function* readSseBatches(
       }
     },
   });
-  const decoder = new TextDecoder('utf-8');
+  const decoder = new Utf8Text();
 
   const feed = (text: string): void => {
     if (text === '') return;
@@ -124,7 +150,7 @@ export async function* readSseBatches(
   try {
     for await (const chunk of chunks) {
       signal?.throwIfAborted();
-      feed(decoder.decode(chunk, { stream: true }));
+      feed(decoder.write(chunk));
       if (queue.length > 0) yield take();
     }
   } catch (error) {
@@ -137,7 +163,7 @@ export async function* readSseBatches(
   signal?.throwIfAborted();
   // Real captures end with `data: [DONE]` and no blank line, so the last event is dispatched
   // rather than dropped; "\n\n" also completes a trailing CR into one line ending.
-  feed(decoder.decode());
+  feed(decoder.end());
   feed('\n\n');
   queue.push({ type: 'end' });
   yield take();
