@@ -103,17 +103,44 @@ t.test(
   },
 );
 
-t.test(
-  'bytes that are not UTF-8 become U+FFFD, an unfinished character at the end too',
-  async (t) => {
-    const bad = Uint8Array.from([...bytes('data: a'), 0xff, ...bytes('b\n\n')]);
-    const [first] = await drain(readSse(chunks(bad)));
-    t.same(first, { type: 'message', event: undefined, id: undefined, data: 'a\uFFFDb' });
-    const cut = Uint8Array.from([...bytes('data: c'), 0xe2, 0x82]);
-    const [last] = await drain(readSse(chunks(cut)));
-    t.same(last, { type: 'message', event: undefined, id: undefined, data: 'c\uFFFD' });
-  },
-);
+t.test('a byte order mark is dropped from the first text only, not from each chunk', async (t) => {
+  const items = await drain(readSse(chunks('\uFEFF', '\uFEFFdata: a\n\n')));
+  t.same(items, [{ type: 'end' }], 'the second mark makes an unknown field, as the standard says');
+});
+
+t.test('bad UTF-8 decodes as the web decoder does, split at every byte', async (t) => {
+  const cases = [
+    [0x61, 0xff, 0x62], // a byte that never starts a character
+    [0x61, 0xe2, 0x82, 0x62], // a character cut short in the middle
+    [0x61, 0xf0, 0x80, 0x41], // a lead byte with a continuation it does not take
+    [0x61, 0xed, 0xa0, 0x80, 0x62], // a UTF-16 surrogate encoded as UTF-8
+    [0x61, 0xe2, 0x82], // a character cut short by the end of the stream
+  ];
+  for (const text of cases) {
+    const all = Uint8Array.from([...bytes('data: '), ...text]);
+    const expected = new TextDecoder().decode(all.subarray(6));
+    for (let at = 0; at <= all.length; at++) {
+      const [first] = await drain(readSse(chunks(all.subarray(0, at), all.subarray(at))));
+      if (first?.type !== 'message' || first.data !== expected) {
+        t.fail(`${JSON.stringify(text)} split at byte ${at}: ${JSON.stringify(first)}`);
+        return;
+      }
+    }
+  }
+  t.pass('every case at every split matches TextDecoder over the whole input');
+});
+
+t.test('a web stream that hands over ArrayBuffers is read like one of Uint8Arrays', async (t) => {
+  const buffer = bytes('data: a\n\n').slice().buffer;
+  const body = new ReadableStream({
+    start(controller) {
+      controller.enqueue(buffer);
+      controller.close();
+    },
+  }) as unknown as ReadableStream<Uint8Array>;
+  const [first] = await drain(readSse(body));
+  t.same(first, { type: 'message', event: undefined, id: undefined, data: 'a' });
+});
 
 t.test('a line longer than maxBufferSize fails with upstream_error', async (t) => {
   const long = `data: ${'x'.repeat(200)}`;

@@ -54,8 +54,10 @@ class Utf8Text {
   readonly #decoder = new StringDecoder('utf8');
   #started = false;
 
-  write(chunk: Uint8Array): string {
-    return this.#withoutBom(this.#decoder.write(chunk));
+  write(chunk: Uint8Array | ArrayBuffer): string {
+    // A web stream may hand over an ArrayBuffer, which TextDecoder took and StringDecoder does not.
+    const view = ArrayBuffer.isView(chunk) ? chunk : new Uint8Array(chunk);
+    return this.#withoutBom(this.#decoder.write(view));
   }
 
   end(): string {
