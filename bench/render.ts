@@ -1,5 +1,6 @@
 /** Renders `latest.json` into `docs/benchmarks.md` and the throughput chart SVG. */
 import { cpuOf, cpuRatio, measuredMounts, RATIO_COLUMNS } from './ratios.js';
+import { signed } from './lib/stats.js';
 import type { Spread } from './lib/windows.js';
 import type { BenchResults, CaseName, HttpCase, StreamRow, TargetResult } from './results.js';
 import type { SharedState } from './shared-state.js';
@@ -7,7 +8,6 @@ import type { SharedState } from './shared-state.js';
 const fmt = (value: number, digits = 2): string => value.toFixed(digits);
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(0)} MB`;
 const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
-const signed = (value: number): string => `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(2)}`;
 
 function table(header: string[], rows: string[][]): string {
   const lines = [

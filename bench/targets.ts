@@ -1,6 +1,6 @@
 /** The targets of issues 7 and 15, checked against a run's figures. */
 import { cpuRatio, measuredMounts, RATIO_COLUMNS } from './ratios.js';
-import { median } from './lib/stats.js';
+import { median, signed } from './lib/stats.js';
 import type { BenchResults, CaseName, Check, HttpCase, TargetResult } from './results.js';
 import { MOUNT_KINDS } from './results.js';
 
@@ -28,7 +28,7 @@ function ratioGoal(column: string, kind: string): number | undefined {
 }
 
 const RATIO_LIMIT =
-  'CPU profiles of the Node bridge (`--cpu-prof`, 50 clients, the server pinned to one core and the load to the other, 2026-12-03). A hand-written `node:http` server that makes the same upstream call and reshapes the same JSON costs 0.9× the pass-through per list (126–137 against 144–157 µs), so the parse and re-encode are not the gap: the objects and hops per request are. After this session took out a per-call AbortController and timer, two Headers copies per answer and a URL parse per call (−15 % CPU per list in alternating A/B runs, ~330 → 270–307 µs), and the next (2026-12-03/04) read headers from records (`RecordHeaders`: the request view’s, the upstream answer’s and ours, with no undici Headers filled on the Node path), built the route context and the upstream request’s options field by field instead of spreading objects of many shapes, set a whole body’s idle timer only when the body is not already in and merged a call’s request listeners (alternating A/B of the list: ~250–300 → ~235–255 µs, each step within the machine’s noise alone), the bridge still spends per list, beyond that hand-written floor: ~7 µs on the client-gone AbortSignal, ~10 µs in timers, ~10 µs in GC, a Response object per answer, and our own functions spread thin (route, auth, request id, reshape, write). A streamed reply adds per upstream event ~5 µs (UTF-8 decoding, the SSE parse, the legacy snapshot compare and the message object it makes). Reaching 1.5× takes a Node path with no web objects at all (header records and a lighter response type from the transport to the writer), a larger change than one session’s. The floor moves with the VM (the pass-through’s list 100 µs in one full run, 176 µs in the one before), hence the windows alternating with it. The floor itself moves from VM to VM (the pass-through’s list: 96–286 µs over the AMD runs, 72 µs on the Intel VM of 2026-12-05), and the ratios with it: where the socket work both pay alike is cheap, our JavaScript shows more (likely, not proven by so few runs). On that Intel VM, in a separate probe (the bridge and the pass-through each alone in front of the emulator, 50 clients, no alternation, no profiler), a non-streaming ask cost the bridge ~200 µs more than the pass-through (385–389 against 185 µs), and its profile (50 µs sampling) is again flat: writev 16 % of the busy time, GC 5 %, the http client’s socket reads 4 %, the legacy snapshot parse 6.5 % in all (its object copy 2.5 %), UTF-8 decoding 3 %, AbortSignals, microtasks and nextTick ~7 %, each other function at most 2 %. Express’s own routing costs 48 µs per request on that VM (a bare Express 5 route answering a JSON body: 61 µs of CPU against 12.7 µs for the same answer from `node:http`; Fastify 15 µs, Koa 15 µs), two thirds of the pass-through’s whole list: Express’s ≤ 2× would need the rest of the mount at ≤ 1.33× the floor, where the bridge alone is at 1.73×.';
+  'CPU profiles of the Node bridge (`--cpu-prof`, 50 clients, the server pinned to one core and the load to the other, 2026-12-03). A hand-written `node:http` server that makes the same upstream call and reshapes the same JSON costs 0.9× the pass-through per list (126–137 against 144–157 µs), so the parse and re-encode are not the gap: the objects and hops per request are. After this session took out a per-call AbortController and timer, two Headers copies per answer and a URL parse per call (−15 % CPU per list in alternating A/B runs, ~330 → 270–307 µs), and the next (2026-12-03/04) read headers from records (`RecordHeaders`: the request view’s, the upstream answer’s and ours, with no undici Headers filled on the Node path), built the route context and the upstream request’s options field by field instead of spreading objects of many shapes, set a whole body’s idle timer only when the body is not already in and merged a call’s request listeners (alternating A/B of the list: ~250–300 → ~235–255 µs, each step within the machine’s noise alone), the bridge still spends per list, beyond that hand-written floor: ~7 µs on the client-gone AbortSignal, ~10 µs in timers, ~10 µs in GC, a Response object per answer, and our own functions spread thin (route, auth, request id, reshape, write). A streamed reply adds per upstream event ~5 µs (UTF-8 decoding, the SSE parse, the legacy snapshot compare and the message object it makes). Reaching 1.5× takes a Node path with no web objects at all (header records and a lighter response type from the transport to the writer), a larger change than one session’s. The floor moves from VM to VM (the pass-through’s list: 96–286 µs over the AMD runs, 72 µs on the Intel VM of 2026-12-05), hence the windows alternating with it, and the ratios move with it: where the socket work both pay alike is cheap, our JavaScript shows more (likely, not proven by so few runs). On that Intel VM, in a separate probe (the bridge and the pass-through each alone in front of the emulator, 50 clients, no alternation, no profiler), a non-streaming ask cost the bridge ~200 µs more than the pass-through (385–389 against 185 µs), and its profile (50 µs sampling) is again flat: writev 16 % of the busy time, GC 5 %, the http client’s socket reads 4 %, the legacy snapshot parse 6.5 % in all (its object copy 2.5 %), UTF-8 decoding 3 %, AbortSignals, microtasks and nextTick ~7 %, each other function at most 2 %. Express’s own routing costs 48 µs per request on that VM (a bare Express 5 route answering a JSON body: 61 µs of CPU against 12.7 µs for the same answer from `node:http`; Fastify 15 µs, Koa 15 µs), two thirds of the pass-through’s whole list: Express’s ≤ 2× would need the rest of the mount at ≤ 1.33× the floor, where the bridge alone is at 1.73×.';
 
 /** What limits the paced ask's added latency (issue 15's ≤ 1 ms over direct). */
 const PACED_LIMIT =
@@ -63,11 +63,6 @@ const SATURATED: readonly { key: CaseName; title: string }[] = [
   { key: 'completions', title: '/v1/chat/completions' },
   { key: 'completionsStream', title: 'streamed /v1/chat/completions' },
 ];
-
-/** A difference in milliseconds with its sign: `+1.53 ms`, `−9.19 ms`. */
-function signed(value: number): string {
-  return value < 0 ? `−${ms(-value)}` : `+${ms(value)}`;
-}
 
 /** p99 ÷ p50 of a case: the median over its windows (one stalled window is not the server's). */
 function tailRatio(run: HttpCase | undefined): number | undefined {
@@ -127,7 +122,7 @@ export function checkTargets(bench: BenchResults): Check[] {
       const added = own.p50 - base.p50;
       checks.push({
         target: `Added p50 latency of a non-streaming ask over direct ≤ 1 ms — ${mount.name}, ${label}`,
-        measured: `${ms(added)} (p50 ${ms(own.p50)} vs ${ms(base.p50)}; p99 ${signed(own.p99 - base.p99)}${floorAdded})`,
+        measured: `${ms(added)} (p50 ${ms(own.p50)} vs ${ms(base.p50)}; p99 ${signed(own.p99 - base.p99)} ms${floorAdded})`,
         met: added <= 1,
         ...(added <= 1
           ? {}

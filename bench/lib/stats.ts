@@ -17,3 +17,7 @@ export function median(values: readonly number[]): number {
 
 /** Rounds to `digits` decimals. */
 export const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
+
+/** A difference with its sign and two decimals: `+1.53`, `−9.19`. */
+export const signed = (value: number): string =>
+  `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(2)}`;
