@@ -82,11 +82,7 @@ export class ConversationStore {
   }
 
   /** Starts a conversation with its root node and hidden system message. */
-  create(
-    owner: string,
-    model: string,
-    { id = randomUUID(), temporary = false }: { id?: string; temporary?: boolean } = {},
-  ): StoredConversation {
+  create(owner: string, model: string, id: string = randomUUID()): StoredConversation {
     const now = epochSeconds();
     const rootId = randomUUID();
     const systemId = randomUUID();
@@ -109,7 +105,7 @@ export class ConversationStore {
       systemId,
       isVisible: true,
       isArchived: false,
-      temporary,
+      temporary: false,
       defaultModelSlug: model,
       plans: new Map(),
     };

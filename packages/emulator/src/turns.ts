@@ -223,8 +223,9 @@ function openConversation(
       : undefined;
   if (conversationId === undefined) {
     if (action !== 'next') return undefined;
-    const temporary = body.history_and_training_disabled === true;
-    return { conversation: store.create(owner, requestedModel, { temporary }), isNew: true };
+    const conversation = store.create(owner, requestedModel);
+    conversation.temporary = body.history_and_training_disabled === true;
+    return { conversation, isNew: true };
   }
   const found = store.get(owner, conversationId);
   return found === undefined ? undefined : { conversation: found, isNew: false };
