@@ -4,6 +4,7 @@
  * pass-through both take one per request, so they count, queue and learn the same way.
  */
 import { chunksOfWeb, watchChunks, webOfChunks, type ByteChunks } from '../http/byte-chunks.js';
+import { Utf8Text } from '../http/utf8-text.js';
 import {
   ChunksResponse,
   takeChunks,
@@ -60,13 +61,13 @@ export function isMessagePost(method: string, path: string): boolean {
  * the stream's first 64 KiB, then looks no further.
  */
 export function conversationIdSniffer(found: (id: string) => void): (chunk: Uint8Array) => void {
-  const decoder = new TextDecoder();
+  const decoder = new Utf8Text();
   let seen = 0;
   let text = '';
   return (chunk) => {
     if (seen >= SNIFF_LIMIT) return;
     seen += chunk.byteLength;
-    text += decoder.decode(chunk, { stream: true });
+    text += decoder.write(chunk);
     const id = CONVERSATION_ID.exec(text)?.[1];
     if (id !== undefined) found(id);
     if (id !== undefined || seen >= SNIFF_LIMIT) {

@@ -1,4 +1,5 @@
 import { RestError } from '../errors.js';
+import { Utf8Text } from './utf8-text.js';
 
 /** The fields of a request body, from JSON or a form. Form values are strings. */
 export type BodyFields = Record<string, unknown>;
@@ -18,7 +19,7 @@ async function readText(request: Request, limit: number): Promise<string> {
   if (typeof direct === 'function') return direct.call(request, limit);
   if (request.body === null) return '';
   const reader = (request.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
+  const decoder = new Utf8Text();
   let size = 0;
   let text = '';
   for (;;) {
@@ -29,9 +30,9 @@ async function readText(request: Request, limit: number): Promise<string> {
       await reader.cancel();
       throw tooLarge(limit);
     }
-    text += decoder.decode(value, { stream: true });
+    text += decoder.write(value);
   }
-  return text + decoder.decode();
+  return text + decoder.end();
 }
 
 /** Deepest JSON nesting a request body may have: the API's fields are flat. */

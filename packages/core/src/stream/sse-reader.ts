@@ -1,7 +1,7 @@
-import { StringDecoder } from 'node:string_decoder';
 import { createParser, type ParseError } from 'eventsource-parser';
 import { RestError } from '../errors.js';
 import { chunksOfWeb, type ByteChunks } from '../http/byte-chunks.js';
+import { Utf8Text } from '../http/utf8-text.js';
 
 /** The default cap on one buffered SSE line or event, in characters (4 MiB). */
 export const DEFAULT_MAX_BUFFER_SIZE = 4 * 1024 * 1024;
@@ -42,33 +42,6 @@ export interface SseReaderOptions {
    * ignore: a backend that answers a 200 event-stream with a bare JSON error body sends only these.
    */
   onUnknownLine?: (line: string) => void;
-}
-
-/**
- * The UTF-8 text of a byte stream, chunk by chunk: a character split between chunks is decoded
- * whole, bad bytes become U+FFFD and one leading byte order mark is dropped (as `TextDecoder`
- * does; the SSE standard ignores it). Node's `StringDecoder` decodes a chunk in about a third of
- * the time `TextDecoder` takes in its streaming mode, and every upstream event passes here.
- */
-class Utf8Text {
-  readonly #decoder = new StringDecoder('utf8');
-  #started = false;
-
-  write(chunk: Uint8Array | ArrayBuffer): string {
-    // A web stream may hand over an ArrayBuffer, which TextDecoder took and StringDecoder does not.
-    const view = ArrayBuffer.isView(chunk) ? chunk : new Uint8Array(chunk);
-    return this.#withoutBom(this.#decoder.write(view));
-  }
-
-  end(): string {
-    return this.#withoutBom(this.#decoder.end());
-  }
-
-  #withoutBom(text: string): string {
-    if (this.#started || text === '') return text;
-    this.#started = true;
-    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  }
 }
 
 function isReadableStream(body: ByteSource): body is ReadableStream<Uint8Array> {

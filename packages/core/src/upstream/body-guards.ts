@@ -4,6 +4,7 @@
  */
 import { RestError, isRestError } from '../errors.js';
 import { contentText, unreadContent } from '../http/whole-response.js';
+import { Utf8Text } from '../http/utf8-text.js';
 
 /**
  * Reads a whole body within `limit` bytes, never silent for more than `idleMs`: the built-in
@@ -22,7 +23,7 @@ export async function readCapped(
   }
   if (response.body === null) return '';
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
+  const decoder = new Utf8Text();
   let size = 0;
   let text = '';
   let timer: NodeJS.Timeout | undefined;
@@ -32,10 +33,10 @@ export async function readCapped(
   try {
     for (;;) {
       const { done, value } = await Promise.race([reader.read(), idle]);
-      if (done) return text + decoder.decode();
+      if (done) return text + decoder.end();
       size += value.byteLength;
       if (size > limit) throw tooLargeError(limit);
-      text += decoder.decode(value, { stream: true });
+      text += decoder.write(value);
       timer?.refresh();
     }
   } catch (error) {

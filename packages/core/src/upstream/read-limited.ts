@@ -1,4 +1,5 @@
 import { contentText, unreadContent } from '../http/whole-response.js';
+import { Utf8Text } from '../http/utf8-text.js';
 
 /** Largest error body read from the upstream; Cloudflare pages are big and only sniffed. */
 export const ERROR_BODY_LIMIT = 64 * 1024;
@@ -17,7 +18,7 @@ export async function readLimited(
   if (whole !== undefined) return contentText(whole).slice(0, limit);
   if (response.body === null) return '';
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
+  const decoder = new Utf8Text();
   let text = '';
   let timer: NodeJS.Timeout | undefined;
   const late =
@@ -30,7 +31,7 @@ export async function readLimited(
     for (;;) {
       const next = await (late === undefined ? reader.read() : Promise.race([reader.read(), late]));
       if (next?.done === true) break;
-      if (next !== undefined) text += decoder.decode(next.value, { stream: true });
+      if (next !== undefined) text += decoder.write(next.value);
       if (next === undefined || text.length >= limit) {
         // Not awaited: cancelling one branch of a tee (a cloned response) settles only when the
         // other branch is cancelled too.
@@ -41,5 +42,5 @@ export async function readLimited(
   } finally {
     clearTimeout(timer);
   }
-  return text + decoder.decode();
+  return text + decoder.end();
 }
