@@ -247,3 +247,35 @@ t.test(
     await t.rejects(drain(readSse(source())), { message: 'connection broke' }, 'no signal: as is');
   },
 );
+
+t.test('a body the signal stopped before its first read is cancelled, not left open', async (t) => {
+  // An unread upstream body holds its connection and a server-held token's message lease.
+  const reason = new Error('gone');
+  const controller = new AbortController();
+  controller.abort(reason);
+  let webCancelled: unknown;
+  const web = new ReadableStream<Uint8Array>({
+    cancel(why) {
+      webCancelled = why;
+    },
+  });
+  let chunksCancelled: unknown;
+  const transport = {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next: () => Promise.resolve({ done: true as const, value: undefined }),
+    cancel(why: unknown) {
+      chunksCancelled = why;
+    },
+  };
+  for (const body of [web, transport]) {
+    const error = await drain(readSse(body, { signal: controller.signal })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    t.equal(error, reason, 'the read throws the reason');
+  }
+  t.equal(webCancelled, reason, 'the web stream was cancelled with it');
+  t.equal(chunksCancelled, reason, "the transport's chunks were cancelled with it");
+});

@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
 import { takeChunks } from '../http/whole-response.js';
 import { readReply, type ReadReplyOptions } from '../stream/reply-reader.js';
-import type { ByteSource } from '../stream/sse-reader.js';
+import { cancelByteSource, type ByteSource } from '../stream/sse-reader.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import type { PlacedMessage } from './conversation-cache.js';
 import type { CacheStore } from '../store/store.js';
@@ -199,7 +199,7 @@ async function* exchange(
   for (let continues = 0; ; continues++) {
     const body = messageBody(options, turn, action, parentId, conversationId, sent);
     const stream = await replyStream(upstream, caller, body);
-    if (continues === 0) yield { type: 'start' };
+    if (continues === 0) yield* started(stream, caller.signal);
     const read = { signal: caller.signal, maxReplyChars: options.limits.upstreamBody };
     const complete = yield* relayStream(stream, read, progress, onText);
     const cut = complete.message.metadata?.finish_details?.type === 'max_tokens';
@@ -208,6 +208,26 @@ async function* exchange(
     conversationId = complete.conversationId;
     action = 'continue';
     parentId = complete.message.id;
+  }
+}
+
+/**
+ * Yields `start`, the pause before the reply is read: a turn aborted or dropped there (its
+ * response cancelled unread) cancels `stream`, which nobody would read otherwise. An unread
+ * upstream body holds its connection, and a server-held token's message lease, for ever.
+ */
+function* started(stream: ByteSource, signal: AbortSignal): Generator<TurnEvent, void, undefined> {
+  // With a reason, the upstream stops at once rather than being drained for its connection.
+  const cancel = (): void =>
+    cancelByteSource(stream, signal.reason ?? new DOMException('Dropped unread.', 'AbortError'));
+  signal.addEventListener('abort', cancel, { once: true });
+  let resumed = false;
+  try {
+    yield { type: 'start' };
+    resumed = true;
+  } finally {
+    signal.removeEventListener('abort', cancel);
+    if (!resumed) cancel();
   }
 }
 

@@ -44,6 +44,25 @@ export interface SseReaderOptions {
   onUnknownLine?: (line: string) => void;
 }
 
+/**
+ * Cancels a body nobody is reading (nor will): a web stream, the transport's chunks, or any async
+ * iterator (returned). Never throws; a web stream already locked by a reader is left to it.
+ */
+export function cancelByteSource(body: ByteSource, reason?: unknown): void {
+  if (isReadableStream(body)) {
+    if (!body.locked) body.cancel(reason).catch(() => undefined);
+    return;
+  }
+  const { cancel } = body as Partial<ByteChunks>;
+  if (typeof cancel === 'function') cancel.call(body, reason);
+  else {
+    const iterator = (body as Partial<AsyncIterator<Uint8Array>>).return;
+    if (typeof iterator === 'function') {
+      Promise.resolve(iterator.call(body)).catch(() => undefined);
+    }
+  }
+}
+
 function isReadableStream(body: ByteSource): body is ReadableStream<Uint8Array> {
   return typeof (body as { getReader?: unknown }).getReader === 'function';
 }
@@ -82,7 +101,11 @@ export async function* readSseBatches(
   options: SseReaderOptions = {},
 ): AsyncGenerator<SseItem[], void, undefined> {
   const { maxBufferSize = DEFAULT_MAX_BUFFER_SIZE, signal, onUnknownLine } = options;
-  signal?.throwIfAborted();
+  if (signal?.aborted === true) {
+    // Never read, so cancelled here: an unread body holds its connection (and a token's lease).
+    cancelByteSource(body, signal.reason);
+    signal.throwIfAborted();
+  }
 
   let queue: SseItem[] = [];
   let overflow: ParseError | undefined;

@@ -1,0 +1,134 @@
+/**
+ * Fault: a streamed turn whose response was cancelled before anyone read it (a fetch-style host
+ * cancelling the body of a client already gone, a framework that awaited before piping while the
+ * client left) aborted the upstream request but left the turn paused at its `start`, holding the
+ * upstream body nobody read. The server-held token's message lease is let go only when that body
+ * ends, fails or is cancelled, so it was held for ever: every later message on the token waited
+ * in the queue and failed `429 conversation_busy` until the process restarted. Each case below
+ * leaves a stream in a different place, then asks again on the same single token.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import t, { type Test } from 'tap';
+import { createHandler, frameworkResponse, serveNode } from '../src/index.js';
+import { createBackendEmulator } from '@chatgpt-rest/emulator';
+
+const KEY = 'key-lease-release-0001';
+
+async function setup(t: Test, pacingMs = 0) {
+  const emulator = await createBackendEmulator({ dialect: 'legacy', pacingMs, replyWords: 30 });
+  t.teardown(() => emulator.close());
+  const handler = createHandler({
+    upstream: emulator.url,
+    dialect: 'legacy',
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+    auth: {
+      mode: 'server',
+      tokens: [{ label: 'only', token: 'held-token-lease-release' }],
+      apiKeys: [KEY],
+      queue: { size: 4, waitMs: 1500 },
+    },
+  });
+  const ask = (stream: boolean) =>
+    new Request('http://127.0.0.1/conversations/new', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+      body: JSON.stringify({ prompt: 'hello there', stream }),
+    });
+  return { emulator, handler, ask };
+}
+
+/** The next message on the token is answered, not refused as busy. */
+async function nextAskAnswered(
+  t: Test,
+  handler: (r: Request) => Promise<Response>,
+  ask: (s: boolean) => Request,
+) {
+  const next = await handler(ask(false));
+  t.equal(
+    next.status,
+    201,
+    `the next message is answered (${next.status} ${await next.clone().text()})`,
+  );
+  await next.text();
+}
+
+t.test('a web stream cancelled before its first read lets go of the token', async (t) => {
+  const { handler, ask } = await setup(t);
+  const first = await handler(ask(true));
+  t.equal(first.status, 200);
+  await first.body?.cancel();
+  await nextAskAnswered(t, handler, ask);
+});
+
+t.test('a web stream cancelled after its first event lets go of the token', async (t) => {
+  const { handler, ask } = await setup(t, 20);
+  const first = await handler(ask(true));
+  const reader = first.body!.getReader();
+  await reader.read();
+  await reader.cancel();
+  await nextAskAnswered(t, handler, ask);
+});
+
+/** A Node server whose handler is `serve`; resolves with its URL. */
+async function server(t: Test, serve: (req: IncomingMessage, res: ServerResponse) => void) {
+  const http = createServer(serve);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        http.closeAllConnections();
+        http.close(() => resolve());
+      }),
+  );
+  return `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+}
+
+/** Posts a streamed ask and leaves after `leaveMs` (before or while the stream is read). */
+async function leaveAfter(url: string, leaveMs: number) {
+  const controller = new AbortController();
+  const answer = fetch(`${url}/conversations/new`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+    body: JSON.stringify({ prompt: 'hello there', stream: true }),
+    signal: controller.signal,
+  });
+  setTimeout(() => controller.abort(), leaveMs);
+  try {
+    const response = await answer;
+    const reader = response.body!.getReader();
+    for (;;) if ((await reader.read()).done) break;
+  } catch {
+    // Left, as meant.
+  }
+}
+
+t.test('a client leaving a Node stream mid-reply lets go of the token', async (t) => {
+  const { handler, ask } = await setup(t, 20);
+  const url = await server(t, (req, res) => void serveNode(handler, req, res));
+  await leaveAfter(url, 150);
+  await nextAskAnswered(t, handler, ask);
+});
+
+t.test(
+  'a framework that awaits before piping while the client leaves lets go of the token',
+  async (t) => {
+    const { handler, ask } = await setup(t, 20);
+    const url = await server(t, (req, res) => {
+      void (async () => {
+        const answer = await frameworkResponse(handler, req, res);
+        // A host middleware awaiting after ours (a session saved to a store): the client leaves.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        res.writeHead(answer.status, answer.headers.flat());
+        if (answer.body === undefined || Buffer.isBuffer(answer.body)) res.end(answer.body);
+        else {
+          answer.body.on('error', () => undefined);
+          answer.body.pipe(res);
+        }
+      })();
+    });
+    await leaveAfter(url, 50);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await nextAskAnswered(t, handler, ask);
+  },
+);
