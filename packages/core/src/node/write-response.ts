@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
+import { RestError } from '../errors.js';
 import { headerPairs } from '../http/record-headers.js';
+import { errorResponse } from '../http/responses.js';
 import { directSse, type DirectSse } from '../http/sse-response.js';
 import { unreadContent, type WholeContent } from '../http/whole-response.js';
 import { drained, writeSse } from './sse-sinks.js';
@@ -41,7 +43,7 @@ export async function writeWebResponse(
     if (!res.destroyed) res.destroy();
     return;
   }
-  writeHead(res, response);
+  headOrCancel(res, response, () => body?.cancel().catch(ignore));
   if (body === null || res.req.method === 'HEAD' || BODILESS_STATUSES.has(response.status)) {
     await body?.cancel().catch(ignore);
     res.end();
@@ -82,7 +84,7 @@ function writeWhole(
     if (!res.destroyed) res.destroy();
     return;
   }
-  writeHead(res, response);
+  headOrCancel(res, response, () => undefined);
   if (res.req.method === 'HEAD' || BODILESS_STATUSES.has(response.status)) res.end();
   else res.end(content);
 }
@@ -100,7 +102,7 @@ function writeDirect(
     if (!res.destroyed) res.destroy();
     return Promise.resolve();
   }
-  writeHead(res, response);
+  headOrCancel(res, response, () => direct.cancel());
   if (res.req.method === 'HEAD' || BODILESS_STATUSES.has(response.status)) {
     direct.cancel();
     res.end();
@@ -109,6 +111,26 @@ function writeDirect(
   // The headers go before the first event.
   res.flushHeaders();
   return writeSse(res, direct, signal);
+}
+
+/**
+ * Sets the head of `response` on `res`. A header Node refuses (a control character in a value)
+ * throws: the body is cancelled, a 500 goes out in place of the answer (nothing was sent yet) and
+ * the error is thrown on for the host to hear of. Left unanswered, the client waited for ever.
+ */
+function headOrCancel(res: ServerResponse, response: Response, cancel: () => unknown): void {
+  try {
+    writeHead(res, response);
+  } catch (error) {
+    cancel();
+    for (const name of res.getHeaderNames()) if (name !== 'x-request-id') res.removeHeader(name);
+    const failure = errorResponse(new RestError('internal_error', 'Internal error'));
+    res.statusCode = failure.status;
+    res.statusMessage = '';
+    res.setHeader('content-type', failure.headers.get('content-type') ?? 'application/json');
+    res.end(unreadContent(failure));
+    throw error;
+  }
 }
 
 function writeHead(res: ServerResponse, response: Response): void {

@@ -48,6 +48,9 @@ function replacesRoot(op: V1Operation): boolean {
   return op.p === '' || op.p === '/';
 }
 
+/** A conversation id as the backend makes them (UUIDs), with room for other URL-safe ids. */
+const CONVERSATION_ID = /^[\w.:~-]{1,256}$/;
+
 /**
  * The pure state machine behind `readReply`: feed it SSE messages, get reply events.
  * It detects the encoding per event, so legacy and `v1` streams (and a mix) need no setting.
@@ -116,9 +119,7 @@ export class ReplyAssembler {
   private handleObject(data: Json, raw: string, events: ReplyEvent[]): void {
     const failure = this.errorOf(data, raw);
     if (failure !== undefined) throw failure;
-    if (typeof data.conversation_id === 'string' && this.conversationId === '') {
-      this.conversationId = data.conversation_id;
-    }
+    this.learnConversationId(data.conversation_id);
     if (typeof data.type === 'string') {
       this.handleSideEvent(data, events);
       return;
@@ -143,13 +144,30 @@ export class ReplyAssembler {
       if (isObject(root)) {
         const rootFailure = inStreamError(root);
         if (rootFailure !== undefined) throw rootFailure;
-        if (typeof root.conversation_id === 'string' && this.conversationId === '') {
-          this.conversationId = root.conversation_id;
-        }
+        this.learnConversationId(root.conversation_id);
       }
       if (result.applied.some(replacesRoot)) this.currentId = undefined;
       this.sync(result.applied, events);
     }
+  }
+
+  /**
+   * Keeps the first conversation id the stream names. It goes back to clients, into paths and
+   * into a response header (the OpenAI route's): one that is no id (a control character made
+   * Node refuse the header, leaving the response hanging) fails the stream as the upstream's.
+   */
+  private learnConversationId(id: unknown): void {
+    if (typeof id !== 'string' || id === '' || this.conversationId !== '') return;
+    if (!CONVERSATION_ID.test(id)) {
+      throw new RestError(
+        'upstream_error',
+        'The upstream stream sent a malformed conversation id.',
+        {
+          upstreamStatus: 200,
+        },
+      );
+    }
+    this.conversationId = id;
   }
 
   private errorOf(data: Json, raw: string): RestError | undefined {
