@@ -59,3 +59,28 @@ for (const [name, patch] of Object.entries(PATCH)) {
     if (name === 'mixed patch lists') t.equal(reply.text.length, 2 * PATCHES + 3);
   });
 }
+
+/**
+ * Fault: an insert (`add` at an index) or a removal moves every item after it, and each was
+ * charged only its few characters of data: 2 million inserts at index 0 fit the reply's budget
+ * and would have held the event loop for minutes (80,000 took 0.9 s, 160,000 4.6 s). Now a
+ * stream's inserts and removals may move MAX_V1_SHIFTED items in all, then it fails.
+ */
+for (const [name, patch] of Object.entries({
+  'inserts at the front of an array': (i: number) =>
+    `{"p": "/message/metadata/citations/0", "o": "add", "v": ${i}}`,
+  'removals from the front of an array': (i: number) =>
+    i < PATCHES / 2
+      ? `{"p": "/message/metadata/citations/-", "o": "add", "v": ${i}}`
+      : `{"p": "/message/metadata/citations/0", "o": "remove"}`,
+})) {
+  t.test(`${name} fail the stream once they moved too many items`, async (t) => {
+    const started = performance.now();
+    const error = await collectReply(stream(patch, started + DEADLINE_MS)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    t.match(error, { code: 'upstream_error', message: /array inserts and removals/ });
+    t.ok(performance.now() - started < DEADLINE_MS, 'stopped, not left to the deadline');
+  });
+}

@@ -6,7 +6,13 @@ import type { BackendMessage } from '../backend/types.js';
 import { RestError } from '../errors.js';
 import type { SseMessage } from './sse-reader.js';
 import { detailError, inStreamError, moderationError } from './stream-errors.js';
-import { applyV1Delta, INITIAL_V1_CURSOR, type V1Cursor, type V1Operation } from './v1-patch.js';
+import {
+  applyV1Delta,
+  INITIAL_V1_CURSOR,
+  V1Work,
+  type V1Cursor,
+  type V1Operation,
+} from './v1-patch.js';
 import { isObject, type Json } from '../backend/json.js';
 import { LegacySnapshots } from './legacy-snapshots.js';
 import { ReplyLimits } from './reply-limits.js';
@@ -61,6 +67,8 @@ export class ReplyAssembler {
   private encoding: StreamEncoding | undefined;
   private state: unknown = {};
   private cursor: V1Cursor = INITIAL_V1_CURSOR;
+  /** The stream's array shifts, bounded (see `MAX_V1_SHIFTED`). */
+  private readonly work = new V1Work();
   private conversationId = '';
   private title: string | undefined;
   private skippedLines = 0;
@@ -135,7 +143,8 @@ export class ReplyAssembler {
       if (tracked !== undefined) this.limits.holdSnapshot(tracked, raw.length);
     } else if (isDelta) {
       this.encoding ??= 'v1';
-      const result = applyV1Delta(this.state, data, this.cursor);
+      const result = applyV1Delta(this.state, data, this.cursor, this.work);
+      if (this.work.exceeded) throw this.limits.tooMuchShifting();
       this.state = result.state;
       this.cursor = result.cursor;
       this.limits.holdDelta(result.applied, raw);

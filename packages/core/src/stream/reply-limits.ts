@@ -5,7 +5,7 @@
  * `upstream_error`, the upstream's fault.
  */
 import { RestError } from '../errors.js';
-import type { V1Operation } from './v1-patch.js';
+import { MAX_V1_SHIFTED, type V1Operation } from './v1-patch.js';
 
 /** Characters of rewrite events one stream may cause: each repeats the whole text so far. */
 export const MAX_REWRITE_CHARS = 32 * 1024 * 1024;
@@ -107,6 +107,11 @@ export class ReplyLimits {
   /** Before one more entry of `what` (messages, user messages) when `count` are held. */
   admit(count: number, what: string): void {
     if (count >= MAX_REPLY_MESSAGES) throw tooMuch(`more than ${MAX_REPLY_MESSAGES} ${what}`);
+  }
+
+  /** The failure of a stream whose array inserts and removals moved too many items. */
+  tooMuchShifting(): RestError {
+    return tooMuch(`array inserts and removals moving more than ${MAX_V1_SHIFTED} items`);
   }
 
   /** Counts a rewrite event of `chars` characters. */

@@ -133,6 +133,30 @@ function truncateValue(current: unknown, value: unknown): unknown {
 const REMOVE = Symbol('remove');
 type Leaf = (current: unknown) => unknown;
 
+/**
+ * Items one stream's array inserts and removals may move, 64 Mi (tens of milliseconds of
+ * copying). Each moves the items after its index: 2 million inserts at index 0, which the reply's
+ * data budget allows at 8 characters each, would have held the event loop for minutes. Real
+ * streams add only at the root, and append.
+ */
+export const MAX_V1_SHIFTED = 64 * 1024 * 1024;
+
+/** What one stream's operations have moved in arrays; past the bound, they are skipped. */
+export class V1Work {
+  shifted = 0;
+  /** True once an operation was skipped for the bound: the caller fails the stream. */
+  exceeded = false;
+
+  constructor(readonly maxShifted = MAX_V1_SHIFTED) {}
+
+  /** Counts `items` moved; false (and `exceeded`) when that passes the bound. */
+  allow(items: number): boolean {
+    if (this.shifted + items > this.maxShifted) this.exceeded = true;
+    else this.shifted += items;
+    return !this.exceeded;
+  }
+}
+
 /** Puts `next` at `index` of an array in place: set, insert (`add`) or remove. */
 function updateArray(
   node: unknown[],
@@ -140,11 +164,13 @@ function updateArray(
   old: unknown,
   next: unknown,
   insert: boolean,
+  work: V1Work,
 ): void {
   if (next === REMOVE) {
-    if (index < node.length) node.splice(index, 1);
-  } else if (insert) node.splice(index, 0, next);
-  else if (next !== old) node[index] = next;
+    if (index < node.length && work.allow(node.length - index - 1)) node.splice(index, 1);
+  } else if (insert) {
+    if (work.allow(node.length - index)) node.splice(index, 0, next);
+  } else if (next !== old) node[index] = next;
 }
 
 /**
@@ -160,6 +186,7 @@ function updateIn(
   depth: number,
   leaf: Leaf,
   insert: boolean,
+  work: V1Work,
 ): unknown {
   const key = keys[depth];
   if (key === undefined) return leaf(node);
@@ -168,8 +195,8 @@ function updateIn(
     const index = arrayIndex(key, node.length);
     if (index === undefined || index > node.length) return node;
     const old: unknown = node[index];
-    const next = isLast ? leaf(old) : updateIn(old, keys, depth + 1, leaf, insert);
-    updateArray(node, index, old, next, insert && isLast);
+    const next = isLast ? leaf(old) : updateIn(old, keys, depth + 1, leaf, insert, work);
+    updateArray(node, index, old, next, insert && isLast, work);
     return node;
   }
   if (node === undefined || node === null || isObject(node)) {
@@ -179,7 +206,7 @@ function updateIn(
     const nextKey = keys[depth + 1];
     const child =
       old === undefined && nextKey !== undefined && arrayIndex(nextKey, 0) === 0 ? [] : old;
-    const next = isLast ? leaf(old) : updateIn(child, keys, depth + 1, leaf, insert);
+    const next = isLast ? leaf(old) : updateIn(child, keys, depth + 1, leaf, insert, work);
     if (next === old) return node;
     if (next === REMOVE) Reflect.deleteProperty(base, key);
     else setOwn(base, key, next);
@@ -189,26 +216,30 @@ function updateIn(
 }
 
 /**
- * Applies one operation to `state` in place and returns its root; unknown operations and paths
- * deeper than {@link MAX_V1_PATH_DEPTH} change nothing.
+ * Applies one operation to `state` in place and returns its root; unknown operations, paths
+ * deeper than {@link MAX_V1_PATH_DEPTH} and array shifts past `work`'s bound change nothing.
  */
-export function applyV1Operation(state: unknown, op: V1Operation): unknown {
+export function applyV1Operation(
+  state: unknown,
+  op: V1Operation,
+  work: V1Work = new V1Work(),
+): unknown {
   const { v } = op;
   // A patch's items carry their own paths, from the root.
-  if (op.o === 'patch') return applyPatchList(state, v, []);
+  if (op.o === 'patch') return applyPatchList(state, v, [], work);
   const keys = keysOf(op.p);
   if (keys === undefined) return state;
   switch (op.o) {
     case 'append':
-      return updateIn(state, keys, 0, (current) => appendValue(current, v), false);
+      return updateIn(state, keys, 0, (current) => appendValue(current, v), false, work);
     case 'replace':
-      return updateIn(state, keys, 0, () => v, false);
+      return updateIn(state, keys, 0, () => v, false, work);
     case 'add':
-      return updateIn(state, keys, 0, () => v, true);
+      return updateIn(state, keys, 0, () => v, true, work);
     case 'remove':
-      return keys.length === 0 ? {} : updateIn(state, keys, 0, () => REMOVE, false);
+      return keys.length === 0 ? {} : updateIn(state, keys, 0, () => REMOVE, false, work);
     case 'truncate':
-      return updateIn(state, keys, 0, (current) => truncateValue(current, v), false);
+      return updateIn(state, keys, 0, (current) => truncateValue(current, v), false, work);
     default:
       return state;
   }
@@ -219,7 +250,12 @@ export function applyV1Operation(state: unknown, op: V1Operation): unknown {
  * list is applied in its place, walked with a stack of lists rather than by recursion: the
  * upstream may nest them as deep as a line allows (100,000 deep overflowed the call stack).
  */
-function applyPatchList(state: unknown, list: unknown, applied: V1Operation[]): unknown {
+function applyPatchList(
+  state: unknown,
+  list: unknown,
+  applied: V1Operation[],
+  work: V1Work,
+): unknown {
   if (!Array.isArray(list)) return state;
   let next = state;
   const lists: { items: unknown[]; at: number }[] = [{ items: list, at: 0 }];
@@ -233,7 +269,7 @@ function applyPatchList(state: unknown, list: unknown, applied: V1Operation[]): 
     const op: V1Operation = { p: typeof item.p === 'string' ? item.p : '', o: item.o, v: item.v };
     // Patch items carry paths from the root, as every capture shows, not from the outer `p`.
     if (op.o !== 'patch') {
-      next = applyV1Operation(next, op);
+      next = applyV1Operation(next, op, work);
       applied.push(op);
     } else if (Array.isArray(op.v)) lists.push({ items: op.v, at: 0 });
   }
@@ -244,8 +280,14 @@ function applyPatchList(state: unknown, list: unknown, applied: V1Operation[]): 
  * Applies one `v1` delta event (`{p, o, v}`, `{o: "patch", v: [...]}` or a bare `{v}` repeating
  * the cursor's path and operation). A bare `{v: {message…}, c}` starts a new message at the root,
  * whatever the cursor, because `c` counts messages. Returns the new state, cursor and applied ops.
+ * `work` counts the stream's array shifts: pass the same one for every delta of a stream.
  */
-export function applyV1Delta(state: unknown, delta: unknown, cursor: V1Cursor): V1DeltaResult {
+export function applyV1Delta(
+  state: unknown,
+  delta: unknown,
+  cursor: V1Cursor,
+  work: V1Work = new V1Work(),
+): V1DeltaResult {
   if (!isObject(delta) || !('v' in delta || 'o' in delta)) return { state, cursor, applied: [] };
   const hasPath = typeof delta.p === 'string';
   const hasOp = typeof delta.o === 'string';
@@ -261,10 +303,10 @@ export function applyV1Delta(state: unknown, delta: unknown, cursor: V1Cursor): 
       };
   const applied: V1Operation[] = [];
   let result: unknown;
-  if (next.o === 'patch') result = applyPatchList(state, delta.v, applied);
+  if (next.o === 'patch') result = applyPatchList(state, delta.v, applied, work);
   else {
     const op: V1Operation = { p: next.p, o: next.o, v: delta.v };
-    result = applyV1Operation(state, op);
+    result = applyV1Operation(state, op, work);
     applied.push(op);
   }
   return { state: result, cursor: next, applied };
