@@ -188,3 +188,14 @@ t.test('isoTime gives what Date gives for every time string, by its shortcut or 
   t.pass('500 random UTC times');
   t.end();
 });
+
+t.test('isoTime: epoch seconds past the range of Date are no time, not a throw', (t) => {
+  // Fault: `create_time: 1e300` from the upstream threw a RangeError in toISOString, and the
+  // list, conversation and /messages routes answered 500 for as long as the tree was cached.
+  for (const value of [1e300, -1e300, 8.64e12 + 1, Infinity, NaN]) {
+    t.equal(isoTime(value), null, String(value));
+  }
+  t.equal(isoTime(8.64e12), '+275760-09-13T00:00:00.000Z', 'the last time Date holds');
+  t.equal(isoTime(1680782298.55), '2023-04-06T11:58:18.550Z');
+  t.end();
+});

@@ -40,8 +40,10 @@ const UTC_TIME =
  * `isoformat()` string such as `2026-12-02T00:13:45.256000+00:00` (lists): one format everywhere.
  */
 export function isoTime(value: unknown): string | null {
-  if (typeof value === 'number' && Number.isFinite(value)) {
-    return new Date(value * 1000).toISOString();
+  if (typeof value === 'number') {
+    // Past Date's range (±8.64e12 s) toISOString throws: such a time is no time.
+    const date = new Date(value * 1000);
+    return Number.isNaN(date.getTime()) ? null : date.toISOString();
   }
   if (typeof value !== 'string') return null;
   const utc = UTC_TIME.exec(value);
