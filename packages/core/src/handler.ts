@@ -12,6 +12,7 @@ import { requestTagOf } from './http/request-tag.js';
 import { errorResponse } from './http/responses.js';
 import { withNodeFace } from './http/node-face.js';
 import { createRouter, type RouteMatch } from './http/router.js';
+import { discardResponse } from './http/sse-response.js';
 import { genuineResponse } from './http/whole-response.js';
 import { uuidField } from './http/validation.js';
 import type { Logger } from './logger.js';
@@ -217,8 +218,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
     // One id per request: the client's (or the bridge's) valid X-Request-Id, else a new one.
     const requestId = requestIdOf(request.headers);
     const response = await dispatch(request, requestId, requestLogger(logger, requestId));
-    const answer = options.cors === undefined ? response : options.cors.decorate(request, response);
-    return withRequestId(answer, requestId);
+    return finished(response, request, requestId, options.cors);
   };
   const routeOf = (pathname: string): string | undefined => {
     const path = pathnameOf(pathname);
@@ -234,4 +234,23 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
     options,
     routes: ROUTES.map((route) => ({ path: route.path, methods: Object.keys(route.methods) })),
   });
+}
+
+/** `response` with its CORS and request-id headers; discarded if adding them throws. */
+function finished(
+  response: Response,
+  request: Request,
+  requestId: string,
+  cors: ResolvedOptions['cors'],
+): Response {
+  try {
+    return withRequestId(
+      cors === undefined ? response : cors.decorate(request, response),
+      requestId,
+    );
+  } catch (error) {
+    // A turn may be under way behind `response`: nobody will write it, so let it stop.
+    discardResponse(response, error);
+    throw error;
+  }
 }

@@ -10,12 +10,18 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
-import { createHandler, frameworkResponse, serveNode } from '../src/index.js';
+import {
+  createHandler,
+  frameworkResponse,
+  serveNode,
+  type ChatGptRestOptions,
+} from '../src/index.js';
+import { discardResponse } from '../src/http/sse-response.js';
 import { createBackendEmulator } from '@chatgpt-rest/emulator';
 
 const KEY = 'key-lease-release-0001';
 
-async function setup(t: Test, pacingMs = 0) {
+async function setup(t: Test, pacingMs = 0, extra: Partial<ChatGptRestOptions> = {}) {
   const emulator = await createBackendEmulator({ dialect: 'legacy', pacingMs, replyWords: 30 });
   t.teardown(() => emulator.close());
   const handler = createHandler({
@@ -28,11 +34,12 @@ async function setup(t: Test, pacingMs = 0) {
       apiKeys: [KEY],
       queue: { size: 4, waitMs: 1500 },
     },
+    ...extra,
   });
-  const ask = (stream: boolean) =>
+  const ask = (stream: boolean, headers: Record<string, string> = {}) =>
     new Request('http://127.0.0.1/conversations/new', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+      headers: { 'content-type': 'application/json', 'x-api-key': KEY, ...headers },
       body: JSON.stringify({ prompt: 'hello there', stream }),
     });
   return { emulator, handler, ask };
@@ -67,6 +74,29 @@ t.test('a web stream cancelled after its first event lets go of the token', asyn
   const reader = first.body!.getReader();
   await reader.read();
   await reader.cancel();
+  await nextAskAnswered(t, handler, ask);
+});
+
+t.test('a host CORS check that throws refuses the origin, not the answer', async (t) => {
+  // A typical check parses the origin; `Origin: null` (a sandboxed iframe) makes it throw. That
+  // came after the turn had started, so the answer became a 500 that ended cleanly and the
+  // stream behind it, never read, held the token for ever.
+  const origins = (origin: string) => new URL(origin).hostname.endsWith('.example.com');
+  const { handler, ask } = await setup(t, 0, { cors: { origins } });
+  const first = await handler(ask(true, { origin: 'null' }));
+  t.equal(first.status, 200, 'the stream is answered');
+  t.equal(first.headers.get('access-control-allow-origin'), null, 'without CORS headers');
+  await first.body?.cancel();
+  const allowed = await handler(ask(false, { origin: 'https://app.example.com' }));
+  t.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example.com');
+  await allowed.text();
+  await nextAskAnswered(t, handler, ask);
+});
+
+t.test('discardResponse lets a turn nobody will write go', async (t) => {
+  // What the handler does when finishing an answer throws after the turn started.
+  const { handler, ask } = await setup(t, 20);
+  discardResponse(await handler(ask(true)));
   await nextAskAnswered(t, handler, ask);
 });
 

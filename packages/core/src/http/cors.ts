@@ -8,7 +8,8 @@ import { withHeaders } from './responses.js';
 export interface CorsOptions {
   /**
    * Origins allowed to call the API (`https://app.example.com`, exact match), `'*'` for any
-   * origin, or a function deciding per origin.
+   * origin, or a function deciding per origin: it allows by returning `true`; anything else
+   * (a throw, a promise) refuses.
    */
   origins: '*' | readonly string[] | ((origin: string) => boolean);
   /**
@@ -72,11 +73,19 @@ export function corsPolicy(options: CorsOptions | false | undefined): CorsPolicy
   const exposed = (options.exposedHeaders ?? DEFAULT_EXPOSED).join(', ');
   const allowedList = options.allowedHeaders ?? DEFAULT_ALLOWED;
   const allowed = new Set(allowedList.map((name) => name.toLowerCase()));
-  const allows = (origin: string): boolean =>
-    origins === '*' ||
-    (typeof origins === 'function'
-      ? origins(origin)
-      : (origins as readonly string[]).includes(origin));
+  const allows = (origin: string): boolean => {
+    if (origins === '*') return true;
+    if (typeof origins !== 'function') return (origins as readonly string[]).includes(origin);
+    try {
+      // Typed boolean, but from a host's JavaScript a promise (always truthy) may come back.
+      const verdict: unknown = origins(origin);
+      return verdict === true;
+    } catch {
+      // A host's check that throws (`new URL('null')`, say) refuses the origin: it must not
+      // turn an answer already under way into a 500.
+      return false;
+    }
+  };
   /** The `Access-Control-Allow-Origin` value for `origin`, or undefined when it is not allowed. */
   const allowOrigin = (origin: string | null): string | undefined => {
     if (origin === null || !allows(origin)) return undefined;

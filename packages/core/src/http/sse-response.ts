@@ -122,6 +122,18 @@ export function directSse(response: Response): DirectSse | undefined {
   return direct === undefined || bodyTaken(response) ? undefined : direct;
 }
 
+/**
+ * Lets the source of `response` stop (an upstream reply, a turn's lease) when nobody will write
+ * it: its direct writer is cancelled, else its body.
+ */
+export function discardResponse(response: Response, reason?: unknown): void {
+  const direct = directSse(response);
+  if (direct !== undefined) direct.cancel(reason);
+  else if (response.body !== null && !response.body.locked) {
+    response.body.cancel(reason).catch(() => undefined);
+  }
+}
+
 /** `to`, given `from`'s direct writer when it carries the same body (re-labelled headers). */
 export function keepDirect(from: Response, to: Response): Response {
   const direct = (from as WithDirect)[DIRECT];
