@@ -145,6 +145,11 @@ export function errorForProxyFailure(error: unknown, timedOut: boolean): RestErr
   return new RestError('upstream_error', 'The upstream connection failed.');
 }
 
+/** Whether the client of `res` has left (its `close` already fired). */
+export function clientGone(res: ServerResponse): boolean {
+  return res.destroyed || res.closed;
+}
+
 /** The held token's lease; a message waits for its slot until the client leaves. */
 export async function leaseFor(
   pool: TokenPool,
@@ -157,6 +162,8 @@ export async function leaseFor(
   if (!message) return pool.lease(label, { message, ...logged });
   const gone = new AbortController();
   const onClose = (): void => gone.abort(new RestError('upstream_error', 'client left'));
+  // A client that left while its request was read or authenticated takes no queue place.
+  if (clientGone(res)) onClose();
   res.once('close', onClose);
   try {
     return await pool.lease(label, { message, signal: gone.signal, ...logged });

@@ -30,6 +30,7 @@ import {
 import {
   DEFAULT_PASS_THROUGH_ALLOW,
   callerSecret,
+  clientGone,
   compileAllowlist,
   conversationIdOf,
   dropRequestHeader,
@@ -186,6 +187,11 @@ async function serve(
   const body = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : read;
   const credentials = await served.authenticate(webHeaders(req), conversationIdOf(path, body));
   note.principal = credentials.label;
+  // Each await may outlast the client: its `close` has fired then, and nothing after would.
+  if (clientGone(res)) {
+    credentials.unreserve?.();
+    return;
+  }
   const { pool, live } = served;
   // What the pool learns from this request is logged with its id.
   const log =
@@ -194,8 +200,8 @@ async function serve(
     pool?.labelOf(credentials.token) === undefined
       ? undefined
       : await leaseFor(pool, credentials.label, isMessagePost(method, path), res, log);
-  if (lease?.message === true && res.destroyed) {
-    lease.release();
+  if (clientGone(res)) {
+    lease?.release();
     return;
   }
   const held = lease !== undefined;
