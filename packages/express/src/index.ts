@@ -58,9 +58,11 @@ export function chatGptRoutes(
     },
     (error, req, res, next) => {
       const restError = ours(req) ? bodyParserError(error) : undefined;
-      if (restError === undefined) return next(error);
+      // Headers a host middleware already sent leave only Express's way: close the connection.
+      if (restError === undefined || res.headersSent) return next(error);
       nodeRequestId(req, res);
-      void writeWebResponse(res, errorResponse(restError));
+      // A failed write has ended or cut `res` already; nothing is left to do with the error.
+      writeWebResponse(res, errorResponse(restError)).catch(() => undefined);
     },
   ];
 }

@@ -115,14 +115,20 @@ function writeDirect(
 
 /**
  * Sets the head of `response` on `res`. A header Node refuses (a control character in a value)
- * throws: the body is cancelled, a 500 goes out in place of the answer (nothing was sent yet) and
- * the error is thrown on for the host to hear of. Left unanswered, the client waited for ever.
+ * throws: the body is cancelled, a 500 goes out in place of the answer (or the connection is cut
+ * when a host middleware sent a head already) and the error is thrown on for the host to hear
+ * of. Left unanswered, the client waited for ever.
  */
 function headOrCancel(res: ServerResponse, response: Response, cancel: () => unknown): void {
   try {
     writeHead(res, response);
   } catch (error) {
     cancel();
+    if (res.headersSent) {
+      // A host middleware sent a head before ours: no answer can follow it, so cut it short.
+      res.destroy();
+      throw error;
+    }
     for (const name of res.getHeaderNames()) if (name !== 'x-request-id') res.removeHeader(name);
     const failure = errorResponse(new RestError('internal_error', 'Internal error'));
     res.statusCode = failure.status;
