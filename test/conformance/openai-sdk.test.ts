@@ -127,6 +127,13 @@ for (const mount of MOUNTS) {
         OpenAI.BadRequestError,
         'no messages',
       );
+      // Each message goes upstream with its own ids: a count cap keeps a 1 MiB body from
+      // turning into a 10 MB upstream request.
+      const tooMany = await openai.chat.completions
+        .create({ model: 'auto', messages: Array.from({ length: 2049 }, () => messages[1]!) })
+        .catch((error: unknown) => error);
+      t.ok(tooMany instanceof OpenAI.BadRequestError, 'more than 2,048 messages is a 400');
+      t.equal((tooMany as { param?: string }).param, 'messages');
       const imageError = await openai.chat.completions
         .create({
           model: 'auto',

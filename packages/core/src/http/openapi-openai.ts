@@ -1,5 +1,6 @@
 /** The OpenAI-compatible routes of the OpenAPI document: chat completions and models. */
 import { error, otherMethods, upstreamErrors } from './openapi-operations.js';
+import { MAX_CHAT_MESSAGES } from '../openai/chat-request.js';
 import { ref } from './openapi-schemas.js';
 
 const json = (schema: unknown): unknown => ({ 'application/json': { schema } });
@@ -38,7 +39,7 @@ const completionRequest = {
   required: ['messages'],
   properties: {
     model: { type: 'string', default: 'auto' },
-    messages: { type: 'array', minItems: 1, items: message },
+    messages: { type: 'array', minItems: 1, maxItems: MAX_CHAT_MESSAGES, items: message },
     stream: { type: 'boolean' },
     stream_options: { type: 'object', properties: { include_usage: { type: 'boolean' } } },
     n: { const: 1 },

@@ -65,9 +65,17 @@ function chatMessage(value: unknown, index: number): ChatMessage {
 }
 
 /** The `messages` of a request: at least one, the last from the user. */
+/** The most messages one completion request may hold (long chat histories stay far below). */
+export const MAX_CHAT_MESSAGES = 2048;
+
 function chatMessages(value: unknown, promptLimit: number): ChatMessage[] {
   if (!Array.isArray(value) || value.length === 0) {
     throw invalid('messages must be a non-empty array.', 'messages');
+  }
+  // Each message goes upstream with its own ids and metadata (~170 bytes): without a count cap,
+  // a 1 MiB body of empty messages became a 10 MB upstream request.
+  if (value.length > MAX_CHAT_MESSAGES) {
+    throw invalid(`messages holds more than ${MAX_CHAT_MESSAGES} messages.`, 'messages');
   }
   const messages = value.map(chatMessage);
   if (messages.at(-1)?.role !== 'user') {
