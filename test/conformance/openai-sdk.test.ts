@@ -128,9 +128,12 @@ for (const mount of MOUNTS) {
         'no messages',
       );
       // Each message goes upstream with its own ids: a count cap keeps a 1 MiB body from
-      // turning into a 10 MB upstream request.
+      // turning into a 10 MB upstream request. (61 KB here: under express.json()'s 100 KB.)
       const tooMany = await openai.chat.completions
-        .create({ model: 'auto', messages: Array.from({ length: 2049 }, () => messages[1]!) })
+        .create({
+          model: 'auto',
+          messages: Array.from({ length: 2049 }, () => ({ role: 'user' as const, content: '' })),
+        })
         .catch((error: unknown) => error);
       t.ok(tooMany instanceof OpenAI.BadRequestError, 'more than 2,048 messages is a 400');
       t.equal((tooMany as { param?: string }).param, 'messages');

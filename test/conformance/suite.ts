@@ -846,6 +846,21 @@ export const CASES: Case[] = [
         viaPrefixed: true,
       });
       await expectError(t, big, 413, 'payload_too_large');
+      // The OpenAI route answers in OpenAI's error shape, a host parser's refusals included.
+      const huge = { messages: [{ role: 'user', content: 'x'.repeat(2 * 1024 * 1024) }] };
+      for (const [body, status] of [
+        ['{"messages": ', 400],
+        [JSON.stringify(huge), 413],
+      ] as const) {
+        const answer = await api('/v1/chat/completions', {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json' },
+        });
+        t.equal(answer.status, status);
+        const { error } = await json<{ error?: { message?: unknown; type?: unknown } }>(answer);
+        t.match(error, { message: String, type: String }, `an OpenAI error for a ${status}`);
+      }
     },
   ],
   [

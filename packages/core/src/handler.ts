@@ -9,9 +9,10 @@ import { failureMapper } from './http/failures.js';
 import { measureRequests } from './metrics/recorder.js';
 import { requestIdOf, requestLogger, withRequestId } from './http/request-id.js';
 import { requestTagOf } from './http/request-tag.js';
+import { bodyParserError } from './http/request-body.js';
 import { errorResponse } from './http/responses.js';
 import { withNodeFace } from './http/node-face.js';
-import { createRouter, type RouteMatch } from './http/router.js';
+import { createRouter, type RouteMatch, type Router } from './http/router.js';
 import { discardResponse } from './http/sse-response.js';
 import { genuineResponse } from './http/whole-response.js';
 import { uuidField } from './http/validation.js';
@@ -39,6 +40,12 @@ export interface ChatGptHandler {
   handles(pathname: string): boolean;
   /** The route template `pathname` matches (`/conversations/:id/ask`), for logs and metrics. */
   routeOf(pathname: string): string | undefined;
+  /**
+   * The answer to a host body parser's failure (`express.json()`, koa-bodyparser: malformed
+   * JSON, too large, wrong type) on one of our paths, in that route's error shape (the REST
+   * API's, or OpenAI's on `/v1`); undefined for other paths and other errors.
+   */
+  parserFailure(pathname: string, error: unknown): Response | undefined;
   /** The resolved options. */
   readonly options: ResolvedOptions;
   /** The routes, for frameworks that register each one (Fastify). */
@@ -110,6 +117,18 @@ function parsedPathname(target: string): string | undefined {
  */
 function pathnameOf(target: string): string | undefined {
   return parsedPathname(target) ?? parsedPathname(target.replace(AUTHORITY, '//x'));
+}
+
+/** The route `target` (a path or absolute URL) matches, if any. */
+function matchOf(router: Router<Route>, target: string): RouteMatch<Route> | undefined {
+  const path = pathnameOf(target);
+  return path === undefined ? undefined : router.match(path);
+}
+
+/** `error` in the error shape of `route`: the REST API's, or OpenAI's. */
+function shapedError(error: RestError, route: Route | undefined): Response {
+  const response = errorResponse(error);
+  return route?.errors === 'openai' ? openaiErrorResponse(error, response) : response;
 }
 
 /**
@@ -209,8 +228,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
         },
         'request failed',
       );
-      const response = errorResponse(restError);
-      return found?.route.errors === 'openai' ? openaiErrorResponse(restError, response) : response;
+      return shapedError(restError, found?.route);
     }
   }
 
@@ -220,10 +238,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
     const response = await dispatch(request, requestId, requestLogger(logger, requestId));
     return finished(response, request, requestId, options.cors);
   };
-  const routeOf = (pathname: string): string | undefined => {
-    const path = pathnameOf(pathname);
-    return path === undefined ? undefined : router.match(path)?.template;
-  };
+  const routeOf = (pathname: string): string | undefined => matchOf(router, pathname)?.template;
   const measured = measureRequests(serve, routeOf, options.metrics);
   // The web face hands out genuine Responses; the Node bridge calls the Node face.
   const handler = async (request: Request): Promise<Response> =>
@@ -231,6 +246,11 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
   return Object.assign(withNodeFace(handler, measured), {
     handles: (pathname: string) => routeOf(pathname) !== undefined,
     routeOf,
+    parserFailure: (pathname: string, error: unknown) => {
+      const route = matchOf(router, pathname)?.route;
+      const restError = route === undefined ? undefined : bodyParserError(error);
+      return restError === undefined ? undefined : shapedError(restError, route);
+    },
     options,
     routes: ROUTES.map((route) => ({ path: route.path, methods: Object.keys(route.methods) })),
   });

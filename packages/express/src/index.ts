@@ -4,9 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
-  bodyParserError,
   createHandler,
-  errorResponse,
   nodeRequestId,
   serveNode,
   writeWebResponse,
@@ -44,10 +42,9 @@ export function chatGptRoutes(
 ): [ChatGptMiddleware, ChatGptErrorMiddleware] {
   const handler = createHandler(options);
   // Express strips the mount path from `req.url`, so the core sees `/conversations/...`.
-  const ours = (req: ExpressRequest): boolean => handler.handles(req.path ?? req.url);
   return [
     (req, res, next) => {
-      if (!ours(req)) return next();
+      if (!handler.handles(req.path ?? req.url)) return next();
       const { body } = req;
       void serveNode(handler, req, res, {
         url: req.url,
@@ -57,12 +54,14 @@ export function chatGptRoutes(
       });
     },
     (error, req, res, next) => {
-      const restError = ours(req) ? bodyParserError(error) : undefined;
       // Headers a host middleware already sent leave only Express's way: close the connection.
-      if (restError === undefined || res.headersSent) return next(error);
+      const answer = res.headersSent
+        ? undefined
+        : handler.parserFailure(req.path ?? req.url, error);
+      if (answer === undefined) return next(error);
       nodeRequestId(req, res);
       // A failed write has ended or cut `res` already; nothing is left to do with the error.
-      writeWebResponse(res, errorResponse(restError)).catch(() => undefined);
+      writeWebResponse(res, answer).catch(() => undefined);
     },
   ];
 }

@@ -4,7 +4,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
-  bodyParserError,
   createHandler,
   frameworkResponse,
   nodeRequestId,
@@ -63,12 +62,12 @@ export function chatGptRoutes(options: ChatGptRestOptions = {}): ChatGptMiddlewa
     try {
       return await next();
     } catch (error) {
-      const restError = handler.handles(ctx.path) ? bodyParserError(error) : undefined;
-      if (restError === undefined) throw error;
+      const answer = handler.parserFailure(ctx.path, error);
+      if (answer === undefined) throw error;
       ctx.set('x-request-id', nodeRequestId(ctx.req, ctx.res));
-      ctx.status = restError.status;
+      ctx.status = answer.status;
       ctx.type = 'application/json';
-      ctx.body = JSON.stringify(restError.toJSON());
+      ctx.body = await answer.text();
       return undefined;
     }
   };
