@@ -951,6 +951,15 @@ export const CASES: Case[] = [
         t.equal(denied.headers.get('access-control-allow-origin'), '*', 'errors are readable');
         t.match(denied.headers.get('access-control-expose-headers'), /WWW-Authenticate/);
         await denied.arrayBuffer();
+        // A host body parser's refusal (express.json(), koa-bodyparser) is readable too.
+        const malformed = await fetch(`${app.url}/conversations/new`, {
+          method: 'POST',
+          headers,
+          body: '{"prompt": ',
+        });
+        t.equal(malformed.status, 400);
+        t.equal(malformed.headers.get('access-control-allow-origin'), '*', 'parser errors too');
+        await malformed.arrayBuffer();
         const same = await fetch(`${app.url}/openapi.json`);
         t.equal(same.headers.get('access-control-allow-origin'), null, 'no Origin, no CORS');
         await same.arrayBuffer();

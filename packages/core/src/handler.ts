@@ -43,9 +43,10 @@ export interface ChatGptHandler {
   /**
    * The answer to a host body parser's failure (`express.json()`, koa-bodyparser: malformed
    * JSON, too large, wrong type) on one of our paths, in that route's error shape (the REST
-   * API's, or OpenAI's on `/v1`); undefined for other paths and other errors.
+   * API's, or OpenAI's on `/v1`), with the CORS headers for `origin` (the request's `Origin`);
+   * undefined for other paths and other errors.
    */
-  parserFailure(pathname: string, error: unknown): Response | undefined;
+  parserFailure(pathname: string, error: unknown, origin?: string): Response | undefined;
   /** The resolved options. */
   readonly options: ResolvedOptions;
   /** The routes, for frameworks that register each one (Fastify). */
@@ -123,6 +124,17 @@ function pathnameOf(target: string): string | undefined {
 function matchOf(router: Router<Route>, target: string): RouteMatch<Route> | undefined {
   const path = pathnameOf(target);
   return path === undefined ? undefined : router.match(path);
+}
+
+/** The handler's `parserFailure`. */
+function parserFailureOf(router: Router<Route>, cors: ResolvedOptions['cors']) {
+  return (pathname: string, error: unknown, origin?: string): Response | undefined => {
+    const route = matchOf(router, pathname)?.route;
+    const restError = route === undefined ? undefined : bodyParserError(error);
+    if (restError === undefined) return undefined;
+    const response = shapedError(restError, route);
+    return cors === undefined ? response : cors.decorateFor(origin ?? null, response);
+  };
 }
 
 /** `error` in the error shape of `route`: the REST API's, or OpenAI's. */
@@ -246,11 +258,7 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
   return Object.assign(withNodeFace(handler, measured), {
     handles: (pathname: string) => routeOf(pathname) !== undefined,
     routeOf,
-    parserFailure: (pathname: string, error: unknown) => {
-      const route = matchOf(router, pathname)?.route;
-      const restError = route === undefined ? undefined : bodyParserError(error);
-      return restError === undefined ? undefined : shapedError(restError, route);
-    },
+    parserFailure: parserFailureOf(router, options.cors),
     options,
     routes: ROUTES.map((route) => ({ path: route.path, methods: Object.keys(route.methods) })),
   });

@@ -57,7 +57,7 @@ export function chatGptRoutes(
       // Headers a host middleware already sent leave only Express's way: close the connection.
       const answer = res.headersSent
         ? undefined
-        : handler.parserFailure(req.path ?? req.url, error);
+        : handler.parserFailure(req.path ?? req.url, error, req.headers.origin);
       if (answer === undefined) return next(error);
       nodeRequestId(req, res);
       // A failed write has ended or cut `res` already; nothing is left to do with the error.

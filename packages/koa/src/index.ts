@@ -62,11 +62,11 @@ export function chatGptRoutes(options: ChatGptRestOptions = {}): ChatGptMiddlewa
     try {
       return await next();
     } catch (error) {
-      const answer = handler.parserFailure(ctx.path, error);
+      const answer = handler.parserFailure(ctx.path, error, ctx.req.headers.origin);
       if (answer === undefined) throw error;
       ctx.set('x-request-id', nodeRequestId(ctx.req, ctx.res));
       ctx.status = answer.status;
-      ctx.type = 'application/json';
+      for (const [name, value] of answer.headers) ctx.set(name, value);
       ctx.body = await answer.text();
       return undefined;
     }

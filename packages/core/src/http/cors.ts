@@ -41,6 +41,8 @@ export interface CorsPolicy {
   preflight(request: Request, allow: readonly string[]): Response | undefined;
   /** `response` with the CORS headers for `request`'s origin (unchanged without an Origin). */
   decorate(request: Request, response: Response): Response;
+  /** As `decorate`, for an answer that is no preflight's, given its request's `Origin`. */
+  decorateFor(origin: string | null, response: Response): Response;
 }
 
 const DEFAULT_EXPOSED = [
@@ -96,7 +98,17 @@ export function corsPolicy(options: CorsOptions | false | undefined): CorsPolicy
     if (origin !== '*') headers.append('vary', 'Origin');
     if (credentials) headers.set('access-control-allow-credentials', 'true');
   };
+  const decorateFor = (origin: string | null, response: Response): Response => {
+    const allowedOrigin = allowOrigin(origin);
+    if (allowedOrigin === undefined) return response;
+    // Same body, more headers: a Node host still writes it directly.
+    return withHeaders(response, (headers) => {
+      common(headers, allowedOrigin);
+      if (exposed !== '') headers.set('access-control-expose-headers', exposed);
+    });
+  };
   return {
+    decorateFor,
     preflight(request, allow) {
       if (!isPreflight(request)) return undefined;
       const method = request.headers.get('access-control-request-method') ?? '';
@@ -122,14 +134,7 @@ export function corsPolicy(options: CorsOptions | false | undefined): CorsPolicy
     },
     decorate(request, response) {
       // A preflight's answer is complete as `preflight` made it (a refusal has no CORS headers).
-      if (isPreflight(request)) return response;
-      const origin = allowOrigin(request.headers.get('origin'));
-      if (origin === undefined) return response;
-      // Same body, more headers: a Node host still writes it directly.
-      return withHeaders(response, (headers) => {
-        common(headers, origin);
-        if (exposed !== '') headers.set('access-control-expose-headers', exposed);
-      });
+      return isPreflight(request) ? response : decorateFor(request.headers.get('origin'), response);
     },
   };
 }
