@@ -100,6 +100,27 @@ t.test('discardResponse lets a turn nobody will write go', async (t) => {
   await nextAskAnswered(t, handler, ask);
 });
 
+t.test('a stream a host drops unread gives its token back after three idle timeouts', async (t) => {
+  // The backstop for a code path that forgets a body: neither read nor cancelled, the request
+  // not aborted. Without it the token's message slot was held for ever.
+  const warnings: string[] = [];
+  const logger = {
+    debug() {},
+    info() {},
+    warn: (_: object, m: string) => warnings.push(m),
+    error() {},
+  };
+  const { handler, ask } = await setup(t, 0, { timeouts: { idle: 100 }, logger });
+  const dropped = await handler(ask(true));
+  t.equal(dropped.status, 200);
+  await new Promise((resolve) => setTimeout(resolve, 450));
+  await nextAskAnswered(t, handler, ask);
+  t.ok(
+    warnings.some((m) => /unread/.test(m)),
+    'a warning says what happened',
+  );
+});
+
 /** A Node server whose handler is `serve`; resolves with its URL. */
 async function server(t: Test, serve: (req: IncomingMessage, res: ServerResponse) => void) {
   const http = createServer(serve);

@@ -4,6 +4,8 @@
  * pass-through both take one per request, so they count, queue and learn the same way.
  */
 import { chunksOfWeb, watchChunks, webOfChunks, type ByteChunks } from '../http/byte-chunks.js';
+import { performance } from 'node:perf_hooks';
+import { RestError } from '../errors.js';
 import { Utf8Text } from '../http/utf8-text.js';
 import {
   ChunksResponse,
@@ -78,23 +80,58 @@ export function conversationIdSniffer(found: (id: string) => void): (chunk: Uint
 }
 
 /**
- * Passes a body through unchanged, calling `done` once when it ends, fails or is cancelled, and
- * `onConversation` with the first conversation id seen in its first 64 KiB.
+ * A backstop against a bug: a leased body that nobody reads for `ms` is cancelled and its lease
+ * released, with a warning. A live stream is never that long without a chunk read (the upstream
+ * may be silent for one `timeouts.idle`, a client that reads nothing is cut after another), but a
+ * body some code path forgot would hold the token's message slot for ever: every later message
+ * of the token refused as busy.
+ */
+export interface UnreadLimit {
+  ms: number;
+  log: Logger;
+}
+
+/**
+ * Passes a body through unchanged, calling `done` once when it ends, fails or is cancelled (or
+ * sits unread past `unread`), and `onConversation` with the first conversation id seen in its
+ * first 64 KiB.
  */
 function watched(
   chunks: ByteChunks,
   done: () => void,
   onConversation?: (id: string) => void,
+  unread?: UnreadLimit,
 ): ByteChunks {
   const sniff = onConversation === undefined ? undefined : conversationIdSniffer(onConversation);
-  return watchChunks(chunks, done, sniff);
+  if (unread === undefined) return watchChunks(chunks, done, sniff);
+  let last = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const seen = (chunk: Uint8Array): void => {
+    last = performance.now();
+    sniff?.(chunk);
+  };
+  const body = watchChunks(chunks, () => (clearTimeout(timer), done()), seen);
+  const check = (): void => {
+    const quiet = performance.now() - last;
+    if (quiet < unread.ms) {
+      timer = setTimeout(check, unread.ms - quiet).unref();
+      return;
+    }
+    unread.log.warn(
+      { unreadMs: Math.round(quiet) },
+      'an upstream body went unread: its token lease is released',
+    );
+    body.cancel(new RestError('upstream_timeout', 'The upstream reply went unread too long.'));
+  };
+  timer = setTimeout(check, unread.ms).unref();
+  return body;
 }
 
 /**
  * A response whose lease is released when its body is done (ended, failed or cancelled; at once
- * without a body) and which, for a successful message POST, remembers the conversation it names.
+ * without a body; or, given `unread`, left unread that long) and which, for a successful message POST, remembers the conversation it names.
  */
-export function leasedResponse(response: Response, lease: Lease): Response {
+export function leasedResponse(response: Response, lease: Lease, unread?: UnreadLimit): Response {
   const whole = unreadContent(response);
   if (whole !== undefined) {
     // Read whole already: the request is over; what it names is learnt from the content.
@@ -114,7 +151,7 @@ export function leasedResponse(response: Response, lease: Lease): Response {
   const chunks = takeChunks(response);
   if (chunks !== undefined) {
     return new ChunksResponse(
-      watched(chunks, () => lease.release(), onConversation),
+      watched(chunks, () => lease.release(), onConversation, unread),
       init,
     );
   }
@@ -122,7 +159,7 @@ export function leasedResponse(response: Response, lease: Lease): Response {
     lease.release();
     return response;
   }
-  const body = watched(chunksOfWeb(response.body), () => lease.release(), onConversation);
+  const body = watched(chunksOfWeb(response.body), () => lease.release(), onConversation, unread);
   return new Response(webOfChunks(body), init);
 }
 

@@ -171,7 +171,9 @@ export class UpstreamClient {
     // A whole answer (the built-in transport's JSON) is in memory: nothing is left to abort, so
     // the client's signal lets go of the call (a stream's request may have made several before).
     if (response instanceof WholeResponse) control.release();
-    const answer = lease === undefined ? response : leasedResponse(response, lease);
+    // A leased body left unread for three idle timeouts is a bug's: the lease goes back.
+    const unread = { ms: 3 * timeouts.idle, log: caller.log ?? this.#options.logger };
+    const answer = lease === undefined ? response : leasedResponse(response, lease, unread);
     // Only event streams are long-lived; a JSON answer is read at once by `json()`. The built-in
     // transport guards a stream itself (`StreamGuard`); an injected fetch's is wrapped here.
     // The type first: asking a whole JSON answer for its `body` would build a web stream.
