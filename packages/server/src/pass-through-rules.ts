@@ -153,12 +153,14 @@ export function clientGone(res: ServerResponse): boolean {
 /** The held token's lease; a message waits for its slot until the client leaves. */
 export async function leaseFor(
   pool: TokenPool,
-  label: string,
+  credentials: { label: string; token: string },
   message: boolean,
   res: ServerResponse,
   log?: Logger,
 ): Promise<Lease> {
-  const logged = log === undefined ? {} : { log };
+  const { label, token } = credentials;
+  // The token sent names its entry, even once a reload gave its label to another token.
+  const logged = log === undefined ? { token } : { token, log };
   if (!message) return pool.lease(label, { message, ...logged });
   const gone = new AbortController();
   const onClose = (): void => gone.abort(new RestError('upstream_error', 'client left'));

@@ -199,7 +199,7 @@ async function serve(
   const lease =
     pool?.labelOf(credentials.token) === undefined
       ? undefined
-      : await leaseFor(pool, credentials.label, isMessagePost(method, path), res, log);
+      : await leaseFor(pool, credentials, isMessagePost(method, path), res, log);
   if (clientGone(res)) {
     lease?.release();
     return;
