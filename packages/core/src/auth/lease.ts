@@ -46,7 +46,9 @@ export interface Lease {
 
 /** How much of a message stream is searched for its conversation id. */
 export const SNIFF_LIMIT = 64 * 1024;
-const CONVERSATION_ID = /"conversation_id"\s*:\s*"([0-9a-fA-F-]{36})"/;
+const CONVERSATION_ID = /"conversation_id"\s{0,16}:\s{0,16}"([0-9a-fA-F-]{36})"/;
+/** Text kept from earlier chunks for a match across them: longer than the longest match (88). */
+const SNIFF_TAIL = 128;
 const MESSAGE_PATH = /\/(?:f\/)?conversation$/;
 
 /**
@@ -69,7 +71,8 @@ export function conversationIdSniffer(found: (id: string) => void): (chunk: Uint
   return (chunk) => {
     if (seen >= SNIFF_LIMIT) return;
     seen += chunk.byteLength;
-    text += decoder.write(chunk);
+    // Only the new text and a tail are searched: small chunks cost in proportion to their size.
+    text = text.slice(-SNIFF_TAIL) + decoder.write(chunk);
     const id = CONVERSATION_ID.exec(text)?.[1];
     if (id !== undefined) found(id);
     if (id !== undefined || seen >= SNIFF_LIMIT) {
