@@ -3,8 +3,8 @@
  * message slot, what its answer teaches). The core's upstream client and the sidecar's
  * pass-through both take one per request, so they count, queue and learn the same way.
  */
-import { chunksOfWeb, watchChunks, webOfChunks, type ByteChunks } from '../http/byte-chunks.js';
 import { performance } from 'node:perf_hooks';
+import { chunksOfWeb, watchChunks, webOfChunks, type ByteChunks } from '../http/byte-chunks.js';
 import { RestError } from '../errors.js';
 import { Utf8Text } from '../http/utf8-text.js';
 import {
@@ -132,7 +132,8 @@ function watched(
 
 /**
  * A response whose lease is released when its body is done (ended, failed or cancelled; at once
- * without a body; or, given `unread`, left unread that long) and which, for a successful message POST, remembers the conversation it names.
+ * without a body; or, given `unread`, left unread that long) and which, for a successful message
+ * POST, remembers the conversation it names.
  */
 export function leasedResponse(response: Response, lease: Lease, unread?: UnreadLimit): Response {
   const whole = unreadContent(response);

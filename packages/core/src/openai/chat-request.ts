@@ -64,10 +64,10 @@ function chatMessage(value: unknown, index: number): ChatMessage {
   return { role, text: contentText(value.content, `${param}.content`) };
 }
 
-/** The `messages` of a request: at least one, the last from the user. */
 /** The most messages one completion request may hold (long chat histories stay far below). */
 export const MAX_CHAT_MESSAGES = 2048;
 
+/** The `messages` of a request: 1 to {@link MAX_CHAT_MESSAGES}, the last from the user. */
 function chatMessages(value: unknown, promptLimit: number): ChatMessage[] {
   if (!Array.isArray(value) || value.length === 0) {
     throw invalid('messages must be a non-empty array.', 'messages');
