@@ -257,6 +257,10 @@ export function renderMarkdown(bench: BenchResults): string {
       ['run', ''],
       [
         ['date', meta.date],
+        ...(meta.commit === undefined ? [] : [['commit', meta.commit]]),
+        ...(meta.loadAtStart === undefined
+          ? []
+          : [['load average at start', `${meta.loadAtStart} (1 minute, ${meta.cpus} cores)`]]),
         [
           'mode',
           `${meta.mode} (${meta.mode === 'quick' ? '`npm run bench -- --quick`' : '`npm run bench`'}), ${meta.durationSeconds} s in all`,

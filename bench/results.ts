@@ -61,6 +61,10 @@ export interface Check {
 export interface BenchResults {
   meta: {
     date: string;
+    /** The commit measured, `+modified` when the tree differed (older results: none). */
+    commit?: string;
+    /** 1-minute load average at the start: work beside the run skews it (older results: none). */
+    loadAtStart?: number;
     mode: 'quick' | 'full';
     node: string;
     platform: string;

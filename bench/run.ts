@@ -12,6 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { spawnChild, type Child, type Stalls } from './lib/ipc.js';
+import { loadAtStart, measuredRevision } from './lib/revision.js';
 import { round } from './lib/stats.js';
 import { foldHttp, foldStreams, type HttpWindow } from './lib/windows.js';
 import type {
@@ -97,6 +98,8 @@ const log = (line: string): void => {
   );
 };
 const startedAt = Date.now();
+const revision = measuredRevision();
+const startLoad = loadAtStart();
 
 const json = { 'content-type': 'application/json' };
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
@@ -586,6 +589,8 @@ async function main(): Promise<void> {
     const bench: BenchResults = {
       meta: {
         date: new Date().toISOString(),
+        commit: revision,
+        loadAtStart: startLoad,
         mode: quick ? 'quick' : 'full',
         node: process.version,
         platform: `${process.platform} ${process.arch}`,
