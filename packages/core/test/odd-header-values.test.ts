@@ -7,9 +7,8 @@
  * is no id (502 `upstream_error`), and a head Node refuses is answered with a 500, the body
  * cancelled, the error told to `onError`.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
+import { listenOn } from '@chatgpt-rest/test-kit';
 import { RestError } from '../src/errors.js';
 import { createHandler, serveNode } from '../src/index.js';
 import { collectReply } from '../src/stream/reply-reader.js';
@@ -19,18 +18,10 @@ const ODD = 'a\u0001b';
 /** A Node server serving `handler` through the bridge; what `onError` heard. */
 async function bridged(t: Test, handler: (request: Request) => Promise<Response>) {
   const heard: unknown[] = [];
-  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const port = await listenOn(t, (req, res) => {
     void serveNode(handler, req, res, { onError: (error) => heard.push(error) });
   });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        http.closeAllConnections();
-        http.close(() => resolve());
-      }),
-  );
-  return { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, heard };
+  return { url: `http://127.0.0.1:${port}`, heard };
 }
 
 /** The answer to `init` at `url`, or 'hung' after two seconds. */

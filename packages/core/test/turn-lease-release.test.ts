@@ -7,8 +7,7 @@
  * in the queue and failed `429 conversation_busy` until the process restarted. Each case below
  * leaves a stream in a different place, then asks again on the same single token.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import t, { type Test } from 'tap';
 import {
   createHandler,
@@ -18,6 +17,7 @@ import {
 } from '../src/index.js';
 import { discardResponse } from '../src/http/sse-response.js';
 import { createBackendEmulator } from '@chatgpt-rest/emulator';
+import { listenOn } from '@chatgpt-rest/test-kit';
 
 const KEY = 'key-lease-release-0001';
 
@@ -123,16 +123,7 @@ t.test('a stream a host drops unread gives its token back after three idle timeo
 
 /** A Node server whose handler is `serve`; resolves with its URL. */
 async function server(t: Test, serve: (req: IncomingMessage, res: ServerResponse) => void) {
-  const http = createServer(serve);
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        http.closeAllConnections();
-        http.close(() => resolve());
-      }),
-  );
-  return `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  return `http://127.0.0.1:${await listenOn(t, serve)}`;
 }
 
 /** Posts a streamed ask and leaves after `leaveMs` (before or while the stream is read). */
