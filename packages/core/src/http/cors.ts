@@ -79,8 +79,10 @@ export function corsPolicy(options: CorsOptions | false | undefined): CorsPolicy
     if (origins === '*') return true;
     if (typeof origins !== 'function') return (origins as readonly string[]).includes(origin);
     try {
-      // Typed boolean, but from a host's JavaScript a promise (always truthy) may come back.
+      // Typed boolean, but from a host's JavaScript a promise (always truthy) may come back:
+      // it refuses the origin, and its rejection must not go unhandled (that ends the process).
       const verdict: unknown = origins(origin);
+      if (verdict instanceof Promise) verdict.catch(() => undefined);
       return verdict === true;
     } catch {
       // A host's check that throws (`new URL('null')`, say) refuses the origin: it must not
