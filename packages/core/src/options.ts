@@ -3,6 +3,7 @@ export type { AuthOptions, HeldToken } from './auth/auth-options.js';
 import type { AuthOptions } from './auth/auth-options.js';
 import { corsPolicy, type CorsOptions, type CorsPolicy } from './http/cors.js';
 import { silentLogger, type Logger } from './logger.js';
+import { MAX_TIMER_MS } from './timer-limit.js';
 import { createNodeFetch } from './upstream/node-transport.js';
 import { resolveOpenAi, type OpenAiOptions } from './openai/openai-options.js';
 
@@ -216,13 +217,19 @@ export interface ResolvedOptions {
 
 const MiB = 1024 * 1024;
 
-function positive(name: string, value: number | undefined, fallback: number): number {
+/** `value` (else `fallback`), checked: a positive number, at most `max`. */
+function positive(name: string, value: number | undefined, fallback: number, max = Infinity) {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0) {
     throw new TypeError(`chatgpt-rest: option ${name} must be a positive number`);
   }
+  if (value > max) throw new TypeError(`chatgpt-rest: option ${name} must be at most ${max}`);
   return value;
 }
+
+/** A timer's delay in ms: no longer than a Node timer waits. */
+const delay = (name: string, value: number | undefined, fallback: number): number =>
+  positive(name, value, fallback, MAX_TIMER_MS);
 
 /** The proof-of-work bounds of the `web` options, checked. */
 function resolveProofLimits(web: WebOptions | undefined): {
@@ -327,9 +334,9 @@ function resolvePrefix(value: string | undefined): string {
 
 function resolveTimeouts(timeouts: ChatGptRestOptions['timeouts']): ResolvedOptions['timeouts'] {
   return {
-    connect: positive('timeouts.connect', timeouts?.connect, 10_000),
-    headers: positive('timeouts.headers', timeouts?.headers, 30_000),
-    idle: positive('timeouts.idle', timeouts?.idle, 60_000),
+    connect: delay('timeouts.connect', timeouts?.connect, 10_000),
+    headers: delay('timeouts.headers', timeouts?.headers, 30_000),
+    idle: delay('timeouts.idle', timeouts?.idle, 60_000),
   };
 }
 
@@ -374,7 +381,7 @@ export function resolveOptions(
     cache,
     timeouts,
     limits,
-    pingInterval: positive('pingInterval', options.pingInterval, 15_000),
+    pingInterval: delay('pingInterval', options.pingInterval, 15_000),
     prefix,
     fetch:
       options.fetch ??

@@ -33,6 +33,10 @@ t.test('nonsense options fail at creation with a clear message', (t) => {
   t.throws(() => resolveOptions({ upstream: 'not a url' }, {}), /upstream/);
   t.throws(() => resolveOptions({ dialect: 'x' as 'web' }, {}), /dialect/);
   t.throws(() => resolveOptions({ timeouts: { idle: -1 } }, {}), /timeouts.idle/);
+  // A Node timer waits at most 2^31 - 1 ms; a longer delay fires after 1 ms.
+  t.throws(() => resolveOptions({ timeouts: { idle: 2 ** 31 } }, {}), /timeouts.idle.*at most/);
+  t.throws(() => resolveOptions({ pingInterval: 1e12 }, {}), /pingInterval.*at most/);
+  t.equal(resolveOptions({ timeouts: { idle: 2 ** 31 - 1 } }, {}).timeouts.idle, 2 ** 31 - 1);
   t.throws(() => resolveOptions({ autocontinueLimit: 1.5 }, {}), /autocontinueLimit/);
   t.throws(() => resolveOptions({ prefix: 'chat' }, {}), /prefix/);
   t.throws(

@@ -15,6 +15,7 @@ import {
   serveNode,
   type ChatGptRestOptions,
 } from '../src/index.js';
+import { MAX_TIMER_MS } from '../src/timer-limit.js';
 import { discardResponse } from '../src/http/sse-response.js';
 import { createBackendEmulator } from '@chatgpt-rest/emulator';
 import { listenOn } from '@chatgpt-rest/test-kit';
@@ -120,6 +121,25 @@ t.test('a stream a host drops unread gives its token back after three idle timeo
     'a warning says what happened',
   );
 });
+
+t.test(
+  'the longest idle timeout a timer takes keeps the backstop waiting, not spinning',
+  async (t) => {
+    // Three idle timeouts past what a Node timer can wait made it fire after 1 ms, again and again
+    // (and warn each time) for as long as the stream lived.
+    const overflows: string[] = [];
+    const onWarning = (warning: Error) => {
+      if (warning.name === 'TimeoutOverflowWarning') overflows.push(warning.message);
+    };
+    process.on('warning', onWarning);
+    t.teardown(() => process.off('warning', onWarning));
+    const { handler, ask } = await setup(t, 0, { timeouts: { idle: MAX_TIMER_MS } });
+    const answer = await handler(ask(true));
+    await answer.text();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    t.same(overflows, [], 'no timer overflowed');
+  },
+);
 
 /** A Node server whose handler is `serve`; resolves with its URL. */
 async function server(t: Test, serve: (req: IncomingMessage, res: ServerResponse) => void) {

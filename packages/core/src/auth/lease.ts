@@ -14,6 +14,7 @@ import {
   type WholeContent,
 } from '../http/whole-response.js';
 import type { Logger } from '../logger.js';
+import { timerDelay } from '../timer-limit.js';
 
 /** How a request uses its token: a message POST waits for the token's one message slot. */
 export interface LeaseOptions {
@@ -117,7 +118,7 @@ function watched(
   const check = (): void => {
     const quiet = performance.now() - last;
     if (quiet < unread.ms) {
-      timer = setTimeout(check, unread.ms - quiet).unref();
+      timer = setTimeout(check, timerDelay(unread.ms - quiet)).unref();
       return;
     }
     unread.log.warn(
@@ -126,7 +127,7 @@ function watched(
     );
     body.cancel(new RestError('upstream_timeout', 'The upstream reply went unread too long.'));
   };
-  timer = setTimeout(check, unread.ms).unref();
+  timer = setTimeout(check, timerDelay(unread.ms)).unref();
   return body;
 }
 
