@@ -33,3 +33,29 @@ t.test('a message leased after a reload waits for the slot of the token it sends
   (await second).release();
   fresh.release();
 });
+
+t.test(
+  'a reload that swapped two labels: the message takes the slot of the token it sends',
+  async (t) => {
+    const A = { label: 'a', token: 'token-aaaa-0123456789' };
+    const B = { label: 'b', token: 'token-bbbb-0123456789' };
+    const pool = new TokenPool({ tokens: [A, B], queueWaitMs: 500 });
+    pool.replaceTokens([
+      { label: 'b', token: A.token },
+      { label: 'a', token: B.token },
+    ]);
+    // Picked as A under its old label 'a' before the reload.
+    const sent = await leaseFor(pool, A, true, openResponse());
+    const other = await pool.lease('a', { message: true, token: B.token });
+    t.pass("token B's slot was free: A's message did not take it");
+    let settled = false;
+    const again = pool
+      .lease('b', { message: true, token: A.token })
+      .finally(() => (settled = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    t.equal(settled, false, "a second message on token A waits for A's slot");
+    sent.release();
+    (await again).release();
+    other.release();
+  },
+);

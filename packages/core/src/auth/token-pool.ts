@@ -185,9 +185,10 @@ export class TokenPool {
    * lease's `release()` ends both; a label the pool does not hold gets a lease that does nothing.
    */
   async lease(label: string, options: LeaseOptions = { message: false }): Promise<Lease> {
-    // The token sent names its entry exactly, even once a reload gave its label to another.
+    // The token sent names its entry exactly, even once a reload gave its label to another
+    // token, or the token another label: the message slot is the token's.
     const byToken = options.token === undefined ? undefined : this.#tokens.byToken(options.token);
-    const entry = byToken?.held.label === label ? byToken : this.#tokens.byLabel(label);
+    const entry = byToken ?? this.#tokens.byLabel(label);
     // A label the pool does not hold: a lease that counts and learns nothing.
     if (entry === undefined) return { label, message: options.message, ...IDLE_LEASE };
     const end = this.#begin(entry);
