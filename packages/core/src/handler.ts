@@ -169,6 +169,15 @@ function invoke(found: RouteMatch<Route>, base: RouteContext): Promise<Response>
   return run(context);
 }
 
+/**
+ * The conversation a path names, as the pool keeps it (lower case, as the upstream sends it), so
+ * that any spelling of a UUID goes to the token holding it; none for an id that is no conversation.
+ */
+function conversationOf(found: RouteMatch<Route>): string | undefined {
+  if (found.id === undefined || found.route.kind === 'collection') return undefined;
+  return found.route.checkId === undefined ? found.id.toLowerCase() : undefined;
+}
+
 /** The services the routes share, and the token pool behind them (none without held tokens). */
 function createServices(options: ResolvedOptions): { services: Services; pool?: TokenPool } {
   // Held tokens: each upstream call takes a lease (load, one message at a time, 401s, caps).
@@ -211,7 +220,9 @@ export function createHandler(userOptions: ChatGptRestOptions = {}): ChatGptHand
         throw methodNotAllowed(found.route);
       }
       credentials =
-        found.route.public === true ? ANONYMOUS : await authenticate(request.headers, found.id);
+        found.route.public === true
+          ? ANONYMOUS
+          : await authenticate(request.headers, conversationOf(found));
       // Built field by field: spreading objects of many shapes here cost ~5 us a request.
       const context: RouteContext = {
         request,
