@@ -38,6 +38,7 @@ export { silentLogger, type Logger } from './logger.js';
 export { apiKeyOf, bearerToken } from './auth/bearer.js';
 export {
   createAuthenticator,
+  createKeyCheck,
   isApiKey,
   tokenPoolOf,
   type Authenticator,

@@ -60,6 +60,11 @@ export interface PassThroughOptions {
   upstream: string;
   /** Resolves the upstream token of a request (the core's, so both halves agree). */
   authenticate: Authenticator;
+  /**
+   * Refuses a request by its headers alone (the core's `createKeyCheck`: a missing or unknown
+   * API key), before its body is read. Default: none.
+   */
+  checkKey?: (headers: Headers) => void;
   /** The held tokens' pool (server-held mode): load, message queue, 401s and caps. */
   pool?: TokenPool;
   /**
@@ -121,6 +126,7 @@ interface Served {
   pool: TokenPool | undefined;
   logger: Logger;
   authenticate: Authenticator;
+  checkKey: (headers: Headers) => void;
   flights: WeakMap<IncomingMessage, Flight>;
   live: Set<Flight>;
 }
@@ -182,10 +188,13 @@ async function serve(
   note.route = `${PASS_THROUGH_PREFIX}/*`;
   const rule = matchRule(served.rules, method, path);
   note.route = `${PASS_THROUGH_PREFIX}${rule.template}`;
+  const headers = webHeaders(req);
+  // A client without a valid key is refused before a byte of its body is held.
+  served.checkKey(headers);
   const read = await readBody(req, served.bodyLimit);
   // A GET or HEAD body means nothing to the upstream: it is read (framing) and dropped.
   const body = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : read;
-  const credentials = await served.authenticate(webHeaders(req), conversationIdOf(path, body));
+  const credentials = await served.authenticate(headers, conversationIdOf(path, body));
   note.principal = credentials.label;
   // Each await may outlast the client: its `close` has fired then, and nothing after would.
   if (clientGone(res)) {
@@ -262,6 +271,7 @@ export function createPassThrough(options: PassThroughOptions): PassThrough {
     pool: options.pool,
     logger: options.logger ?? silentLogger,
     authenticate: options.authenticate,
+    checkKey: options.checkKey ?? (() => undefined),
     flights,
     live,
   };

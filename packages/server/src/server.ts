@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import {
   RestError,
   createAuthenticator,
+  createKeyCheck,
   createHandler,
   createNodeFetch,
   forwardingFetch,
@@ -284,6 +285,7 @@ export function createServer(options: SidecarOptions): Sidecar {
       : createPassThrough({
           upstream,
           authenticate: createAuthenticator(auth, pool),
+          checkKey: createKeyCheck(auth),
           pool,
           allow,
           bodyLimit: handler.options.limits.body,

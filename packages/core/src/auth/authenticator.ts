@@ -86,16 +86,27 @@ export function createAuthenticator(auth: AuthOptions, pool?: TokenPool): Authen
         resolve({ token, principal: hash('sha256', token, 'base64url'), label: 'passthrough' });
       });
   }
-  const { apiKeys, allowOpen = false } = auth;
   const held = pool ?? heldTokenPool(auth);
+  const checkKey = createKeyCheck(auth);
   return async (headers, conversationId) => {
-    const key = apiKeyOf(headers);
-    if (apiKeys.length > 0 || !allowOpen) {
-      if (key === undefined) throw new RestError('missing_token', 'An API key is required.');
-      if (!isApiKey(key, apiKeys))
-        throw new RestError('invalid_token', 'The API key is not valid.');
-    }
+    checkKey(headers);
     const { held: token, unreserve } = await held.reserve(conversationId);
     return { token: token.token, principal: `label:${token.label}`, label: token.label, unreserve };
+  };
+}
+
+/**
+ * The API-key check of an auth mode, as {@link createAuthenticator} makes it (a missing or unknown
+ * key throws its RestError), for a caller that must refuse a request before reading its body.
+ * Passthrough mode checks nothing here: the client's own token is whatever it sends.
+ */
+export function createKeyCheck(auth: AuthOptions): (headers: Headers) => void {
+  if (auth.mode === 'passthrough') return () => undefined;
+  const { apiKeys, allowOpen = false } = auth;
+  return (headers) => {
+    if (apiKeys.length === 0 && allowOpen) return;
+    const key = apiKeyOf(headers);
+    if (key === undefined) throw new RestError('missing_token', 'An API key is required.');
+    if (!isApiKey(key, apiKeys)) throw new RestError('invalid_token', 'The API key is not valid.');
   };
 }
