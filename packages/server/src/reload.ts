@@ -20,6 +20,11 @@ export interface SecretsWatchOptions {
   logger: Logger;
   /** Quiet time after a change before rereading, in ms. @default 250 */
   debounceMs?: number;
+  /**
+   * The API keys in place now: a reload that changes neither a token nor a key then logs at
+   * debug, not info. Without it, the first reload always counts as a change.
+   */
+  apiKeys?: readonly string[];
 }
 
 /** A running watch: reload now, or stop. */
@@ -35,11 +40,20 @@ function refusal(error: unknown): string {
   return error instanceof ConfigError || error instanceof TypeError ? error.message : 'error';
 }
 
+/** Kubernetes' Secret and ConfigMap volumes swap this link to update every file at once. */
+const KUBERNETES_DATA = '..data';
+
+/** The API keys as one comparable value, whatever their order. */
+function keySet(apiKeys: readonly string[]): string {
+  return JSON.stringify([...new Set(apiKeys)].sort());
+}
+
 /** Watches the secrets files and reloads them; see {@link SecretsWatchOptions}. */
 export function watchSecrets(options: SecretsWatchOptions): SecretsWatch {
   const { logger, debounceMs = 250 } = options;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  let keys = options.apiKeys === undefined ? undefined : keySet(options.apiKeys);
   const reload = (reason: string): boolean => {
     let secrets: Secrets;
     let changes: TokenChanges;
@@ -53,11 +67,25 @@ export function watchSecrets(options: SecretsWatchOptions): SecretsWatch {
       );
       return false;
     }
-    logger.info({ reason, ...changes, apiKeys: secrets.apiKeys.length }, 'tokens reloaded');
+    const nextKeys = keySet(secrets.apiKeys);
+    const same = changes.added.length === 0 && changes.removed.length === 0 && nextKeys === keys;
+    keys = nextKeys;
+    // A reload that changed nothing (a touch, a rewrite with the same content) is no news.
+    const fields = { reason, ...changes, apiKeys: secrets.apiKeys.length };
+    if (same) logger.debug(fields, 'tokens reloaded');
+    else logger.info(fields, 'tokens reloaded');
     return true;
   };
-  const changed = (): void => {
+  // Only these entries of the watched folders matter: the files themselves (written in place or
+  // renamed over) and Kubernetes' `..data` link. Any other entry (a log file beside them: the
+  // sidecar's own `nohup.out` or `sidecar.log`) must not trigger a reload, nor delay one.
+  const names = new Set([...options.files.map((file) => basename(file)), KUBERNETES_DATA]);
+  const changed = (_event: string, filename: string | Buffer | null | undefined): void => {
     if (closed) return;
+    // No name: the platform could not say which entry changed, so it may be ours.
+    if (filename !== null && filename !== undefined && !names.has(basename(String(filename)))) {
+      return;
+    }
     clearTimeout(timer);
     timer = setTimeout(() => reload('file change'), debounceMs);
     timer.unref();
@@ -66,7 +94,7 @@ export function watchSecrets(options: SecretsWatchOptions): SecretsWatch {
   const watchers: FSWatcher[] = [];
   for (const folder of folders) {
     try {
-      // Any entry of the folder: the file itself, an editor's swap, Kubernetes' `..data` link.
+      // The folder, not the file: an editor's swap or Kubernetes' `..data` link replaces the entry.
       const watcher = watch(folder, { persistent: false }, changed);
       watcher.on('error', () => {
         logger.warn({ folder: basename(folder) }, 'stopped watching a secrets folder');

@@ -4,13 +4,14 @@
  * added one does; the API keys file swaps keys; SIGHUP rereads a file no watch can see change;
  * a malformed file is refused with one log line naming no token, and the old set stays.
  */
-import { mkdtemp, rename, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdtemp, rename, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { createBackendEmulator } from '@chatgpt-rest/emulator';
 import { readEvents } from '@chatgpt-rest/test-kit';
 import { main } from '../src/cli.js';
+import { watchSecrets } from '../src/reload.js';
 
 const ALPHA = 'canary-token-alpha-0a1b2c3d4e5f';
 const BETA = 'canary-token-beta-6a7b8c9d0e1f';
@@ -139,3 +140,64 @@ t.test('reloading tokens and keys under live streams', async (t) => {
     t.notOk(all.includes(secret), `no line holds ${secret.slice(0, 18)}…`);
   }
 });
+
+t.test(
+  'a file written beside the secrets (the sidecar log, nohup.out) triggers no reload; the tokens file still does',
+  async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'chatgpt-rest-reload-beside-'));
+    const tokensFile = join(dir, 'tokens');
+    const keysFile = join(dir, 'keys');
+    await writeFile(tokensFile, `alpha=${ALPHA}\n`);
+    await writeFile(keysFile, 'key-one\n');
+    const logged: { level: string; msg: string | undefined }[] = [];
+    const record =
+      (level: string) =>
+      (_obj: object, msg?: string): void =>
+        void logged.push({ level, msg });
+    const logger = {
+      debug: record('debug'),
+      info: record('info'),
+      warn: record('warn'),
+      error: record('error'),
+    };
+    let reads = 0;
+    const watch = watchSecrets({
+      files: [tokensFile, keysFile],
+      read: () => {
+        reads += 1;
+        return { tokens: [{ label: 'alpha', token: ALPHA }], apiKeys: ['key-one'] };
+      },
+      apply: () => ({ added: [], removed: [], kept: ['alpha'] }),
+      logger,
+      debounceMs: 50,
+    });
+    t.teardown(async () => {
+      watch.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    const log = join(dir, 'sidecar.log');
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    // A steady writer beside the secrets, as the sidecar's own log: for 600 ms, every 20 ms.
+    for (let i = 0; i < 30; i += 1) {
+      await appendFile(log, `{"msg":"tokens reloaded","i":${i}}\n`);
+      await writeFile(join(dir, 'nohup.out'), `line ${i}\n`);
+      await sleep(20);
+    }
+    await sleep(150);
+    t.equal(reads, 0, 'no reload');
+    t.same(logged, [], 'no log line');
+
+    // The tokens file edited in place (while the writer keeps going) still reloads, once.
+    await writeFile(tokensFile, `alpha=${ALPHA}\n\n`);
+    for (let i = 0; i < 10 && reads === 0; i += 1) {
+      await appendFile(log, 'more\n');
+      await sleep(50);
+    }
+    for (let i = 0; i < 40 && reads === 0; i += 1) await sleep(50);
+    t.equal(reads, 1, 'the edit reloads');
+    t.same(
+      logged.map((l) => l.msg),
+      ['tokens reloaded'],
+    );
+  },
+);
