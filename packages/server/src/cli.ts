@@ -112,24 +112,25 @@ function sidecarOptions(
 }
 
 /**
- * Server-held mode: rereads the tokens and API keys files on SIGHUP and when they change (see
- * reload.ts); returns what stops it (at shutdown).
+ * Server-held mode: rereads the tokens and API keys files when they change (see reload.ts);
+ * returns the reload that SIGHUP runs and what stops watching (at shutdown), or undefined when
+ * there is nothing to reload (passthrough mode).
  */
-function reloadSecrets(config: SidecarConfig, sidecar: Sidecar, logger: Logger): () => void {
-  if (config.tokens.length === 0) return () => undefined;
+function reloadSecrets(
+  config: SidecarConfig,
+  sidecar: Sidecar,
+  logger: Logger,
+): { reload: () => void; close: () => void } | undefined {
+  if (config.tokens.length === 0) return undefined;
   const files = [config.tokensFile, config.apiKeysFile].filter((file) => file !== undefined);
   const watch = watchSecrets({
     files,
     read: () => readSecrets(config),
     apply: (secrets) => sidecar.replaceSecrets(secrets),
     logger,
+    apiKeys: [...config.apiKeys],
   });
-  const onHangup = (): void => void watch.reload('SIGHUP');
-  process.on('SIGHUP', onHangup);
-  return () => {
-    process.off('SIGHUP', onHangup);
-    watch.close();
-  };
+  return { reload: () => void watch.reload('SIGHUP'), close: () => watch.close() };
 }
 
 /** Runs the CLI; resolves with the exit code once the server has stopped (or refused to start). */
@@ -157,6 +158,26 @@ export async function main(
     return 2;
   }
   const logger = createJsonLogger({ level: config.logLevel, write: io.log });
+  // SIGHUP is handled from the start to the end, in every mode: Node's default for it is to end
+  // the process at once, with no drain. It reloads the secrets only while reloading is on.
+  let onHangup = (): void => logger.info({}, 'SIGHUP ignored: the sidecar is starting');
+  const hangup = (): void => onHangup();
+  process.on('SIGHUP', hangup);
+  try {
+    return await serve(config, logger, io, stop, (handler) => (onHangup = handler));
+  } finally {
+    process.off('SIGHUP', hangup);
+  }
+}
+
+/** Starts the sidecar, serves until `stop`, then drains; `onHangup` sets what SIGHUP does. */
+async function serve(
+  config: SidecarConfig,
+  logger: Logger,
+  io: CliIo,
+  stop: Promise<unknown>,
+  onHangup: (handler: () => void) => void,
+): Promise<number> {
   const emulator = await startEmulator(config);
   const upstream = emulator?.url ?? config.upstream;
   const shared = await redisStore(config, logger);
@@ -187,9 +208,15 @@ export async function main(
   const pages = demoPages(url, config.docs, config.staticDir !== undefined);
   if (pages !== '') io.out(`\n${pages}`);
   if (config.demo) io.out(`\n${demoCommands(url, config.tokens.length > 0)}`);
-  const stopReloading = reloadSecrets(config, sidecar, logger);
+  const reloading = reloadSecrets(config, sidecar, logger);
+  onHangup(
+    reloading?.reload ??
+      (() => logger.info({}, 'SIGHUP ignored: passthrough mode holds no tokens to reload')),
+  );
   const signal = await stop;
-  stopReloading();
+  // Draining: a SIGHUP now changes nothing, and must not end the process either.
+  onHangup(() => logger.info({}, 'SIGHUP ignored: the sidecar is shutting down'));
+  reloading?.close();
   logger.info({ signal: String(signal), deadlineMs: config.shutdownDeadline }, 'shutting down');
   await sidecar.close(config.shutdownDeadline);
   await shared?.store.close();
