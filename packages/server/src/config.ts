@@ -174,6 +174,13 @@ function flagSettings(argv: string[]): Raw {
       allowPositionals: false,
     }).values;
   } catch (error) {
+    // Node's message for a positional argument quotes it, and a stray argument is often a secret
+    // pasted in the wrong place (`--allow-open sk-…`): say what is wrong without repeating it.
+    if ((error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      throw new ConfigError(
+        'this command takes no positional arguments (every value follows its --flag)',
+      );
+    }
     throw new ConfigError((error as Error).message);
   }
   const out: Raw = {};

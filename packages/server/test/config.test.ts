@@ -86,6 +86,21 @@ t.test('a --token flag is refused with the reason and without echoing the secret
   t.end();
 });
 
+t.test(
+  'a positional argument is refused without echoing it (it may be a pasted secret)',
+  async (t) => {
+    for (const argv of [['--allow-open', 'sk-SECRET-positional'], ['sk-SECRET-positional']]) {
+      const message = refusal(argv);
+      t.match(message, /takes no positional arguments/);
+      t.notMatch(message, /sk-SECRET-positional/);
+    }
+    const err: string[] = [];
+    const io = { out: () => undefined, err: (s: string) => err.push(s), log: () => undefined };
+    t.equal(await main(['--allow-open', 'sk-SECRET-positional'], {}, io), 2);
+    t.notMatch(err.join('\n'), /sk-SECRET-positional/, 'stderr does not hold it');
+  },
+);
+
 t.test('server-held tokens without API keys refuse to start unless --allow-open', (t) => {
   const env = { CHATGPT_REST_TOKENS: 'main=tok-1' };
   t.match(refusal([], env), /refusing to start/);
