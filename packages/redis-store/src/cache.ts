@@ -35,6 +35,9 @@ import { APPEND, WRITE } from './scripts.js';
 /** Operations after which the tree is written whole again. */
 export const COMPACT_AFTER = 32;
 
+/** Most operations fetched one by one on a read; beyond, the conversation is read whole. */
+const MAX_GAP = 2 * COMPACT_AFTER;
+
 interface Near {
   principal: string;
   entry: CachedConversation;
@@ -136,6 +139,10 @@ export class RedisCache implements CacheStore {
     const near = this.#near?.get(key);
     if (near !== undefined && near.generation === generation && near.ops <= ops) {
       if (near.ops === ops) return near.entry;
+      // A writer compacts every COMPACT_AFTER operations, so a real gap is small: a larger `n`
+      // (corrupt or foreign) must not size an allocation or a command. The whole read is bounded
+      // by the fields that exist.
+      if (ops - near.ops > MAX_GAP) return this.#load(key, principal);
       const fields = Array.from({ length: ops - near.ops }, (_, i) => `o${near.ops + i + 1}`);
       const missed = await this.#client.hmget(key, ...fields);
       if (missed.every((op): op is string => typeof op === 'string')) {

@@ -106,6 +106,25 @@ if (redis === undefined) {
     t.same(await hashes(), cached(['p1', 'c3']));
   });
 
+  t.test('a corrupt operation count never sizes an allocation or a command', async (t) => {
+    const prefix = 'count:';
+    const { a, raw } = await twoStores(t, { url, prefix });
+    const cache = a.conversations(BOUNDS);
+    await cache.set('p', 'c', { conversation: tree('c'), complete: true });
+    t.equal(await cache.addMessages('p', 'c', turn('m1')), true);
+    t.equal((await cache.get('p', 'c'))?.conversation.current_node, 'm1', 'in the near-cache');
+    const key = `${prefix}conv:${hashOf('p')}:${hashOf('c')}`;
+    await raw.hset(key, 'n', String(1e9));
+    const heap = process.memoryUsage().heapUsed;
+    const start = performance.now();
+    const got = await cache.get('p', 'c');
+    const ms = performance.now() - start;
+    const grown = process.memoryUsage().heapUsed - heap;
+    t.ok(got === undefined || got.conversation.current_node === 'm1', 'a miss or the real tree');
+    t.ok(ms < 2000, `returns quickly (${ms.toFixed(0)} ms)`);
+    t.ok(grown < 50 * 1024 * 1024, `allocates little (${(grown / 2 ** 20).toFixed(1)} MiB)`);
+  });
+
   t.test(
     'appends past the TTL keep the principal set alive: delete-all still finds it',
     async (t) => {
