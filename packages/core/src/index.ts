@@ -26,6 +26,7 @@ export {
   type WebOptions,
   type ResolvedOptions,
 } from './options.js';
+export { MAX_TIMER_MS } from './timer-limit.js';
 export type { CorsOptions, CorsPolicy } from './http/cors.js';
 export { RestError, STATUS_BY_CODE, isRestError, type ErrorCode } from './errors.js';
 export { bodyParserError, tooLarge } from './http/request-body.js';

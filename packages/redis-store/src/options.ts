@@ -1,6 +1,6 @@
 /** The Redis store's options, checked, and the URL as safe to print. */
 import type { Redis } from 'ioredis';
-import { silentLogger, type Logger } from '@chatgpt-rest/core';
+import { MAX_TIMER_MS, silentLogger, type Logger } from '@chatgpt-rest/core';
 
 /** Options of {@link createRedisStore}. */
 export interface RedisStoreOptions {
@@ -52,10 +52,13 @@ export interface ResolvedRedisOptions {
 
 const DAY = 24 * 60 * 60 * 1000;
 
-function duration(name: string, value: number | undefined, fallback: number): number {
+/** A duration option in ms; timers' at most MAX_TIMER_MS (a longer Node timer fires after 1 ms). */
+function duration(name: string, value: number | undefined, fallback: number, max: number): number {
   const resolved = value ?? fallback;
-  if (!Number.isInteger(resolved) || resolved < 10 || resolved > 365 * DAY) {
-    throw new TypeError(`chatgpt-rest: redis option ${name} must be an integer of ms >= 10`);
+  if (!Number.isInteger(resolved) || resolved < 10 || resolved > max) {
+    throw new TypeError(
+      `chatgpt-rest: redis option ${name} must be an integer of ms from 10 to ${String(max)}`,
+    );
   }
   return resolved;
 }
@@ -80,11 +83,12 @@ export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOp
   }
   return {
     prefix,
-    leaseTtlMs: duration('leaseTtlMs', options.leaseTtlMs, 30_000),
-    pollMs: duration('pollMs', options.pollMs, 250),
-    commandTimeoutMs: duration('commandTimeoutMs', options.commandTimeoutMs, 2000),
-    stickyTtlMs: duration('stickyTtlMs', options.stickyTtlMs, 7 * DAY),
-    evictedTtlMs: duration('evictedTtlMs', options.evictedTtlMs, DAY),
+    leaseTtlMs: duration('leaseTtlMs', options.leaseTtlMs, 30_000, MAX_TIMER_MS),
+    pollMs: duration('pollMs', options.pollMs, 250, MAX_TIMER_MS),
+    commandTimeoutMs: duration('commandTimeoutMs', options.commandTimeoutMs, 2000, MAX_TIMER_MS),
+    // Redis TTLs only (PEXPIRE), never timers: up to a year.
+    stickyTtlMs: duration('stickyTtlMs', options.stickyTtlMs, 7 * DAY, 365 * DAY),
+    evictedTtlMs: duration('evictedTtlMs', options.evictedTtlMs, DAY, 365 * DAY),
     maxCachedConversations: bound(options.maxCachedConversations),
     logger: options.logger ?? silentLogger,
   };

@@ -22,6 +22,19 @@ t.test('the URL as printed never holds its password', (t) => {
   t.throws(() => createRedisStore({ url: 'redis://:s3cret@h:1', leaseTtlMs: 0 }), {
     message: /leaseTtlMs/,
   });
+  // A Node timer longer than 2^31 - 1 ms fires after 1 ms: no timer option may exceed it.
+  t.throws(() => createRedisStore({ url: 'redis://h:1', commandTimeoutMs: 2 ** 31 }), {
+    name: 'TypeError',
+    message: /commandTimeoutMs/,
+  });
+  t.throws(() => createRedisStore({ url: 'redis://h:1', leaseTtlMs: 100 * 24 * 60 * 60 * 1000 }), {
+    name: 'TypeError',
+    message: /leaseTtlMs/,
+  });
+  t.throws(() => createRedisStore({ url: 'redis://h:1', pollMs: 2 ** 31 }), {
+    name: 'TypeError',
+    message: /pollMs/,
+  });
   t.throws(() => createRedisStore({ url: 'redis://h:1', prefix: 'bad prefix' }), {
     message: /prefix/,
   });
