@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createBackendEmulator } from '@chatgpt-rest/emulator';
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -49,6 +49,33 @@ function openStream(
   return { first, done };
 }
 
+/** The CLI as a process with `args`, once it listens: the child, its port and its output. */
+async function startCli(t: Test, args: string[]) {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@chatgpt-rest/source', '--import', 'tsx', CLI, '--port', '0', ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() },
+  );
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const output = { stdout: '', stderr: '' };
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => (output.stdout += chunk));
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => (output.stderr += chunk));
+  const startedAt = Date.now();
+  // The mode line follows the address: wait for both.
+  while (!/listening on http:\/\/127\.0\.0\.1:\d+[\s\S]*; auth /.test(output.stdout)) {
+    if (child.exitCode !== null || Date.now() - startedAt > 15_000) {
+      throw new Error(`the CLI did not start: ${output.stdout} ${output.stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output.stdout)?.[1]);
+  return { child, port, output };
+}
+
 t.test(
   'SIGTERM during three live streams: each client gets an error event, upstreams are closed, exit 0 within the deadline',
   async (t) => {
@@ -58,39 +85,12 @@ t.test(
       replyWords: 500,
     });
     t.teardown(() => emulator.close());
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=@chatgpt-rest/source',
-        '--import',
-        'tsx',
-        CLI,
-        '--upstream',
-        emulator.url,
-        '--port',
-        '0',
-        '--shutdown-deadline',
-        String(DEADLINE_MS),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() },
-    );
-    t.teardown(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-    let stdout = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => (stdout += chunk));
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => (stderr += chunk));
-    const startedAt = Date.now();
-    while (!/listening on http:\/\/127\.0\.0\.1:(\d+)/.test(stdout)) {
-      if (child.exitCode !== null || Date.now() - startedAt > 15_000) {
-        throw new Error(`the CLI did not start: ${stdout} ${stderr}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]);
+    const { child, port, output } = await startCli(t, [
+      '--upstream',
+      emulator.url,
+      '--shutdown-deadline',
+      String(DEADLINE_MS),
+    ]);
 
     // One access token each: the upstream answers one message at a time per account.
     const streams = [
@@ -103,6 +103,9 @@ t.test(
 
     const signalled = Date.now();
     child.kill('SIGTERM');
+    // A SIGHUP while draining (a config reloader during a rolling update) must not cut it short.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    child.kill('SIGHUP');
     const [code] = (await once(child, 'exit')) as [number | null];
     const took = Date.now() - signalled;
     t.equal(code, 0, 'the process exits 0');
@@ -125,7 +128,29 @@ t.test(
       closures.every((closure) => closure.aborted),
       'the emulator saw every upstream request closed',
     );
-    t.match(stdout, /"msg":"shutting down"/);
-    t.match(stdout, /"msg":"stopped"/);
+    t.match(output.stdout, /"msg":"shutting down"/);
+    t.match(output.stdout, /"msg":"stopped"/);
+  },
+);
+
+t.test(
+  'SIGHUP in passthrough mode leaves the sidecar serving; SIGTERM still stops it',
+  async (t) => {
+    // Nothing to reload there, but Node's default for SIGHUP is to exit at once, with no drain.
+    const { child, port, output } = await startCli(t, ['--emulator']);
+    t.match(output.stdout, /auth passthrough/);
+    child.kill('SIGHUP');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    t.equal(child.exitCode, null, 'still running');
+    t.equal(child.signalCode, null, 'not killed by the signal');
+    t.equal(
+      (await fetch(`http://127.0.0.1:${port}/healthz`)).status,
+      200,
+      '/healthz still answers',
+    );
+    t.match(output.stdout, /SIGHUP ignored/, 'one log line says why nothing happened');
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    t.same(await exited, [0, null], 'a graceful stop');
   },
 );
