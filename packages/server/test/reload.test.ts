@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { createBackendEmulator } from '@chatgpt-rest/emulator';
-import { readEvents } from '@chatgpt-rest/test-kit';
+import { captureLogs, readEvents } from '@chatgpt-rest/test-kit';
 import { main } from '../src/cli.js';
 import { watchSecrets } from '../src/reload.js';
 
@@ -149,17 +149,7 @@ t.test(
     const keysFile = join(dir, 'keys');
     await writeFile(tokensFile, `alpha=${ALPHA}\n`);
     await writeFile(keysFile, 'key-one\n');
-    const logged: { level: string; msg: string | undefined }[] = [];
-    const record =
-      (level: string) =>
-      (_obj: object, msg?: string): void =>
-        void logged.push({ level, msg });
-    const logger = {
-      debug: record('debug'),
-      info: record('info'),
-      warn: record('warn'),
-      error: record('error'),
-    };
+    const { logger, lines: logged } = captureLogs();
     let reads = 0;
     const watch = watchSecrets({
       files: [tokensFile, keysFile],
